@@ -1,0 +1,178 @@
+import yargs, { type Argv } from 'yargs';
+import type { CliContext, GlobalArgs } from './context.js';
+
+/**
+ * The command table. Builders live here so that `pcc --help` loads no command
+ * code; each handler imports its module on use.
+ */
+type Handler = (args: any, ctx: CliContext) => Promise<number>;
+type Loader = () => Promise<{ default: Handler }>;
+
+interface CommandSpec {
+  command: string;
+  describe: string;
+  builder?: (y: Argv) => Argv<any>;
+  load: Loader;
+}
+
+const providers = ['local', 'vagrant', 'ec2'] as const;
+
+const commands: CommandSpec[] = [
+  {
+    command: 'init',
+    describe: 'Bring up the controller: registry, /project share and overlay hub',
+    builder: (y) =>
+      y
+        .option('provider', { choices: ['vagrant', 'local'] as const, default: 'vagrant', describe: 'where the controller runs' })
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
+    load: () => import('./commands/init.js'),
+  },
+  {
+    command: 'acquire <provider>',
+    describe: 'Add compute hosts (or resume saved ones)',
+    builder: (y) =>
+      y
+        .positional('provider', { choices: providers, describe: 'where the hosts come from' })
+        .option('type', { choices: ['cpu', 'gpu'] as const, default: 'cpu', describe: 'kind of host' })
+        .option('count', { type: 'number', default: 1, describe: 'how many hosts' })
+        .option('instance-type', { type: 'string', describe: 'ec2 instance type (overrides config/ec2.env)' })
+        .option('spot', { type: 'boolean', describe: 'ec2: request spot instances' })
+        .option('region', { type: 'string', describe: 'ec2 region (overrides EC2_REGION)' })
+        .option('ami', { type: 'string', describe: 'ec2: use this AMI id, skip the lookup' })
+        .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'render and plan only' }),
+    load: () => import('./commands/acquire.js'),
+  },
+  {
+    command: 'setup <pattern>',
+    describe: 'Join matching hosts to the registry, share and overlay (idempotent)',
+    builder: (y) =>
+      y
+        .positional('pattern', { type: 'string', describe: 'host pattern, e.g. ec2, gpu, ec2:&gpu, local1' })
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    load: () => import('./commands/setup.js'),
+  },
+  {
+    command: 'up',
+    describe: 'init + one compute host + setup + build, in one go',
+    builder: (y) =>
+      y.option('provider', { choices: ['local', 'vagrant'] as const, default: 'local', describe: 'where everything runs' }),
+    load: () => import('./commands/up.js'),
+  },
+  {
+    command: 'build',
+    describe: 'Build docker/NNN-name folders in order and push them to the registry',
+    builder: (y) =>
+      y
+        .option('builder', { choices: ['docker', 'buildah'] as const, describe: 'image builder (default: PCC_BUILDER or docker)' })
+        .option('on', { type: 'string', describe: 'build on this host over SSH, e.g. init' })
+        .option('force', { type: 'boolean', default: false, describe: 'rebuild even when nothing changed' }),
+    load: () => import('./commands/build.js'),
+  },
+  {
+    command: 'save <provider>',
+    describe: 'Stop or snapshot hosts for a quick resume',
+    builder: (y) =>
+      y
+        .positional('provider', { choices: providers })
+        .option('snapshot', { type: 'boolean', default: false, describe: 'ec2: create AMIs' })
+        .option('halt', { type: 'boolean', default: false, describe: 'vagrant: halt instead of suspend' }),
+    load: () => import('./commands/save.js'),
+  },
+  {
+    command: 'resume <provider>',
+    describe: 'Start saved hosts again',
+    builder: (y) => y.positional('provider', { choices: providers }),
+    load: () => import('./commands/resume.js'),
+  },
+  {
+    command: 'destroy <provider>',
+    describe: 'Remove every host and resource of a provider, and their ssh aliases',
+    builder: (y) => y.positional('provider', { choices: [...providers, 'static'] as const }),
+    load: () => import('./commands/destroy.js'),
+  },
+  {
+    command: 'status',
+    describe: 'What runs, since when, and what it costs',
+    load: () => import('./commands/status.js'),
+  },
+  {
+    command: 'hosts [action] [name] [target]',
+    describe: 'List hosts; `hosts add NAME user@addr[:port]` and `hosts rm NAME` manage static ones',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['list', 'add', 'rm'] as const, default: 'list' })
+        .positional('name', { type: 'string' })
+        .positional('target', { type: 'string', describe: 'user@address[:port]' })
+        .option('key', { type: 'string', describe: 'private key file' })
+        .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' }),
+    load: () => import('./commands/hosts.js'),
+  },
+  {
+    command: 'exec <pattern>',
+    describe: 'Run a command on every matching host: pcc exec PATTERN -- CMD...',
+    builder: (y) => y.positional('pattern', { type: 'string' }),
+    load: () => import('./commands/exec.js'),
+  },
+  {
+    command: 'run <playbook> <pattern>',
+    describe: 'Run a playbook (a .ts or .js module) on matching hosts',
+    builder: (y) =>
+      y
+        .positional('playbook', { type: 'string' })
+        .positional('pattern', { type: 'string' })
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    load: () => import('./commands/run.js'),
+  },
+];
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName('pcc')
+    .usage('$0 <command> [options]\n\nA personal compute cloud: one controller, hosts from local, vagrant or ec2, set up alike.')
+    .option('project', { type: 'string', describe: 'project folder (default: the current directory)', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result', global: true })
+    .parserConfiguration({ 'populate--': true })
+    .strict()
+    .demandCommand(1, 'name a command; see pcc --help')
+    .recommendCommands()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+
+  for (const spec of commands) {
+    parser.command(spec.command, spec.describe, spec.builder ?? ((y) => y), async (args) => {
+      exitCode = await runCommand(spec.load, args as GlobalArgs);
+    });
+  }
+
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+class UsageError extends Error {}
+
+async function runCommand(load: Loader, args: GlobalArgs): Promise<number> {
+  const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
+  return mod.default(args, createContext(args));
+}
+
+async function reportError(err: unknown): Promise<number> {
+  if (err instanceof UsageError) {
+    process.stderr.write(`pcc: ${err.message}\n`);
+    return 2;
+  }
+  const { isPccError } = await import('../core/errors.js');
+  if (isPccError(err)) {
+    process.stderr.write(`pcc: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`pcc: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 70;
+}

@@ -1,0 +1,25 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+
+/**
+ * Every file pcc owns goes through here: a crash mid-write leaves the old file
+ * or the new one, never half of either.
+ */
+export async function writeOwnedFile(
+  file: string,
+  content: string | Buffer,
+  options: { mode?: number } = {},
+): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+  await writeFileAtomic(file, content, { mode: options.mode ?? 0o644, fsync: true });
+}
+
+export async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

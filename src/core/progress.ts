@@ -1,0 +1,19 @@
+/**
+ * How long-running core work reports itself. The core never prints: the CLI
+ * decides whether this becomes live per-host lines, a TTY display or nothing
+ * (`--json`).
+ */
+export interface Progress {
+  /** A host's current step, shown live next to its name. */
+  host(name: string, message: string): void;
+  /** A line of general information. */
+  note(message: string): void;
+  /** Something the user should know about but which is not an error. */
+  warn(message: string): void;
+}
+
+export const silentProgress: Progress = {
+  host() {},
+  note() {},
+  warn() {},
+};

@@ -1,0 +1,123 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { PccError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+import { reservedPrefixes, secretKeys, settingsSchema, type SettingsValues } from './schema.js';
+
+export interface Settings {
+  readonly values: SettingsValues;
+  /** Keys without a pcc meaning, passed to playbooks as variables. */
+  readonly vars: Readonly<Record<string, string>>;
+  /** Which file each key came from, for error messages. */
+  readonly origin: Readonly<Record<string, string>>;
+}
+
+const PRIVATE_FILE = '.private';
+
+/**
+ * Reads `config/*.env` (sorted) and then `config/.private`. A key set in two
+ * files is an error, because which one wins would be a guess. Known keys set in
+ * the process environment win over the files, as dotenv does, so CI and tests
+ * can override without editing files.
+ */
+export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw: Record<string, string> = {};
+  const origin: Record<string, string> = {};
+  for (const file of configFiles(project.configDir)) {
+    const rel = path.relative(project.root, file);
+    if (path.basename(file) === PRIVATE_FILE) refuseReadableByOthers(file, rel);
+    let parsed: Record<string, string>;
+    try {
+      parsed = parseDotenv(readFileSync(file));
+    } catch (err) {
+      throw new PccError(`${rel}: cannot read (${(err as Error).message}); fix the file's permissions or remove it`);
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      const earlier = origin[key];
+      if (earlier !== undefined) {
+        throw new PccError(`${rel}: ${key} is already set in ${earlier}; keep it in one file only`);
+      }
+      if (secretKeys.has(key) && path.basename(file) !== PRIVATE_FILE) {
+        throw new PccError(`${rel}: ${key} is a secret; move it to config/${PRIVATE_FILE} (chmod 600)`);
+      }
+      raw[key] = value;
+      origin[key] = rel;
+    }
+  }
+
+  const known = settingsSchema.shape;
+  for (const key of Object.keys(known)) {
+    const fromEnv = env[key];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      raw[key] = fromEnv;
+      origin[key] = 'the environment';
+    }
+  }
+
+  const vars: Record<string, string> = {};
+  const candidate: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key in known) candidate[key] = value;
+    else if (reservedPrefixes.some((p) => key.startsWith(p))) {
+      const hint = closestKey(key, Object.keys(known));
+      throw new PccError(
+        `${origin[key]}: unknown setting ${key}; ${hint ? `did you mean ${hint}?` : 'remove it or see the README for known settings'}`,
+      );
+    } else vars[key] = value;
+  }
+
+  const result = settingsSchema.safeParse(candidate);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const where = origin[key] ?? 'config';
+    const shown = secretKeys.has(key) ? '(hidden)' : JSON.stringify(candidate[key]);
+    throw new PccError(`${where}: ${key}=${shown} is invalid: ${issue.message}; fix the value or remove the line for the default`);
+  }
+  return { values: result.data, vars, origin };
+}
+
+function configFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const envs = names.filter((n) => n.endsWith('.env')).sort();
+  if (names.includes(PRIVATE_FILE)) envs.push(PRIVATE_FILE);
+  return envs.map((n) => path.join(dir, n));
+}
+
+function refuseReadableByOthers(file: string, rel: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new PccError(
+      `${rel} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${rel}`,
+    );
+  }
+}
+
+function closestKey(key: string, candidates: string[]): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(key, c);
+    if (d <= 3 && (!best || d < best.d)) best = { key: c, d };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

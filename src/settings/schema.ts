@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * Every setting pcc knows, by the env key a user writes in `config/*.env`.
+ * Each entry carries its own fix text so that a bad value gets a one-line error.
+ * Keys with a known prefix that are not listed here are typos and are refused;
+ * any other key is passed through to playbooks as a variable.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 10.213.0.0/24');
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const settingsSchema = z.object({
+  // Engine
+  PCC_CONCURRENCY: positiveInt.default(32),
+  PCC_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+  PCC_CONNECT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  PCC_SSH_KEY: z.string().default('~/.ssh/id_ed25519'),
+  PCC_BUILDER: z.enum(['docker', 'buildah']).default('docker'),
+
+  // Registry and the shared network
+  REGISTRY_HOST: z.string().optional(),
+  REGISTRY_PORT: port.default(5000),
+  OVERLAY_SUBNET: cidr.default('10.214.0.0/24'),
+  OVERLAY_PORT: port.default(51820),
+
+  // local provider (systemd-nspawn)
+  LOCAL_SUBNET: cidr.default('10.213.0.0/24'),
+  LOCAL_BASE_CACHE: z.string().default('~/.cache/pcc/base'),
+  LOCAL_MIRROR: z.string().optional(),
+
+  // vagrant provider
+  VAGRANT_BOX: z.string().default('flatcar-stable'),
+  VAGRANT_BOX_URL: z.string().default('https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_vagrant.json'),
+  VAGRANT_CPUS: positiveInt.default(2),
+  VAGRANT_MEMORY: positiveInt.default(2048),
+  VAGRANT_CONTROLLER_IP: z.string().default('192.168.56.10'),
+  VAGRANT_SUBNET: cidr.default('192.168.56.0/24'),
+
+  // ec2 provider
+  EC2_REGION: z.string().default('us-east-1'),
+  EC2_INSTANCE_TYPE_CPU: z.string().default('c6i.xlarge'),
+  EC2_INSTANCE_TYPE_GPU: z.string().default('g5.xlarge'),
+  EC2_AMI: z.string().optional(),
+  EC2_AMI_OWNER: z.string().default('075585003325'),
+  EC2_AMI_NAME: z.string().default('Flatcar-stable-*-hvm'),
+  EC2_GPU_AMI: z.enum(['flatcar', 'dlami']).default('flatcar'),
+  EC2_DLAMI_SSM_PARAMETER: z
+    .string()
+    .default('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'),
+  EC2_SPOT: bool.default(false),
+  EC2_SSH_CIDR: z.string().optional(),
+
+  // Secrets (config/.private only)
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+});
+
+export type SettingsValues = z.infer<typeof settingsSchema>;
+
+/** Keys whose values are never printed, wherever they come from. */
+export const secretKeys: ReadonlySet<string> = new Set(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID']);
+
+/** A key with one of these prefixes must be a known setting: anything else is a typo. */
+export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_'];

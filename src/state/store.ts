@@ -1,0 +1,66 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { PccError } from '../core/errors.js';
+import { readIfExists, writeOwnedFile } from '../core/files.js';
+import type { Project } from '../core/project.js';
+import { emptyState, stateSchema, type State } from './schema.js';
+
+/**
+ * `.pcc/state.json`: read freely, changed only under a lock so that two pcc
+ * processes cannot lose each other's writes.
+ */
+export class StateStore {
+  readonly file: string;
+
+  constructor(readonly project: Project) {
+    this.file = path.join(project.stateDir, 'state.json');
+  }
+
+  async read(): Promise<State> {
+    const text = await readIfExists(this.file);
+    if (text === undefined) return emptyState();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new PccError(`${this.rel()}: not valid JSON; restore it from a backup or delete it and run pcc destroy to sweep`);
+    }
+    const parsed = stateSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new PccError(`${this.rel()}: ${issue.path.join('.')}: ${issue.message}; fix or delete the entry`);
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Read, change and write back under the lock. The mutator may be async (a
+   * provider records a host as soon as it exists, so a crash cannot orphan it).
+   */
+  async update<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
+    await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.project.stateDir, {
+        lockfilePath: `${this.file}.lock`,
+        stale: 30_000,
+        retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
+      });
+    } catch (err) {
+      throw new PccError(`${this.rel()} is locked by another pcc process; wait for it to finish (${(err as Error).message})`);
+    }
+    try {
+      const state = await this.read();
+      const result = await mutate(state);
+      await writeOwnedFile(this.file, `${JSON.stringify(stateSchema.parse(state), null, 2)}\n`, { mode: 0o600 });
+      return result;
+    } finally {
+      await release();
+    }
+  }
+
+  private rel(): string {
+    return path.relative(this.project.root, this.file) || this.file;
+  }
+}

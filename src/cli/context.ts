@@ -1,5 +1,6 @@
 import { openProject, type Project } from '../core/project.js';
 import type { Progress } from '../core/progress.js';
+import type { ProviderContext } from '../providers/types.js';
 import { loadSettings, type Settings } from '../settings/load.js';
 import { StateStore } from '../state/store.js';
 
@@ -20,6 +21,8 @@ export interface CliContext {
   progress(): Progress;
   /** Under --json, the one document written to stdout at the end. */
   emitJson(value: unknown): void;
+  /** What the core needs: project, settings, state and progress. */
+  core(options?: { dry?: boolean }): ProviderContext;
 }
 
 export function createContext(args: GlobalArgs): CliContext {
@@ -39,6 +42,9 @@ export function createContext(args: GlobalArgs): CliContext {
     err: (line) => process.stderr.write(`${line}\n`),
     progress: () => (progress ??= json ? quietProgress() : lineProgress()),
     emitJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    core(options = {}) {
+      return { project, settings: this.settings(), state: this.state(), progress: this.progress(), dry: Boolean(options.dry) };
+    },
   };
 }
 

@@ -1,0 +1,190 @@
+// Engine benchmark: pcc vs Ansible (pipelining, ControlPersist, forks=N, no
+// fact gathering) vs the raw ssh2 floor, on N real loopback sshd hosts.
+// Run: npm run build && npx tsx bench/engine/run.ts [--sizes 1,5,20] [--reps 3]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSshdHosts, type SshdFleet } from '../../test/fixtures/sshd.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const pccBin = path.join(repo, 'bin/pcc.js');
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const sizes = opt('sizes', '1,5,20').split(',').map(Number);
+const reps = Number(opt('reps', '3'));
+const skipAnsible = args.includes('--no-ansible');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv): { seconds: number; stdout: string } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  return { seconds, stdout: r.stdout };
+}
+
+interface Setup {
+  fleet: SshdFleet;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  project: string;
+  pccRoot: string;
+  ansibleRoot: string;
+  hostsJson: string;
+}
+
+async function setup(n: number): Promise<Setup> {
+  const fleet = await startSshdHosts(n, { prefix: 'c' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'pcc-bench-'));
+  const home = path.join(dir, 'home');
+  const project = path.join(dir, 'project');
+  mkdirSync(path.join(project, 'config'), { recursive: true });
+  mkdirSync(home, { recursive: true });
+  const pccRoot = path.join(dir, 'roots-pcc');
+  const ansibleRoot = path.join(dir, 'roots-ansible');
+  writeFileSync(path.join(project, 'config/bench.env'), `BENCH_ROOT=${pccRoot}\n`);
+  const env = { ...process.env, HOME: home };
+  for (const h of fleet.hosts) {
+    execFileSync('node', [pccBin, 'hosts', 'add', h.name, `root@${h.address}:22`, '--key', fleet.key, '--project', project], { env });
+  }
+  // Ansible: the same hosts and key, its own known_hosts (trust on first use, as pcc does).
+  writeFileSync(
+    path.join(dir, 'inventory.ini'),
+    fleet.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_user=root ansible_ssh_private_key_file=${fleet.key}`).join('\n') + '\n',
+  );
+  writeFileSync(
+    path.join(dir, 'ansible.cfg'),
+    [
+      '[defaults]',
+      `inventory = ${path.join(dir, 'inventory.ini')}`,
+      `forks = ${n}`,
+      'gathering = explicit',
+      'interpreter_python = /usr/bin/python3',
+      'retry_files_enabled = false',
+      'stdout_callback = default',
+      '[ssh_connection]',
+      'pipelining = true',
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${path.join(dir, 'ansible_known_hosts')}`,
+      `control_path_dir = ${path.join(dir, 'cp')}`,
+      '',
+    ].join('\n'),
+  );
+  const hostsJson = path.join(dir, 'hosts.json');
+  writeFileSync(hostsJson, JSON.stringify(fleet.hosts.map((h) => ({ address: h.address, port: h.port, key: fleet.key }))));
+  return { fleet, dir, env, project, pccRoot, ansibleRoot, hostsJson };
+}
+
+function pccRun(s: Setup): { seconds: number; roundTrips: number; changed: number } {
+  const r = timed('node', [pccBin, 'run', path.join(repo, 'bench/engine/compute-host.pcc.ts'), 'all', '--project', s.project, '--json'], s.env);
+  const result = JSON.parse(r.stdout) as { hosts: { roundTrips: number; changed: number; status: string }[] };
+  if (result.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable')) throw new Error(`pcc run failed: ${r.stdout.slice(0, 2000)}`);
+  return {
+    seconds: r.seconds,
+    roundTrips: Math.max(...result.hosts.map((h) => h.roundTrips)),
+    changed: result.hosts.reduce((a, h) => a + h.changed, 0),
+  };
+}
+
+function ansibleRun(s: Setup): { seconds: number; changed: number } {
+  const r = timed('ansible-playbook', [path.join(repo, 'bench/engine/compute-host.ansible.yml'), '-e', `bench_root=${s.ansibleRoot}`], {
+    ...s.env,
+    ANSIBLE_CONFIG: path.join(s.dir, 'ansible.cfg'),
+  });
+  const changed = [...r.stdout.matchAll(/changed=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+  return { seconds: r.seconds, changed };
+}
+
+function floorRun(s: Setup, roundTrips: number): number {
+  return timed('node', [path.join(repo, 'bench/engine/floor.mjs'), s.hostsJson, String(roundTrips)], s.env).seconds;
+}
+
+interface Row {
+  n: number;
+  scenario: 'first run' | 're-run';
+  pcc: number;
+  ansible?: number;
+  floor: number;
+  roundTrips: number;
+  pccChanged: number;
+  ansibleChanged?: number;
+}
+
+const rows: Row[] = [];
+for (const n of sizes) {
+  const s = await setup(n);
+  try {
+    const first = { pcc: [] as number[], ansible: [] as number[], rt: 0, pc: 0, ac: 0 };
+    const again = { pcc: [] as number[], ansible: [] as number[], rt: 0, pc: 0, ac: 0 };
+    for (let i = 0; i < reps; i++) {
+      rmSync(s.pccRoot, { recursive: true, force: true });
+      const a = pccRun(s);
+      first.pcc.push(a.seconds);
+      first.rt = a.roundTrips;
+      first.pc = a.changed;
+      const b = pccRun(s);
+      again.pcc.push(b.seconds);
+      again.rt = b.roundTrips;
+      again.pc = b.changed;
+      if (!skipAnsible) {
+        rmSync(s.ansibleRoot, { recursive: true, force: true });
+        const c = ansibleRun(s);
+        first.ansible.push(c.seconds);
+        first.ac = c.changed;
+        const d = ansibleRun(s);
+        again.ansible.push(d.seconds);
+        again.ac = d.changed;
+      }
+    }
+    const floorFirst = median(Array.from({ length: reps }, () => floorRun(s, first.rt)));
+    const floorAgain = median(Array.from({ length: reps }, () => floorRun(s, again.rt)));
+    rows.push({ n, scenario: 'first run', pcc: median(first.pcc), ansible: skipAnsible ? undefined : median(first.ansible), floor: floorFirst, roundTrips: first.rt, pccChanged: first.pc, ansibleChanged: first.ac });
+    rows.push({ n, scenario: 're-run', pcc: median(again.pcc), ansible: skipAnsible ? undefined : median(again.ansible), floor: floorAgain, roundTrips: again.rt, pccChanged: again.pc, ansibleChanged: again.ac });
+    process.stderr.write(`N=${n} done\n`);
+  } finally {
+    await s.fleet.stop();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
+// `pcc --help` cold: a fresh node process each time.
+const helpTimes = Array.from({ length: 11 }, () => timed('node', [pccBin, '--help'], process.env).seconds);
+
+// Memory: one pcc run against 100 hosts, peak RSS from GNU time.
+let rssMb: number | undefined;
+if (!args.includes('--no-memory')) {
+  const s = await setup(100);
+  try {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', 'node', pccBin, 'run', path.join(repo, 'bench/engine/compute-host.pcc.ts'), 'all', '--project', s.project, '--json'], { env: s.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const last = r.stderr.trim().split('\n').pop() ?? '';
+    rssMb = Number(last) / 1024;
+    const parsed = JSON.parse(r.stdout) as { hosts: { status: string }[] };
+    if (parsed.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable')) throw new Error('100-host run failed');
+  } finally {
+    await s.fleet.stop();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (x: number | undefined, d = 2) => (x === undefined ? '-' : x.toFixed(d));
+const lines = [
+  `Engine benchmark: ${reps} reps, medians, ${new Date().toISOString().slice(0, 10)}, ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+  '',
+  '| hosts | run | Ansible s | pcc s | floor s | round trips | Ansible / pcc (target ≥30) | pcc / floor (target ≤1.5) | changed pcc / Ansible |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.n} | ${r.scenario} | ${fmt(r.ansible)} | ${fmt(r.pcc)} | ${fmt(r.floor)} | ${r.roundTrips} | ${r.ansible ? fmt(r.ansible / r.pcc, 1) : '-'} | ${fmt(r.pcc / r.floor)} | ${r.pccChanged} / ${r.ansibleChanged ?? '-'} |`,
+  ),
+  '',
+  `pcc --help cold: median ${fmt(median(helpTimes) * 1000, 0)} ms (target ≤150 ms)`,
+  rssMb === undefined ? '' : `pcc run on 100 hosts: peak RSS ${fmt(rssMb, 0)} MB (target ≤300 MB)`,
+];
+console.log(lines.join('\n'));

@@ -1,0 +1,38 @@
+import { acquire } from '../../fleet/lifecycle.js';
+import type { CliContext } from '../context.js';
+import { table } from '../table.js';
+
+interface Args {
+  provider: string;
+  type: 'cpu' | 'gpu';
+  count: number;
+  instanceType?: string;
+  spot?: boolean;
+  region?: string;
+  ami?: string;
+  wait: boolean;
+  dry: boolean;
+}
+
+export default async function acquireCommand(args: Args, ctx: CliContext): Promise<number> {
+  const outcome = await acquire(
+    args.provider,
+    {
+      type: args.type,
+      count: args.count,
+      instanceType: args.instanceType,
+      spot: args.spot,
+      region: args.region,
+      ami: args.ami,
+      wait: args.wait && !args.dry,
+    },
+    ctx.core({ dry: args.dry }),
+  );
+  if (ctx.json) ctx.emitJson(outcome);
+  else if (!args.dry) {
+    ctx.out(table(['name', 'address', 'groups', 'status'], outcome.hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.groups.join(','), h.status])));
+    if (outcome.aliases.length) ctx.out(`ssh aliases: ${outcome.aliases.join(' ')}`);
+  }
+  for (const u of outcome.unreachable) ctx.err(`${u.host}: not reachable over ssh yet: ${u.error}`);
+  return outcome.unreachable.length ? 2 : 0;
+}

@@ -1,0 +1,14 @@
+import { runPlaybookOn } from '../../fleet/playbooks.js';
+import { loadPlaybook } from '../../playbook/load.js';
+import { runFailed } from '../../playbook/result.js';
+import type { CliContext } from '../context.js';
+import { renderRecap } from '../recap.js';
+
+export default async function run(args: { playbook: string; pattern: string; dry: boolean }, ctx: CliContext): Promise<number> {
+  const core = ctx.core({ dry: args.dry });
+  const playbook = await loadPlaybook(args.playbook);
+  const result = await runPlaybookOn(playbook, { pattern: args.pattern, dry: args.dry }, core);
+  if (ctx.json) ctx.emitJson(result);
+  else ctx.out(renderRecap(result));
+  return runFailed(result) ? 2 : 0;
+}

@@ -1,0 +1,18 @@
+/**
+ * Something pcc reads from a host before deciding what to change. A fact is a
+ * sh snippet whose stdout is parsed; many facts travel in one round trip.
+ */
+export interface Fact<T> {
+  /** Identifies the fact in the per-run cache: same key, same answer. */
+  readonly key: string;
+  readonly script: string;
+  parse(stdout: string, exitCode: number): T;
+  /** Paths whose state the answer depends on. Undefined: the system as a whole. */
+  readonly reads?: readonly string[];
+  /** Hardware facts that no operation changes (cpu count, GPU on the bus). */
+  readonly stable?: boolean;
+}
+
+export function defineFact<T>(fact: Fact<T>): Fact<T> {
+  return fact;
+}

@@ -1,0 +1,120 @@
+import { createTwoFilesPatch } from 'diff';
+import { createHash } from 'node:crypto';
+import { fileState, type FileState } from '../facts/files.js';
+import { cmd, type Command } from '../remote/shell.js';
+import type { Change, Operation } from './operation.js';
+
+export interface Ownership {
+  /** Octal string, e.g. `0644`. */
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
+export interface FileOptions extends Ownership {
+  /** Wanted content. Without it an existing file keeps its content and a missing one is created empty. */
+  content?: string;
+  state?: 'present' | 'absent';
+}
+
+const WRITE_SCRIPT = 'umask 077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"';
+
+/** Writes through a temp file and a rename, so a reader never sees half a file. */
+export function writeFileCommand(path: string, content: string, mode: string): Command {
+  return { argv: ['sh', '-c', WRITE_SCRIPT, 'pcc-write', path, mode], stdin: content };
+}
+
+export function directory(path: string, options: Ownership = {}): Operation {
+  const fact = fileState(path);
+  return {
+    name: `directory ${path}`,
+    facts: [fact],
+    touches: [path],
+    plan(read) {
+      const st = read(fact);
+      const commands: Command[] = [];
+      const notes: string[] = [];
+      if (st.exists && st.type !== 'directory') {
+        throw new Error(`${path} exists and is not a directory`);
+      }
+      if (!st.exists) {
+        commands.push(cmd('mkdir', '-p', '-m', normalizeMode(options.mode ?? '0755'), path));
+        notes.push('create');
+      } else if (options.mode && normalizeMode(options.mode) !== st.mode) {
+        commands.push(cmd('chmod', normalizeMode(options.mode), path));
+        notes.push(`mode ${st.mode} → ${normalizeMode(options.mode)}`);
+      }
+      commands.push(...ownershipCommands(path, st, options, notes));
+      return commands.length ? { commands, summary: notes.join(', ') } : undefined;
+    },
+  };
+}
+
+export function file(path: string, options: FileOptions = {}): Operation {
+  const fact = fileState(path);
+  return {
+    name: `file ${path}`,
+    facts: [fact],
+    touches: [path],
+    plan: (read) => planFile(path, read(fact), options),
+  };
+}
+
+/** Shared by file, line-in-file, block-in-file and template: compare, then write what differs. */
+export function planFile(path: string, st: FileState, options: FileOptions): Change | undefined {
+  if (options.state === 'absent') {
+    return st.exists ? { commands: [cmd('rm', '-f', path)], summary: 'remove' } : undefined;
+  }
+  if (st.exists && st.type !== 'file') throw new Error(`${path} exists and is not a regular file`);
+  const commands: Command[] = [];
+  const notes: string[] = [];
+  const wantedMode = options.mode ? normalizeMode(options.mode) : undefined;
+  let diff: string | undefined;
+
+  const content = options.content ?? (st.exists ? undefined : '');
+  const rewrite = content !== undefined && !sameContent(st, content);
+  if (rewrite) {
+    const mode = wantedMode ?? st.mode ?? '0644';
+    commands.push(writeFileCommand(path, content, mode));
+    notes.push(st.exists ? 'content' : 'create');
+    diff = textDiff(path, st, content);
+  } else if (wantedMode && st.mode !== wantedMode) {
+    commands.push(cmd('chmod', wantedMode, path));
+    notes.push(`mode ${st.mode} → ${wantedMode}`);
+  }
+  // A rewritten file is a new inode owned by the writer, so ownership is set again.
+  commands.push(...ownershipCommands(path, rewrite ? { exists: false } : st, options, notes));
+  return commands.length ? { commands, summary: notes.join(', '), diff } : undefined;
+}
+
+function ownershipCommands(path: string, st: FileState, options: Ownership, notes: string[]): Command[] {
+  const owner = options.owner && (!st.exists || st.owner !== options.owner) ? options.owner : undefined;
+  const group = options.group && (!st.exists || st.group !== options.group) ? options.group : undefined;
+  if (!owner && !group) return [];
+  notes.push(`owner ${owner ?? ''}${group ? `:${group}` : ''}`);
+  return [cmd('chown', `${owner ?? ''}${group ? `:${group}` : ''}`, path)];
+}
+
+function sameContent(st: FileState, content: string): boolean {
+  if (!st.exists) return false;
+  if (st.content) return st.content.equals(Buffer.from(content));
+  if (st.sha256) return st.sha256 === createHash('sha256').update(content).digest('hex');
+  return false;
+}
+
+function textDiff(path: string, st: FileState, content: string): string | undefined {
+  if (st.exists && !st.content) return undefined;
+  const before = st.content?.toString('utf8') ?? '';
+  return createTwoFilesPatch(st.exists ? path : '/dev/null', path, before, content, '', '', { context: 3 });
+}
+
+export function normalizeMode(mode: string): string {
+  if (!/^[0-7]{3,4}$/.test(mode)) throw new Error(`mode '${mode}' is not octal like 0644`);
+  return mode.padStart(4, '0');
+}
+
+export function currentText(st: FileState, path: string): string {
+  if (!st.exists) return '';
+  if (!st.content) throw new Error(`${path} is too large to edit line by line`);
+  return st.content.toString('utf8');
+}

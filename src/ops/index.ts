@@ -1,0 +1,7 @@
+export { command, type CommandOptions } from './command.js';
+export { blockInFile, lineInFile, renderTemplate, template, templateFile } from './edit.js';
+export type { BlockOptions, LineOptions, TemplateOptions } from './edit.js';
+export { directory, file, writeFileCommand, type FileOptions, type Ownership } from './files.js';
+export { ANYTHING, SYSTEM, staleAfter, type Change, type FactReader, type Operation } from './operation.js';
+export { packages } from './packages.js';
+export { systemdUnit, type UnitOptions } from './systemd.js';

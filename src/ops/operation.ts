@@ -1,0 +1,48 @@
+import type { Fact } from '../facts/fact.js';
+import type { Command } from '../remote/shell.js';
+
+export type FactReader = <T>(fact: Fact<T>) => T;
+
+/** What an operation would do to a host. */
+export interface Change {
+  commands: Command[];
+  /** One line for the recap, e.g. `create`, `mode 0644 → 0600`. */
+  summary: string;
+  /** Unified diff of file content, for `--dry`. */
+  diff?: string;
+}
+
+/** Marks in `touches`: facts with no paths (the system at large), or every fact. */
+export const SYSTEM = '<system>';
+export const ANYTHING = '<any>';
+
+/**
+ * An idempotent operation as a pure builder: it names the facts it needs and,
+ * given them, returns the commands that bring the host to the wanted state,
+ * or nothing when the host is already right.
+ */
+export interface Operation {
+  readonly name: string;
+  readonly facts: readonly Fact<unknown>[];
+  /** What its changes may alter, so the runner knows which facts go stale. */
+  readonly touches: readonly string[];
+  plan(read: FactReader): Change | undefined;
+}
+
+/** Whether a change to `touches` can alter what `fact` read. */
+export function staleAfter(fact: Fact<unknown>, touches: readonly string[]): boolean {
+  if (touches.includes(ANYTHING)) return !fact.stable;
+  if (fact.stable) return false;
+  if (!fact.reads) return touches.includes(SYSTEM);
+  return fact.reads.some((r) => touches.some((t) => t !== SYSTEM && affects(t, r)));
+}
+
+/**
+ * A change to `touched` alters what was read at `read` when it is the same
+ * path, or lies inside it (a directory read sees its children change). Ops
+ * never remove trees, so a change to a directory leaves its children alone.
+ */
+function affects(touched: string, read: string): boolean {
+  const dir = read.endsWith('/') ? read : `${read}/`;
+  return touched === read || touched.startsWith(dir);
+}

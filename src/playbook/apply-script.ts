@@ -1,0 +1,34 @@
+import { renderCommand, type Command } from '../remote/shell.js';
+
+/**
+ * All pending changes of a host as one sh script. Each operation's output
+ * (stderr folded in) ends with a marker carrying its exit code; the first
+ * failure stops the script, so later operations never run on a broken host.
+ */
+export function renderApplyScript(changes: readonly { commands: readonly Command[] }[], nonce: string): string {
+  return changes
+    .map((c, i) => {
+      const body = c.commands.map(renderCommand).join(' && ');
+      return `{ ${body}\n} 2>&1; __pcc_rc=$?; printf '\\n%s %s\\n' '${nonce} op ${i}' "$__pcc_rc"; [ "$__pcc_rc" -eq 0 ] || exit 0`;
+    })
+    .join('\n');
+}
+
+export interface AppliedOp {
+  exitCode: number;
+  output: string;
+}
+
+/** Splits the script's output back per operation; a missing marker means the op never ran. */
+export function parseApplyOutput(count: number, stdout: string, nonce: string): { applied: AppliedOp[]; rest: string } {
+  const applied: AppliedOp[] = [];
+  let rest = stdout;
+  for (let i = 0; i < count; i++) {
+    const marker = new RegExp(`\\n${nonce} op ${i} (\\d+)\\n`);
+    const m = marker.exec(rest);
+    if (!m) break;
+    applied.push({ exitCode: Number(m[1]), output: rest.slice(0, m.index).trim() });
+    rest = rest.slice(m.index + m[0].length);
+  }
+  return { applied, rest };
+}

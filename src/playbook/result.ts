@@ -1,0 +1,54 @@
+export type OpStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface OpResult {
+  name: string;
+  status: OpStatus;
+  summary?: string;
+  diff?: string;
+  /** Output of the failed command, or the planning error. */
+  error?: string;
+}
+
+export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
+
+export interface HostResult {
+  host: string;
+  status: HostStatus;
+  ok: number;
+  changed: number;
+  failed: number;
+  unreachable: boolean;
+  ops: OpResult[];
+  error?: string;
+  roundTrips: number;
+  durationMs: number;
+}
+
+export interface RunResult {
+  playbook: string;
+  dry: boolean;
+  hosts: HostResult[];
+}
+
+export function summarize(host: string, ops: OpResult[], extra: { error?: string; unreachable?: boolean; roundTrips: number; durationMs: number }): HostResult {
+  const count = (s: OpStatus) => ops.filter((o) => o.status === s).length;
+  const failed = count('failed') + (extra.error && !extra.unreachable && count('failed') === 0 ? 1 : 0);
+  const changed = count('changed');
+  const status: HostStatus = extra.unreachable ? 'unreachable' : failed > 0 ? 'failed' : changed > 0 ? 'changed' : 'ok';
+  return {
+    host,
+    status,
+    ok: count('ok'),
+    changed,
+    failed,
+    unreachable: Boolean(extra.unreachable),
+    ops,
+    error: extra.error,
+    roundTrips: extra.roundTrips,
+    durationMs: extra.durationMs,
+  };
+}
+
+export function runFailed(result: RunResult): boolean {
+  return result.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable');
+}

@@ -1,0 +1,50 @@
+import pLimit from 'p-limit';
+import { errorMessage } from '../core/errors.js';
+import { UnreachableError, type Connection } from '../remote/connection.js';
+import type { HostRecord } from '../state/schema.js';
+import type { Playbook } from './define.js';
+import { HostRun } from './host-run.js';
+import { summarize, type HostResult, type RunResult } from './result.js';
+
+export interface RunOptions {
+  dry: boolean;
+  concurrency: number;
+  vars: Readonly<Record<string, string>>;
+  connect: (host: HostRecord) => Promise<Connection>;
+  onProgress?: (host: string, message: string) => void;
+}
+
+/**
+ * Runs a playbook on every host in parallel (bounded). Hosts are independent:
+ * one failing or unreachable host never stops the others.
+ */
+export async function runPlaybook(playbook: Playbook, hosts: readonly HostRecord[], options: RunOptions): Promise<RunResult> {
+  const limit = pLimit(options.concurrency);
+  const results = await Promise.all(hosts.map((host) => limit(() => runOnHost(playbook, host, options))));
+  return { playbook: playbook.name, dry: options.dry, hosts: results };
+}
+
+async function runOnHost(playbook: Playbook, host: HostRecord, options: RunOptions): Promise<HostResult> {
+  const started = Date.now();
+  const progress = (m: string) => options.onProgress?.(host.name, m);
+  progress('connecting');
+  let conn: Connection;
+  try {
+    conn = await options.connect(host);
+  } catch (err) {
+    progress('unreachable');
+    return summarize(host.name, [], {
+      error: errorMessage(err),
+      unreachable: err instanceof UnreachableError,
+      roundTrips: 0,
+      durationMs: Date.now() - started,
+    });
+  }
+  try {
+    const result = await new HostRun(host, playbook, conn, { dry: options.dry, vars: options.vars, onProgress: progress }).execute();
+    if (result.status === 'failed' || result.status === 'unreachable') progress(`${result.status}: ${result.error ?? ''}`);
+    return result;
+  } finally {
+    conn.close();
+  }
+}

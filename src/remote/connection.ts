@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { NodeSSH } from 'node-ssh';
+import { PccError } from '../core/errors.js';
+import { expandHome } from '../core/project.js';
+
+export interface Endpoint {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Private key file; without one the ssh agent is used. */
+  key?: string;
+}
+
+export interface ConnectOptions {
+  home: string;
+  timeoutMs: number;
+  retries: number;
+  /** Decides whether the presented host key is acceptable (pcc's known_hosts, trust on first use). */
+  verifyHostKey?: (host: Endpoint, key: Buffer) => boolean;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The host could not be reached, or the connection died: Ansible's UNREACHABLE. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** One SSH connection per host per run; every round trip is one exec channel on it. */
+export class Connection {
+  private constructor(
+    readonly host: Endpoint,
+    private readonly ssh: NodeSSH,
+  ) {}
+
+  static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
+    const privateKey = host.key ? await readKey(host, options.home) : undefined;
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= options.retries; attempt++) {
+      if (attempt > 0) await sleep(backoffMs(attempt));
+      const ssh = new NodeSSH();
+      try {
+        await ssh.connect({
+          host: host.address,
+          port: host.port,
+          username: host.user,
+          privateKey,
+          agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
+          readyTimeout: options.timeoutMs,
+          keepaliveInterval: 5_000,
+          keepaliveCountMax: 3,
+          hostVerifier: options.verifyHostKey ? (key: Buffer) => options.verifyHostKey!(host, key) : undefined,
+        });
+        return new Connection(host, ssh);
+      } catch (err) {
+        ssh.dispose();
+        lastError = err;
+        if (!isTransient(err)) break;
+      }
+    }
+    throw new UnreachableError(host.name, describeConnectError(host, lastError));
+  }
+
+  /**
+   * Runs an sh script fed on stdin, so its length and quoting never depend on
+   * the remote login shell. `become` runs it as root through sudo.
+   */
+  async script(text: string, options: { become?: boolean; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    const shell = options.become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
+    return this.exec(shell, { stdin: text, onOutput: options.onOutput });
+  }
+
+  async exec(command: string, options: { stdin?: string; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    try {
+      const result = await this.ssh.execCommand(command, {
+        stdin: options.stdin,
+        noTrim: true,
+        onStdout: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
+        onStderr: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
+      });
+      if (result.code === null) {
+        // A channel that ends without an exit status means the connection or the host went away.
+        throw new UnreachableError(this.host.name, `${this.host.name}: connection lost (${result.signal ?? 'no exit status'})`);
+      }
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    } catch (err) {
+      if (err instanceof UnreachableError) throw err;
+      throw new UnreachableError(this.host.name, `${this.host.name}: connection lost: ${(err as Error).message}`);
+    }
+  }
+
+  close(): void {
+    this.ssh.dispose();
+  }
+}
+
+async function readKey(host: Endpoint, home: string): Promise<string> {
+  const file = expandHome(host.key!, home);
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new PccError(`host ${host.name}: cannot read key ${file}; fix the path with pcc hosts add --key, or PCC_SSH_KEY in config/`);
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: string; level?: string; message?: string };
+  if (e.level === 'client-authentication') return false;
+  if (/host key|hostVerifier|Host denied/i.test(e.message ?? '')) return false;
+  return true;
+}
+
+function describeConnectError(host: Endpoint, err: unknown): string {
+  const e = err as { code?: string; level?: string; message?: string };
+  const where = `${host.user}@${host.address}:${host.port}`;
+  if (e.level === 'client-authentication') return `${host.name}: ${where} refused the key (authentication failed)`;
+  if (/Host denied|verification failed/i.test(e.message ?? '')) {
+    return `${host.name}: ${where} presented a host key that does not match pcc's known_hosts; if the host was rebuilt, forget the old key (pcc destroy or ssh-keygen -R)`;
+  }
+  return `${host.name}: cannot connect to ${where}: ${e.code ?? e.message ?? String(err)}`;
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(4_000, 250 * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,48 @@
+import { PccError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+import type { Settings } from '../settings/load.js';
+import type { HostRecord } from '../state/schema.js';
+import { Connection } from './connection.js';
+
+/** pcc's known_hosts as the SSH layer sees it: trust on first use, refuse a changed key. */
+export interface HostKeyStore {
+  check(hostName: string, keyType: string, keyBase64: string): 'known' | 'new' | 'changed';
+  remember(hostName: string, keyType: string, keyBase64: string): Promise<void>;
+}
+
+export type Connector = (host: HostRecord) => Promise<Connection>;
+
+export function createConnector(project: Project, settings: Settings, keys: HostKeyStore): Connector {
+  return async (host) => {
+    let seen: { type: string; b64: string; verdict: 'known' | 'new' | 'changed' } | undefined;
+    const conn = await Connection.open(
+      { name: host.name, address: host.address, port: host.port, user: host.user, key: host.key ?? settings.values.PCC_SSH_KEY },
+      {
+        home: project.home,
+        timeoutMs: settings.values.PCC_CONNECT_TIMEOUT_MS,
+        retries: settings.values.PCC_CONNECT_RETRIES,
+        verifyHostKey: (_endpoint, blob) => {
+          const type = keyTypeOf(blob);
+          const b64 = blob.toString('base64');
+          seen = { type, b64, verdict: keys.check(host.name, type, b64) };
+          return seen.verdict !== 'changed';
+        },
+      },
+    ).catch((err: unknown) => {
+      if (seen?.verdict === 'changed') {
+        throw new PccError(
+          `${host.name}: host key changed (${seen.type}); if ${host.name} was rebuilt, remove the old key: pcc forgets it on destroy, or run ssh-keygen -R ${host.name} -f <pcc known_hosts>`,
+        );
+      }
+      throw err;
+    });
+    if (seen?.verdict === 'new') await keys.remember(host.name, seen.type, seen.b64);
+    return conn;
+  };
+}
+
+/** An SSH public key blob starts with its type as a length-prefixed string. */
+export function keyTypeOf(blob: Buffer): string {
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('ascii');
+}

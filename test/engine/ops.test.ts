@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import type { Fact } from '../../src/facts/fact.js';
+import { parseFileState, type FileState } from '../../src/facts/files.js';
+import { blockInFile, command, directory, file, lineInFile, packages, systemdUnit, template } from '../../src/ops/index.js';
+import type { Operation } from '../../src/ops/operation.js';
+import { renderCommand } from '../../src/remote/shell.js';
+
+/** Plans an op against facts given by key, as the runner would after a round trip. */
+function plan(op: Operation, facts: Record<string, unknown>) {
+  return op.plan(<T>(f: Fact<T>) => {
+    if (!(f.key in facts)) throw new Error(`missing fact ${f.key}`);
+    return facts[f.key] as T;
+  });
+}
+
+const absent: FileState = { exists: false };
+const regular = (content: string, mode = '0644', owner = 'root'): FileState => ({
+  exists: true,
+  type: 'file',
+  mode,
+  owner,
+  group: 'root',
+  size: content.length,
+  content: Buffer.from(content),
+});
+const write = (path: string, content: string, mode: string) => ({
+  argv: ['sh', '-c', 'umask 077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', path, mode],
+  stdin: content,
+});
+
+describe('operations are pure builders, tested by exact command', () => {
+  it('directory: create, then nothing', () => {
+    const op = directory('/srv/a', { mode: '0750' });
+    expect(plan(op, { 'file:/srv/a': absent })?.commands).toEqual([{ argv: ['mkdir', '-p', '-m', '0750', '/srv/a'] }]);
+    expect(plan(op, { 'file:/srv/a': { exists: true, type: 'directory', mode: '0750', owner: 'root', group: 'root' } })).toBeUndefined();
+    expect(plan(op, { 'file:/srv/a': { exists: true, type: 'directory', mode: '0755', owner: 'root', group: 'root' } })?.commands).toEqual([
+      { argv: ['chmod', '0750', '/srv/a'] },
+    ]);
+  });
+
+  it('file: content, mode and owner', () => {
+    const op = file('/etc/x.conf', { content: 'a=1\n', mode: '0600', owner: 'core' });
+    expect(plan(op, { 'file:/etc/x.conf': absent })?.commands).toEqual([
+      write('/etc/x.conf', 'a=1\n', '0600'),
+      { argv: ['chown', 'core', '/etc/x.conf'] },
+    ]);
+    expect(plan(op, { 'file:/etc/x.conf': regular('a=1\n', '0600', 'core') })).toBeUndefined();
+    expect(plan(op, { 'file:/etc/x.conf': regular('a=1\n', '0644', 'core') })?.commands).toEqual([{ argv: ['chmod', '0600', '/etc/x.conf'] }]);
+    const changed = plan(op, { 'file:/etc/x.conf': regular('a=0\n', '0600', 'core') });
+    expect(changed?.commands[0]).toEqual(write('/etc/x.conf', 'a=1\n', '0600'));
+    expect(changed?.diff).toContain('-a=0\n+a=1');
+  });
+
+  it('file: a mode alone on an existing file; absent removes', () => {
+    expect(plan(file('/f', { mode: '600' }), { 'file:/f': regular('x') })?.commands).toEqual([{ argv: ['chmod', '0600', '/f'] }]);
+    expect(plan(file('/f', { state: 'absent' }), { 'file:/f': regular('x') })?.commands).toEqual([{ argv: ['rm', '-f', '/f'] }]);
+    expect(plan(file('/f', { state: 'absent' }), { 'file:/f': absent })).toBeUndefined();
+  });
+
+  it('line-in-file replaces the last match or appends, and keeps the mode', () => {
+    const op = lineInFile('/etc/env', { line: 'REGISTRY_HOST=r:5000', match: /^REGISTRY_HOST=/ });
+    expect(plan(op, { 'file:/etc/env': absent })?.commands).toEqual([write('/etc/env', 'REGISTRY_HOST=r:5000\n', '0644')]);
+    expect(plan(op, { 'file:/etc/env': regular('A=1\nREGISTRY_HOST=old\n', '0640') })?.commands).toEqual([
+      write('/etc/env', 'A=1\nREGISTRY_HOST=r:5000\n', '0640'),
+    ]);
+    expect(plan(op, { 'file:/etc/env': regular('REGISTRY_HOST=r:5000\n') })).toBeUndefined();
+  });
+
+  it('block-in-file replaces between its markers', () => {
+    const op = blockInFile('/etc/hosts', { block: '10.0.0.1 init\n10.0.0.2 a' });
+    const before = '127.0.0.1 localhost\n# BEGIN PCC MANAGED BLOCK\nold\n# END PCC MANAGED BLOCK\n::1 x\n';
+    expect(plan(op, { 'file:/etc/hosts': regular(before) })?.commands).toEqual([
+      write('/etc/hosts', '127.0.0.1 localhost\n# BEGIN PCC MANAGED BLOCK\n10.0.0.1 init\n10.0.0.2 a\n# END PCC MANAGED BLOCK\n::1 x\n', '0644'),
+    ]);
+  });
+
+  it('template renders strictly: a missing variable is a one-line error naming the template', () => {
+    const op = template('/etc/u', { source: 'name={{name}}\n', vars: { name: 'h1' } });
+    expect(plan(op, { 'file:/etc/u': absent })?.commands).toEqual([write('/etc/u', 'name=h1\n', '0644')]);
+    expect(() => template('/etc/u', { source: '{{nope}}', vars: {}, origin: 'templates/u.hbs' })).toThrow(/^templates\/u.hbs: .*nope/);
+  });
+
+  it('command with creates / unless / onlyIf', () => {
+    const op = command('dd if=/dev/zero of=/x bs=1k count=1', { creates: '/x' });
+    expect(plan(op, { 'exists:/x': false })?.commands).toEqual([{ argv: ['sh', '-c', 'dd if=/dev/zero of=/x bs=1k count=1'], env: undefined }]);
+    expect(plan(op, { 'exists:/x': true })).toBeUndefined();
+    const guarded = command(['systemctl', 'restart', 'a'], { unless: 'test -f /ok' });
+    expect(plan(guarded, { 'succeeds:test -f /ok': true })).toBeUndefined();
+    expect(plan(guarded, { 'succeeds:test -f /ok': false })?.commands).toEqual([{ argv: ['systemctl', 'restart', 'a'], env: undefined }]);
+  });
+
+  it('systemd unit: reload and restart only when the unit changed', () => {
+    const op = systemdUnit('pcc.service', { content: '[Service]\n' });
+    const path = '/etc/systemd/system/pcc.service';
+    expect(plan(op, { [`file:${path}`]: absent, 'unit:pcc.service': { enabled: false, active: false } })?.commands).toEqual([
+      write(path, '[Service]\n', '0644'),
+      { argv: ['systemctl', 'daemon-reload'] },
+      { argv: ['systemctl', 'enable', 'pcc.service'] },
+      { argv: ['systemctl', 'start', 'pcc.service'] },
+    ]);
+    expect(plan(op, { [`file:${path}`]: regular('[Service]\n'), 'unit:pcc.service': { enabled: true, active: true } })).toBeUndefined();
+    expect(plan(op, { [`file:${path}`]: regular('old\n'), 'unit:pcc.service': { enabled: true, active: true } })?.commands).toEqual([
+      write(path, '[Service]\n', '0644'),
+      { argv: ['systemctl', 'daemon-reload'] },
+      { argv: ['systemctl', 'restart', 'pcc.service'] },
+    ]);
+  });
+
+  it('packages: apt on Debian, nothing on Flatcar', () => {
+    const op = packages(['docker.io', 'nfs-common']);
+    const debian = { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian' };
+    expect(plan(op, { 'os-release': debian, 'dpkg:docker.io,nfs-common': { 'docker.io': true, 'nfs-common': false } })?.commands).toEqual([
+      {
+        argv: ['sh', '-c', 'apt-get install -y -q --no-install-recommends nfs-common || { apt-get update -q && apt-get install -y -q --no-install-recommends nfs-common; }'],
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+      },
+    ]);
+    const flatcar = { id: 'flatcar', idLike: [], versionId: '4081', prettyName: 'Flatcar' };
+    expect(plan(op, { 'os-release': flatcar, 'dpkg:docker.io,nfs-common': {} })).toBeUndefined();
+  });
+});
+
+describe('shell rendering', () => {
+  it('quotes every word and carries stdin as base64', () => {
+    expect(renderCommand({ argv: ['echo', "it's", 'a b'] })).toBe(`echo 'it'\\''s' 'a b' </dev/null`);
+    expect(renderCommand({ argv: ['cat'], stdin: 'x\n' })).toBe(`printf '%s' eAo= | base64 -d | cat`);
+    expect(renderCommand({ argv: ['apt-get', 'install'], env: { DEBIAN_FRONTEND: 'noninteractive' } })).toBe(
+      'DEBIAN_FRONTEND=noninteractive apt-get install </dev/null',
+    );
+  });
+
+  it('parses stat output of a file fact', () => {
+    expect(parseFileState('regular file|600|root|root|4\nb64:YWJjCg==\n')).toEqual({
+      exists: true,
+      type: 'file',
+      mode: '0600',
+      owner: 'root',
+      group: 'root',
+      size: 4,
+      content: Buffer.from('abc\n'),
+    });
+    expect(parseFileState('absent\n')).toEqual({ exists: false });
+  });
+});

@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuCount, fileState } from '../../src/facts/index.js';
+import { blockInFile, command, directory, file, lineInFile, template } from '../../src/ops/index.js';
+import { definePlaybook, runPlaybook } from '../../src/playbook/index.js';
+import { Connection } from '../../src/remote/connection.js';
+import type { HostRecord } from '../../src/state/schema.js';
+import { startSshdHosts, type SshdFleet } from '../fixtures/sshd.js';
+
+let fleet: SshdFleet;
+let work: string;
+
+beforeAll(async () => {
+  fleet = await startSshdHosts(3);
+  work = mkdtempSync(path.join(tmpdir(), 'pcc-runner-'));
+});
+afterAll(async () => {
+  await fleet.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function records(): HostRecord[] {
+  return fleet.hosts.map((h) => ({
+    name: h.name,
+    address: h.address,
+    port: h.port,
+    user: 'root',
+    key: fleet.key,
+    provider: 'static' as const,
+    groups: [],
+    createdAt: new Date().toISOString(),
+    meta: {},
+  }));
+}
+
+const connect = (h: HostRecord) =>
+  Connection.open({ name: h.name, address: h.address, port: h.port, user: h.user, key: h.key }, { home: work, timeoutMs: 5000, retries: 1 });
+
+/** The benchmark's compute-host playbook shape, writing under a per-host root. */
+const computeHost = (root: string) =>
+  definePlaybook({
+    name: 'compute-host',
+    async run(host) {
+      const r = path.join(root, host.name);
+      for (const d of ['etc', 'etc/pcc', 'var', 'var/data', 'run']) host.add(directory(`${r}/${d}`));
+      host.add(lineInFile(`${r}/etc/environment`, { line: 'REGISTRY_HOST=10.0.0.1:5000', match: /^REGISTRY_HOST=/ }));
+      host.add(template(`${r}/etc/pcc/agent.service`, { source: '[Service]\nExecStart=/bin/agent --name {{name}}\n', vars: { name: host.name } }));
+      host.add(file(`${r}/etc/pcc/agent.conf`, { content: 'level=info\n' }));
+      host.add(command(`dd if=/dev/zero of=${r}/var/data/blob bs=1k count=4 2>/dev/null`, { creates: `${r}/var/data/blob` }));
+      host.add(file(`${r}/etc/pcc/agent.conf`, { mode: '0600' }));
+      host.add(blockInFile(`${r}/etc/hosts`, { block: '10.0.0.1 init\n10.0.0.2 a\n10.0.0.3 b' }));
+      const [blob, cpus] = await Promise.all([host.fact(fileState(`${r}/var/data/blob`)), host.fact(cpuCount)]);
+      if (blob.exists) host.add(file(`${r}/var/data/blob.size`, { content: `${blob.size}\n` }));
+      host.add(lineInFile(`${r}/etc/environment`, { line: `CPUS=${cpus}`, match: /^CPUS=/ }));
+    },
+  });
+
+describe('playbook runner on real sshd hosts', () => {
+  it('converges in one run, then reports changed=0', async () => {
+    const root = path.join(work, 'converge');
+    const pb = computeHost(root);
+    const first = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
+    for (const h of first.hosts) {
+      expect(h.status, h.error).toBe('changed');
+      expect(h.failed).toBe(0);
+    }
+    const r1 = path.join(root, 'h1');
+    expect(readFileSync(`${r1}/var/data/blob.size`, 'utf8')).toBe('4096\n');
+    expect(readFileSync(`${r1}/etc/environment`, 'utf8')).toMatch(/^REGISTRY_HOST=10.0.0.1:5000\nCPUS=\d+\n$/);
+    expect(statSync(`${r1}/etc/pcc/agent.conf`).mode & 0o777).toBe(0o600);
+
+    const second = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
+    for (const h of second.hosts) {
+      expect(h.changed, JSON.stringify(h.ops.filter((o) => o.status !== 'ok'))).toBe(0);
+      expect(h.status).toBe('ok');
+      expect(h.roundTrips).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('--dry plans only, with a diff, and changes nothing', async () => {
+    const root = path.join(work, 'dry');
+    const result = await runPlaybook(computeHost(root), records().slice(0, 1), { dry: true, concurrency: 8, vars: {}, connect });
+    const h = result.hosts[0]!;
+    expect(h.status).toBe('changed');
+    expect(existsSync(root)).toBe(false);
+    const conf = h.ops.find((o) => o.name === `file ${root}/h1/etc/pcc/agent.conf`)!;
+    expect(conf.diff).toContain('+level=info');
+  });
+
+  it('a failing op fails its host only, and later ops do not run', async () => {
+    const root = path.join(work, 'fail');
+    const pb = definePlaybook({
+      name: 'fails-on-h2',
+      run(host) {
+        host.add(directory(`${root}/${host.name}`));
+        host.add(command(host.name === 'h2' ? 'echo boom >&2; exit 3' : 'true', { creates: `${root}/${host.name}/done-marker-never` }));
+        host.add(file(`${root}/${host.name}/after`, { content: 'x' }));
+      },
+    });
+    const result = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
+    const byName = Object.fromEntries(result.hosts.map((h) => [h.host, h]));
+    expect(byName.h2!.status).toBe('failed');
+    expect(byName.h2!.ops[1]!.error).toContain('boom');
+    expect(existsSync(`${root}/h2/after`)).toBe(false);
+    expect(byName.h1!.status).toBe('changed');
+    expect(existsSync(`${root}/h1/after`)).toBe(true);
+  });
+});

@@ -26,7 +26,7 @@ export async function acquire(providerName: string, request: AcquireRequest, ctx
 }
 
 /** The first connection records each host key (trust on first use), so plain `ssh <alias>` works right after. */
-async function waitForSsh(hosts: HostRecord[], ctx: ProviderContext): Promise<{ host: string; error: string }[]> {
+export async function waitForSsh(hosts: HostRecord[], ctx: ProviderContext): Promise<{ host: string; error: string }[]> {
   const connect = await connectorFor(ctx.project, ctx.settings);
   const failures: { host: string; error: string }[] = [];
   await Promise.all(

@@ -3,6 +3,11 @@ import type { Command } from '../remote/shell.js';
 
 export type FactReader = <T>(fact: Fact<T>) => T;
 
+/** What the plan knows about earlier operations on the same host, e.g. to restart after a config change. */
+export interface PlanContext {
+  changed(op: Operation): boolean;
+}
+
 /** What an operation would do to a host. */
 export interface Change {
   commands: Command[];
@@ -26,7 +31,7 @@ export interface Operation {
   readonly facts: readonly Fact<unknown>[];
   /** What its changes may alter, so the runner knows which facts go stale. */
   readonly touches: readonly string[];
-  plan(read: FactReader): Change | undefined;
+  plan(read: FactReader, earlier: PlanContext): Change | undefined;
 }
 
 /** Whether a change to `touches` can alter what `fact` read. */

@@ -1,14 +1,57 @@
 import { fileState } from '../facts/files.js';
-import { unitState } from '../facts/systemd-unit.js';
+import { unitState, type UnitState } from '../facts/systemd-unit.js';
 import { cmd, type Command } from '../remote/shell.js';
 import { planFile } from './files.js';
-import { SYSTEM, type Operation } from './operation.js';
+import { SYSTEM, type Change, type Operation } from './operation.js';
 
-export interface UnitOptions {
-  content: string;
+export interface ServiceOptions {
   enabled?: boolean;
-  /** `started` (default) keeps it running and restarts it when the unit file changed. */
+  /** `started` (default) keeps it running; `stopped` keeps it stopped. */
   state?: 'started' | 'stopped';
+  /** Restart a running service when any of these earlier operations changed something (Ansible's notify). */
+  restartAfter?: readonly Operation[];
+}
+
+export interface UnitOptions extends ServiceOptions {
+  content: string;
+}
+
+/** An existing unit kept enabled and running; restarted after changes it depends on. */
+export function service(unit: string, options: ServiceOptions = {}): Operation {
+  const status = unitState(unit);
+  return {
+    name: `service ${unit}`,
+    facts: [status],
+    touches: [SYSTEM],
+    plan(read, earlier) {
+      const restart = (options.restartAfter ?? []).some((op) => earlier.changed(op));
+      return planService(unit, read(status), options, restart, []);
+    },
+  };
+}
+
+function planService(unit: string, st: UnitState, options: ServiceOptions, restart: boolean, prefix: Command[], notes: string[] = []): Change | undefined {
+  const commands = [...prefix];
+  const enabled = options.enabled ?? true;
+  const state = options.state ?? 'started';
+  if (enabled && !st.enabled) {
+    commands.push(cmd('systemctl', 'enable', unit));
+    notes.push('enable');
+  } else if (!enabled && st.enabled) {
+    commands.push(cmd('systemctl', 'disable', unit));
+    notes.push('disable');
+  }
+  if (state === 'started' && !st.active) {
+    commands.push(cmd('systemctl', 'start', unit));
+    notes.push('start');
+  } else if (state === 'started' && restart) {
+    commands.push(cmd('systemctl', 'restart', unit));
+    notes.push('restart');
+  } else if (state === 'stopped' && st.active) {
+    commands.push(cmd('systemctl', 'stop', unit));
+    notes.push('stop');
+  }
+  return commands.length ? { commands, summary: notes.join(', ') } : undefined;
 }
 
 /** A unit file in /etc/systemd/system; reload, enable and restart only when something changed. */
@@ -16,39 +59,16 @@ export function systemdUnit(unit: string, options: UnitOptions): Operation {
   const path = `/etc/systemd/system/${unit}`;
   const file = fileState(path);
   const status = unitState(unit);
-  const enabled = options.enabled ?? true;
-  const state = options.state ?? 'started';
   return {
     name: `unit ${unit}`,
     facts: [file, status],
     touches: [path, SYSTEM],
-    plan(read) {
+    plan(read, earlier) {
       const written = planFile(path, read(file), { content: options.content, mode: '0644' });
-      const st = read(status);
-      const commands: Command[] = [];
-      const notes: string[] = [];
-      if (written) {
-        commands.push(...written.commands, cmd('systemctl', 'daemon-reload'));
-        notes.push(written.summary);
-      }
-      if (enabled && !st.enabled) {
-        commands.push(cmd('systemctl', 'enable', unit));
-        notes.push('enable');
-      } else if (!enabled && st.enabled) {
-        commands.push(cmd('systemctl', 'disable', unit));
-        notes.push('disable');
-      }
-      if (state === 'started' && !st.active) {
-        commands.push(cmd('systemctl', 'start', unit));
-        notes.push('start');
-      } else if (state === 'started' && written) {
-        commands.push(cmd('systemctl', 'restart', unit));
-        notes.push('restart');
-      } else if (state === 'stopped' && st.active) {
-        commands.push(cmd('systemctl', 'stop', unit));
-        notes.push('stop');
-      }
-      return commands.length ? { commands, summary: notes.join(', '), diff: written?.diff } : undefined;
+      const restart = Boolean(written) || (options.restartAfter ?? []).some((op) => earlier.changed(op));
+      const reload = written ? [...written.commands, cmd('systemctl', 'daemon-reload')] : [];
+      const change = planService(unit, read(status), options, restart, reload, written ? [written.summary] : []);
+      return change && { ...change, diff: written?.diff };
     },
   };
 }

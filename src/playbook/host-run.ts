@@ -8,8 +8,9 @@ import { parseApplyOutput, renderApplyScript } from './apply-script.js';
 import type { HostContext, Playbook } from './define.js';
 import { summarize, type HostResult, type OpResult } from './result.js';
 
-export interface HostRunOptions {
+export interface HostRunOptions<I> {
   dry: boolean;
+  input: I;
   vars: Readonly<Record<string, string>>;
   onProgress?: (message: string) => void;
 }
@@ -29,26 +30,28 @@ class HostFailed extends Error {}
  * again after that change is applied (in the same round trip), so a playbook
  * sees the host as Ansible would, task by task.
  */
-export class HostRun {
+export class HostRun<I> {
   private readonly cache = new Map<string, { fact: Fact<unknown>; value: unknown }>();
   private readonly pending: Operation[] = [];
   private planned: Planned[] = [];
+  private readonly changedOps = new Set<Operation>();
   private readonly results: OpResult[] = [];
   private readonly requests = new Map<string, { fact: Fact<unknown>; waiters: ((v: unknown) => void)[]; failers: ((e: unknown) => void)[] }>();
   private wake: () => void = () => {};
   private roundTrips = 0;
+  private readonly outputs: Record<string, unknown> = {};
 
   constructor(
     private readonly record: HostRecord,
-    private readonly playbook: Playbook,
+    private readonly playbook: Playbook<I>,
     private readonly conn: Connection,
-    private readonly options: HostRunOptions,
+    private readonly options: HostRunOptions<I>,
   ) {}
 
   async execute(): Promise<HostResult> {
     const started = Date.now();
     const finish = (extra: { error?: string; unreachable?: boolean } = {}) =>
-      summarize(this.record.name, this.results, { ...extra, roundTrips: this.roundTrips, durationMs: Date.now() - started });
+      summarize(this.record.name, this.results, { ...extra, roundTrips: this.roundTrips, durationMs: Date.now() - started, outputs: this.outputs });
     try {
       await this.drive();
       await this.settle([]);
@@ -69,7 +72,7 @@ export class HostRun {
     let failure: unknown;
     const ctx = this.context();
     const running = Promise.resolve()
-      .then(() => this.playbook.run(ctx))
+      .then(() => this.playbook.run(ctx, this.options.input))
       .then(
         () => {
           done = true;
@@ -107,6 +110,9 @@ export class HostRun {
       vars: this.options.vars,
       add: (op) => {
         this.pending.push(op);
+      },
+      output: (key, value) => {
+        this.outputs[key] = value;
       },
       fact: <T>(fact: Fact<T>) =>
         new Promise<T>((resolve, reject) => {
@@ -151,10 +157,13 @@ export class HostRun {
   private planOne(op: Operation): void {
     let change: Change | undefined;
     try {
-      change = op.plan((fact) => {
-        if (!this.cache.has(fact.key)) throw new Error(`${op.name} read fact ${fact.key} it did not declare`);
-        return this.cache.get(fact.key)!.value as never;
-      });
+      change = op.plan(
+        (fact) => {
+          if (!this.cache.has(fact.key)) throw new Error(`${op.name} read fact ${fact.key} it did not declare`);
+          return this.cache.get(fact.key)!.value as never;
+        },
+        { changed: (earlier) => this.changedOps.has(earlier) },
+      );
     } catch (err) {
       this.results.push({ name: op.name, status: 'failed', error: errorMessage(err) });
       throw new HostFailed(`${op.name}: ${errorMessage(err)}`);
@@ -166,6 +175,7 @@ export class HostRun {
     const result: OpResult = { name: op.name, status: 'changed', summary: change.summary, diff: change.diff };
     this.results.push(result);
     this.planned.push({ op, change, result });
+    this.changedOps.add(op);
   }
 
   private isStale(fact: Fact<unknown>): boolean {

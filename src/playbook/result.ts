@@ -22,6 +22,8 @@ export interface HostResult {
   error?: string;
   roundTrips: number;
   durationMs: number;
+  /** Values the playbook handed back with `host.output`. */
+  outputs: Record<string, unknown>;
 }
 
 export interface RunResult {
@@ -30,7 +32,7 @@ export interface RunResult {
   hosts: HostResult[];
 }
 
-export function summarize(host: string, ops: OpResult[], extra: { error?: string; unreachable?: boolean; roundTrips: number; durationMs: number }): HostResult {
+export function summarize(host: string, ops: OpResult[], extra: { error?: string; unreachable?: boolean; roundTrips: number; durationMs: number; outputs?: Record<string, unknown> }): HostResult {
   const count = (s: OpStatus) => ops.filter((o) => o.status === s).length;
   const failed = count('failed') + (extra.error && !extra.unreachable && count('failed') === 0 ? 1 : 0);
   const changed = count('changed');
@@ -46,6 +48,7 @@ export function summarize(host: string, ops: OpResult[], extra: { error?: string
     error: extra.error,
     roundTrips: extra.roundTrips,
     durationMs: extra.durationMs,
+    outputs: extra.outputs ?? {},
   };
 }
 

@@ -6,8 +6,9 @@ import type { Playbook } from './define.js';
 import { HostRun } from './host-run.js';
 import { summarize, type HostResult, type RunResult } from './result.js';
 
-export interface RunOptions {
+export interface RunOptions<I = undefined> {
   dry: boolean;
+  input?: I;
   concurrency: number;
   vars: Readonly<Record<string, string>>;
   connect: (host: HostRecord) => Promise<Connection>;
@@ -18,13 +19,13 @@ export interface RunOptions {
  * Runs a playbook on every host in parallel (bounded). Hosts are independent:
  * one failing or unreachable host never stops the others.
  */
-export async function runPlaybook(playbook: Playbook, hosts: readonly HostRecord[], options: RunOptions): Promise<RunResult> {
+export async function runPlaybook<I>(playbook: Playbook<I>, hosts: readonly HostRecord[], options: RunOptions<I>): Promise<RunResult> {
   const limit = pLimit(options.concurrency);
   const results = await Promise.all(hosts.map((host) => limit(() => runOnHost(playbook, host, options))));
   return { playbook: playbook.name, dry: options.dry, hosts: results };
 }
 
-async function runOnHost(playbook: Playbook, host: HostRecord, options: RunOptions): Promise<HostResult> {
+async function runOnHost<I>(playbook: Playbook<I>, host: HostRecord, options: RunOptions<I>): Promise<HostResult> {
   const started = Date.now();
   const progress = (m: string) => options.onProgress?.(host.name, m);
   progress('connecting');
@@ -41,7 +42,7 @@ async function runOnHost(playbook: Playbook, host: HostRecord, options: RunOptio
     });
   }
   try {
-    const result = await new HostRun(host, playbook, conn, { dry: options.dry, vars: options.vars, onProgress: progress }).execute();
+    const result = await new HostRun(host, playbook, conn, { dry: options.dry, input: options.input as I, vars: options.vars, onProgress: progress }).execute();
     if (result.status === 'failed' || result.status === 'unreachable') progress(`${result.status}: ${result.error ?? ''}`);
     return result;
   } finally {

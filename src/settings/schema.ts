@@ -26,11 +26,15 @@ export const settingsSchema = z.object({
   REGISTRY_PORT: port.default(5000),
   OVERLAY_SUBNET: cidr.default('10.214.0.0/24'),
   OVERLAY_PORT: port.default(51820),
+  /** Flatcar's prebuilt NVIDIA driver sysext for GPU hosts. */
+  NVIDIA_SYSEXT: z.string().regex(/^nvidia-drivers-[\w.-]+$/, 'expected a Flatcar sysext name like nvidia-drivers-570-open').default('nvidia-drivers-570-open'),
 
   // local provider (systemd-nspawn)
   LOCAL_SUBNET: cidr.default('10.213.0.0/24'),
   LOCAL_BASE_CACHE: z.string().default('~/.cache/pcc/base'),
   LOCAL_MIRROR: z.string().optional(),
+  /** The hosts' bridge; default `pcc-<subnet in hex>`, one per subnet. */
+  LOCAL_BRIDGE: z.string().optional(),
 
   // vagrant provider
   VAGRANT_BOX: z.string().default('flatcar-stable'),
@@ -53,6 +57,9 @@ export const settingsSchema = z.object({
     .default('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'),
   EC2_SPOT: bool.default(false),
   EC2_SSH_CIDR: z.string().optional(),
+  EC2_CHECKIP_URL: z.string().url().default('https://checkip.amazonaws.com'),
+  EC2_SSH_USER: z.string().optional(),
+  EC2_ROOT_VOLUME_GB: positiveInt.default(30),
 
   // Secrets (config/.private only)
   AWS_ACCESS_KEY_ID: z.string().optional(),
@@ -66,4 +73,4 @@ export type SettingsValues = z.infer<typeof settingsSchema>;
 export const secretKeys: ReadonlySet<string> = new Set(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID']);
 
 /** A key with one of these prefixes must be a known setting: anything else is a typo. */
-export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_'];
+export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_', 'NVIDIA_'];

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Fact } from '../../src/facts/fact.js';
 import { parseFileState, type FileState } from '../../src/facts/files.js';
-import { blockInFile, command, directory, file, lineInFile, packages, systemdUnit, template } from '../../src/ops/index.js';
-import type { Operation } from '../../src/ops/operation.js';
+import { blockInFile, command, directory, file, lineInFile, packages, service, systemdUnit, template } from '../../src/ops/index.js';
+import type { FactReader, Operation } from '../../src/ops/operation.js';
 import { renderCommand } from '../../src/remote/shell.js';
 
 /** Plans an op against facts given by key, as the runner would after a round trip. */
-function plan(op: Operation, facts: Record<string, unknown>) {
-  return op.plan(<T>(f: Fact<T>) => {
+function plan(op: Operation, facts: Record<string, unknown>, changed: Operation[] = []) {
+  return op.plan((<T>(f: Fact<T>) => {
     if (!(f.key in facts)) throw new Error(`missing fact ${f.key}`);
     return facts[f.key] as T;
-  });
+  }) as FactReader, { changed: (o) => changed.includes(o) });
 }
 
 const absent: FileState = { exists: false };
@@ -103,6 +103,19 @@ describe('operations are pure builders, tested by exact command', () => {
       write(path, '[Service]\n', '0644'),
       { argv: ['systemctl', 'daemon-reload'] },
       { argv: ['systemctl', 'restart', 'pcc.service'] },
+    ]);
+  });
+
+  it('service: enable and start, restart only after a change it depends on', () => {
+    const conf = file('/etc/docker/daemon.json', { content: '{}' });
+    const op = service('docker.service', { restartAfter: [conf] });
+    expect(plan(op, { 'unit:docker.service': { enabled: false, active: false } })?.commands).toEqual([
+      { argv: ['systemctl', 'enable', 'docker.service'] },
+      { argv: ['systemctl', 'start', 'docker.service'] },
+    ]);
+    expect(plan(op, { 'unit:docker.service': { enabled: true, active: true } })).toBeUndefined();
+    expect(plan(op, { 'unit:docker.service': { enabled: true, active: true } }, [conf])?.commands).toEqual([
+      { argv: ['systemctl', 'restart', 'docker.service'] },
     ]);
   });
 

@@ -1,0 +1,61 @@
+// `pcc setup <pattern>`: each compute host trusts the registry, mounts the
+// project share, joins the overlay and, where a GPU is found, gets the NVIDIA
+// runtime. The controller in the same run learns the new overlay peers.
+import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
+import { wireguardBackend } from '../src/network/wireguard.js';
+import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
+import { controllerOps } from './controller.js';
+import { gpuSetup } from './gpu.js';
+import { registryHostOps } from './registry-host.js';
+
+const nfsClient = facts.defineFact<boolean>({
+  key: 'nfs-client',
+  script: 'grep -qw nfs4 /proc/filesystems || modprobe -n nfs4 2>/dev/null && echo yes || echo no',
+  parse: (out) => out.trim() === 'yes',
+  stable: true,
+});
+
+export function projectMountUnit(plan: ClusterPlan): string {
+  return [
+    '[Unit]',
+    'Description=pcc project share from the controller',
+    'After=network-online.target wg-quick@pcc0.service',
+    'Wants=network-online.target',
+    'Requires=wg-quick@pcc0.service',
+    '',
+    '[Mount]',
+    `What=${plan.overlay.hub.address}:${plan.exportPath}`,
+    'Where=/project',
+    'Type=nfs4',
+    'Options=rw,hard,noatime,_netdev',
+    'TimeoutSec=30',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
+  const node = plan.overlay.peers.find((p) => p.name === host.name);
+  if (!node) throw new Error(`${host.name} has no overlay address; run it through pcc setup`);
+  const [os, canMount] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient)]);
+  if (facts.osFamily(os) === 'debian') {
+    host.add(ops.packages(['docker.io', 'wireguard-tools', 'wireguard-go', ...(canMount ? ['nfs-common'] : [])]));
+  }
+  registryHostOps(host, plan);
+  for (const op of wireguardBackend(plan.overlayPort).peerOps(node, plan.overlay)) host.add(op);
+  host.add(ops.directory('/project'));
+  // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
+  host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
+  host.output('projectMounted', canMount);
+  host.output('gpu', await gpuSetup(host, plan));
+}
+
+export default definePlaybook<ClusterPlan>({
+  name: 'setup',
+  async run(host, plan) {
+    if (host.record.groups.includes(CONTROLLER_GROUP)) await controllerOps(host, plan);
+    else await computeOps(host, plan);
+  },
+});

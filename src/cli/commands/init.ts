@@ -1,0 +1,14 @@
+import { initController } from '../../fleet/setup.js';
+import { runFailed } from '../../playbook/result.js';
+import type { CliContext } from '../context.js';
+import { renderRecap } from '../recap.js';
+
+export default async function initCommand(args: { provider: 'vagrant' | 'local'; dry: boolean }, ctx: CliContext): Promise<number> {
+  const outcome = await initController(args.provider, ctx.core({ dry: args.dry }));
+  if (ctx.json) ctx.emitJson(outcome);
+  else if (!args.dry) {
+    ctx.out(renderRecap(outcome.result));
+    ctx.out(`controller ready: ssh ${outcome.controller.name}`);
+  }
+  return runFailed(outcome.result) ? 2 : 0;
+}

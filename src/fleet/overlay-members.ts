@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PccError } from '../core/errors.js';
+import { readIfExists, writeOwnedFile } from '../core/files.js';
+import type { Project } from '../core/project.js';
+import { hostAddress, nextFreeIndex, parseSubnet4 } from '../network/addresses.js';
+import type { OverlayNode } from '../network/overlay.js';
+import { generateWireguardKeys } from '../network/wireguard.js';
+import type { ProviderContext } from '../providers/types.js';
+import type { HostRecord, State } from '../state/schema.js';
+import { CONTROLLER } from './cluster.js';
+
+/** Private keys never leave `.pcc/overlay/` (0600) except inside the host's own 0600 config. */
+function keyFile(project: Project, host: string): string {
+  return path.join(project.stateDir, 'overlay', `${host}.key`);
+}
+
+export function controllerOf(state: State): HostRecord {
+  const c = state.hosts[CONTROLLER];
+  if (!c) throw new PccError('no controller yet; run pcc init first (or pcc up for everything at once)');
+  return c;
+}
+
+/**
+ * Gives the controller and these hosts an overlay address and a key pair,
+ * once: later runs find them in the state and `.pcc/overlay/`.
+ */
+export async function enrollOverlay(ctx: ProviderContext, names: readonly string[]): Promise<void> {
+  const subnet = parseSubnet4(ctx.settings.values.OVERLAY_SUBNET, 'OVERLAY_SUBNET');
+  const hub = hostAddress(subnet, 1);
+  await ctx.state.update(async (state) => {
+    const controller = controllerOf(state);
+    for (const name of [CONTROLLER, ...names.filter((n) => n !== CONTROLLER)]) {
+      const host = state.hosts[name];
+      if (!host) continue;
+      if (!host.overlayAddress) {
+        host.overlayAddress = name === CONTROLLER ? hub : hostAddress(subnet, nextFreeIndex(subnet, overlayAddresses(state)));
+      }
+      const file = keyFile(ctx.project, name);
+      if (!host.meta.wgPublicKey || (await readIfExists(file)) === undefined) {
+        const keys = generateWireguardKeys();
+        await writeOwnedFile(file, `${keys.privateKey}\n`, { mode: 0o600 });
+        host.meta.wgPublicKey = keys.publicKey;
+      }
+    }
+    if (controller.overlayAddress !== hub) {
+      throw new PccError(`OVERLAY_SUBNET changed to ${subnet.cidr} after init; change it back, or pcc destroy and init again`);
+    }
+  });
+}
+
+function overlayAddresses(state: State): string[] {
+  return Object.values(state.hosts).flatMap((h) => (h.overlayAddress ? [h.overlayAddress] : []));
+}
+
+export async function overlayNode(project: Project, host: HostRecord, endpoint?: string): Promise<OverlayNode> {
+  if (!host.overlayAddress || !host.meta.wgPublicKey) throw new PccError(`${host.name} is not on the overlay yet; run pcc setup ${host.name}`);
+  const privateKey = (await readFile(keyFile(project, host.name), 'utf8')).trim();
+  return { name: host.name, address: host.overlayAddress, publicKey: host.meta.wgPublicKey, privateKey, endpoint };
+}
+
+export async function forgetOverlayKey(project: Project, host: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  await rm(keyFile(project, host), { force: true });
+}

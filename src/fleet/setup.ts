@@ -1,0 +1,88 @@
+import { PccError } from '../core/errors.js';
+import { selectHosts } from '../inventory/pattern.js';
+import { loadProvider } from '../providers/index.js';
+import type { ProviderContext, ProviderName } from '../providers/types.js';
+import { runPlaybook } from '../playbook/run.js';
+import type { RunResult } from '../playbook/result.js';
+import type { HostRecord } from '../state/schema.js';
+import { refreshAliases } from './aliases.js';
+import { CONTROLLER } from './cluster.js';
+import { clusterPlan } from './cluster-plan.js';
+import { connectorFor } from './connect.js';
+import { waitForSsh } from './lifecycle.js';
+import { enrollOverlay } from './overlay-members.js';
+
+export interface InitOutcome {
+  controller: HostRecord;
+  result: RunResult;
+}
+
+/** `pcc init`: the provider brings up the controller machine, then the controller playbook makes it one. */
+export async function initController(providerName: 'local' | 'vagrant', ctx: ProviderContext): Promise<InitOutcome> {
+  const provider = await loadProvider(providerName);
+  if (!provider.initController) throw new PccError(`the ${providerName} provider cannot host the controller; use --provider local or vagrant`);
+  const controller = await provider.initController(ctx);
+  if (ctx.dry) {
+    return { controller, result: { playbook: 'controller', dry: true, hosts: [] } };
+  }
+  await refreshAliases(ctx, provider.name);
+  const unreachable = await waitForSsh([controller], ctx);
+  if (unreachable.length) throw new PccError(`controller ${controller.name} does not answer on ssh: ${unreachable[0]!.error}`);
+  await enrollOverlay(ctx, []);
+  const state = await ctx.state.read();
+  const plan = await clusterPlan(ctx.project, ctx.settings, state);
+  const { default: controllerPlaybook } = await import('../../playbooks/controller.js');
+  const result = await runPlaybook(controllerPlaybook, [state.hosts[CONTROLLER]!], {
+    dry: false,
+    input: plan,
+    concurrency: 1,
+    vars: ctx.settings.vars,
+    connect: await connectorFor(ctx.project, ctx.settings),
+    onProgress: (host, message) => ctx.progress.host(host, message),
+  });
+  return { controller: state.hosts[CONTROLLER]!, result };
+}
+
+/**
+ * `pcc setup <pattern>`: enrolls the matched hosts on the overlay, then runs
+ * the setup playbook on them and on the controller (which learns its peers)
+ * in one parallel run. Groups cpu/gpu follow what the GPU fact found.
+ */
+export async function setupHosts(pattern: string, ctx: ProviderContext): Promise<RunResult> {
+  let state = await ctx.state.read();
+  const targets = selectHosts(pattern, Object.values(state.hosts));
+  if (!state.hosts[CONTROLLER]) throw new PccError('no controller yet; run pcc init first (or pcc up for everything at once)');
+  await enrollOverlay(ctx, targets.map((h) => h.name));
+  state = await ctx.state.read();
+  const plan = await clusterPlan(ctx.project, ctx.settings, state);
+  const hosts = [state.hosts[CONTROLLER]!, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!)];
+  const { default: setupPlaybook } = await import('../../playbooks/setup.js');
+  const result = await runPlaybook(setupPlaybook, hosts, {
+    dry: ctx.dry,
+    input: plan,
+    concurrency: ctx.settings.values.PCC_CONCURRENCY,
+    vars: ctx.settings.vars,
+    connect: await connectorFor(ctx.project, ctx.settings),
+    onProgress: (host, message) => ctx.progress.host(host, message),
+  });
+  if (!ctx.dry) await recordGpuGroups(ctx, result);
+  return result;
+}
+
+/** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */
+async function recordGpuGroups(ctx: ProviderContext, result: RunResult): Promise<void> {
+  const touched = new Set<ProviderName>();
+  await ctx.state.update((state) => {
+    for (const h of result.hosts) {
+      const record = state.hosts[h.host];
+      if (!record || typeof h.outputs.gpu !== 'boolean') continue;
+      const kind = h.outputs.gpu ? 'gpu' : 'cpu';
+      const groups = [...record.groups.filter((g) => g !== 'gpu' && g !== 'cpu'), kind];
+      if (groups.join() !== record.groups.join()) {
+        record.groups = groups;
+        touched.add(record.provider);
+      }
+    }
+  });
+  for (const p of touched) await refreshAliases(ctx, p);
+}

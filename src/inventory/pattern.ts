@@ -60,7 +60,7 @@ function matchTerm(term: string, hosts: readonly HostRecord[]): Set<string> {
   const out = new Set<string>();
   for (const h of hosts) {
     const names = [h.name, ...hostGroups(h), ...hostGroups(h).map((g) => `${g}-${h.name}`)];
-    if (names.some(test)) out.add(h.name);
+    if (names.some((n) => test(n))) out.add(h.name);
   }
   return out;
 }

@@ -6,6 +6,8 @@ import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { emptyState, stateSchema, type State } from './schema.js';
 
+const queues = new Map<string, Promise<void>>();
+
 /**
  * `.pcc/state.json`: read freely, changed only under a lock so that two pcc
  * processes cannot lose each other's writes.
@@ -39,6 +41,21 @@ export class StateStore {
    * provider records a host as soon as it exists, so a crash cannot orphan it).
    */
   async update<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
+    // Updates from one process queue up here; the file lock is for other processes.
+    const previous = queues.get(this.file) ?? Promise.resolve();
+    const run = previous.then(() => this.updateLocked(mutate));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(this.file, settled);
+    void settled.then(() => {
+      if (queues.get(this.file) === settled) queues.delete(this.file);
+    });
+    return run;
+  }
+
+  private async updateLocked<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
     await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
     let release: () => Promise<void>;
     try {

@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const p = (...args: string[]) => pcc([...args, '--project', project], env);
+const p = (...args: string[]) => pcc(['--project', project, ...args], env);
 
 describe('pcc CLI on three real sshd hosts', () => {
   it('hosts add, the table, and bad input', () => {
@@ -45,7 +45,7 @@ describe('pcc CLI on three real sshd hosts', () => {
 
   it('exec prefixes output per host and fails when any host fails', () => {
     const ok = p('exec', 'bench', '--', 'echo', 'hello from $(hostname -I 2>/dev/null | wc -w) && echo second');
-    expect(ok.code).toBe(0);
+    expect(ok.code, ok.stderr).toBe(0);
     const lines = ok.stdout.trim().split('\n').sort();
     expect(lines).toHaveLength(6);
     expect(lines.filter((l) => /^h[123] \| second$/.test(l))).toHaveLength(3);

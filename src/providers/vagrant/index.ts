@@ -1,0 +1,308 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PccError } from '../../core/errors.js';
+import type { HostRecord, State } from '../../state/schema.js';
+import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
+import { vagrantCommands } from './commands.js';
+import { userKey, vagrantPaths, writeVagrantFolder, type UserKey } from './folder.js';
+import {
+  CONTROLLER_MOUNTS,
+  CONTROLLER_NAME,
+  controllerMachine,
+  hostGroupsFor,
+  isVagrantHost,
+  newComputeMachines,
+  readMachines,
+  resumableMachines,
+  writeMachines,
+  type Machine,
+} from './machines.js';
+import { vagrantNetwork, type VagrantNetwork } from './network.js';
+import { machineStates, parseSshConfig, progressLine, vagrantErrorSummary } from './parse.js';
+import { runVagrant } from './run.js';
+import { missingTool, requireTools } from './tools.js';
+
+/**
+ * VirtualBox machines through vagrant: the controller `init` (`pcc init`, the
+ * default) and compute machines `vagrant`, `vagrant2`, ... (`pcc acquire
+ * vagrant`). pcc renders the Vagrantfile, runs vagrant, and records what
+ * `vagrant ssh-config` reports; it never opens SSH itself.
+ */
+export const vagrantProvider: Provider = {
+  name: 'vagrant',
+  initController,
+  acquire,
+  save,
+  destroy,
+  status,
+};
+
+async function initController(ctx: ProviderContext): Promise<HostRecord> {
+  if (!ctx.dry) requireTools();
+  const net = vagrantNetwork(ctx.settings);
+  const key = await userKey(ctx);
+  const plan = (state: State) => {
+    const other = state.hosts[CONTROLLER_NAME];
+    if (other && other.provider !== 'vagrant') {
+      throw new PccError(`a controller '${CONTROLLER_NAME}' from the ${other.provider} provider exists; run pcc destroy ${other.provider} first`);
+    }
+    const machines = readMachines(state);
+    const existing = machines.find((m) => m.name === CONTROLLER_NAME);
+    if (existing && existing.ip !== net.controllerIp) {
+      ctx.progress.warn(
+        `the controller keeps ${existing.ip}; VAGRANT_CONTROLLER_IP=${net.controllerIp} applies after pcc destroy vagrant and pcc init`,
+      );
+    }
+    return existing ? machines : [controllerMachine(net), ...machines];
+  };
+  const controllerOf = (machines: Machine[]) => machines.find((m) => m.name === CONTROLLER_NAME)!;
+
+  if (ctx.dry) {
+    const machines = plan(await ctx.state.read());
+    await reportPlan(ctx, machines, [controllerOf(machines)], key, net);
+    return plannedRecord(controllerOf(machines), ctx);
+  }
+  const machines = await ctx.state.update((state) => {
+    const next = plan(state);
+    writeMachines(state, next);
+    return next;
+  });
+  await writeVagrantFolder(ctx, machines, key, net);
+  const [record] = await bringUp(ctx, [controllerOf(machines)]);
+  return record!;
+}
+
+async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  if (!ctx.dry) requireTools();
+  const net = vagrantNetwork(ctx.settings);
+  const key = await userKey(ctx);
+  for (const flag of ['instanceType', 'spot', 'region', 'ami'] as const) {
+    if (request[flag] !== undefined) ctx.progress.warn(`--${kebab(flag)} is for ec2; vagrant machines take VAGRANT_CPUS and VAGRANT_MEMORY from config/vagrant.env`);
+  }
+  if (request.type === 'gpu') {
+    ctx.progress.warn('VirtualBox has no GPU passthrough: vagrant gpu machines have no GPU (setup will group them as cpu)');
+  }
+  // As with every provider, acquiring again brings back what is saved (or
+  // never finished coming up) instead of making new machines.
+  const plan = (state: State) => {
+    const machines = readMachines(state);
+    const resumed = resumableMachines(state, machines);
+    const fresh = resumed.length > 0 ? [] : newComputeMachines(state, machines, net, request.type, request.count);
+    return { machines: [...machines, ...fresh], resumed, up: [...resumed, ...fresh] };
+  };
+
+  if (ctx.dry) {
+    const p = plan(await ctx.state.read());
+    await reportPlan(ctx, p.machines, p.up, key, net);
+    return [];
+  }
+  const p = await ctx.state.update((state) => {
+    const next = plan(state);
+    writeMachines(state, next.machines);
+    return next;
+  });
+  if (p.resumed.length > 0) {
+    ctx.progress.note(`vagrant: resuming ${names(p.resumed).join(', ')}; no new machines while some are saved (run pcc acquire vagrant again for more)`);
+  }
+  await writeVagrantFolder(ctx, p.machines, key, net);
+  return bringUp(ctx, p.up);
+}
+
+async function save(request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  if (request.snapshot) ctx.progress.warn('--snapshot is for ec2; vagrant suspends (or with --halt, halts) its machines');
+  const state = await ctx.state.read();
+  const targets = names(readMachines(state)).filter((n) => state.hosts[n] !== undefined);
+  if (targets.length === 0) {
+    ctx.progress.note('vagrant: no machines to save');
+    return [];
+  }
+  const argv = request.halt ? vagrantCommands.halt(targets) : vagrantCommands.suspend(targets);
+  if (ctx.dry) {
+    ctx.progress.note(`vagrant: would run: ${argv.join(' ')}`);
+    return [];
+  }
+  requireTools();
+  await runWithProgress(ctx, argv, targets);
+  const saved = request.halt ? 'poweroff' : 'saved';
+  return ctx.state.update((s) =>
+    targets.flatMap((n) => {
+      const host = s.hosts[n];
+      if (!host) return [];
+      host.status = saved;
+      return [host];
+    }),
+  );
+}
+
+async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
+  const paths = vagrantPaths(ctx.project);
+  const state = await ctx.state.read();
+  const machines = readMachines(state);
+  const hostNames = Object.values(state.hosts).filter(isVagrantHost).map((h) => h.name);
+  const all = [...new Set([...names(machines), ...hostNames])];
+  const ipOf = new Map(machines.map((m) => [m.name, m.ip]));
+  const removed = all.map((n) => `vagrant machine ${n}${ipOf.has(n) ? ` (${ipOf.get(n)})` : ''}`);
+  if (all.length === 0 && !existsSync(paths.dir)) return { removed: [] };
+
+  const argv = vagrantCommands.destroy();
+  if (ctx.dry) {
+    if (machines.length > 0) ctx.progress.note(`vagrant: would run: ${argv.join(' ')}`);
+    ctx.progress.note(`vagrant: would remove ${rel(ctx, paths.dir)}/ and ${all.length} host records; ${rel(ctx, paths.registryDir)}/ stays`);
+    return { removed: [] };
+  }
+  if (machines.length > 0) {
+    if (existsSync(paths.vagrantfile)) {
+      requireTools();
+      await runWithProgress(ctx, argv, names(machines));
+    } else {
+      ctx.progress.warn(`${rel(ctx, paths.vagrantfile)} is gone, so vagrant cannot find its VMs; check VBoxManage list vms for leftovers`);
+    }
+  }
+  await ctx.state.update((s) => {
+    for (const h of Object.values(s.hosts)) if (isVagrantHost(h)) delete s.hosts[h.name];
+    writeMachines(s, []);
+  });
+  await rm(paths.dir, { recursive: true, force: true });
+  return { removed };
+}
+
+async function status(ctx: ProviderContext): Promise<HostStatus[]> {
+  const hosts = Object.values((await ctx.state.read()).hosts).filter(isVagrantHost);
+  if (hosts.length === 0) return [];
+  const view = (h: HostRecord, state: string): HostStatus => ({
+    name: h.name,
+    provider: 'vagrant',
+    state,
+    address: h.port === 22 ? h.address : `${h.address}:${h.port}`,
+    groups: h.groups,
+  });
+  const recorded = () => hosts.map((h) => view(h, h.status ?? 'unknown'));
+
+  const paths = vagrantPaths(ctx.project);
+  const missing = missingTool();
+  if (missing || !existsSync(paths.vagrantfile)) {
+    ctx.progress.warn(`vagrant: showing recorded states: ${missing ?? `${rel(ctx, paths.vagrantfile)} is missing`}`);
+    return recorded();
+  }
+  const result = await runVagrant(vagrantCommands.status(), paths.dir, { allowFail: true });
+  if (result.exitCode !== 0) {
+    ctx.progress.warn(`vagrant status failed, showing recorded states: ${vagrantErrorSummary(result.stderr, result.stdout)}`);
+    return recorded();
+  }
+  const states = machineStates(result.stdout);
+  return hosts.map((h) => view(h, states.get(h.name) ?? h.status ?? 'unknown'));
+}
+
+/** `vagrant up` the machines, then record what `vagrant ssh-config` says about them. */
+async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Promise<HostRecord[]> {
+  const dir = vagrantPaths(ctx.project).dir;
+  const targets = names(machines);
+  await runWithProgress(ctx, vagrantCommands.up(targets), targets);
+  const { stdout } = await runVagrant(vagrantCommands.sshConfig(targets), dir);
+  const endpoints = new Map(parseSshConfig(stdout).map((e) => [e.name, e]));
+  const missing = targets.filter((n) => !endpoints.has(n));
+  if (missing.length > 0) {
+    throw new PccError(`vagrant ssh-config reported nothing for ${missing.join(', ')}; run \`vagrant status\` in ${rel(ctx, dir)} to see why`);
+  }
+  const now = new Date().toISOString();
+  return ctx.state.update((state) =>
+    machines.map((m) => {
+      const ep = endpoints.get(m.name)!;
+      const prev = state.hosts[m.name];
+      const record: HostRecord = {
+        ...prev,
+        name: m.name,
+        address: ep.address,
+        port: ep.port,
+        user: ep.user,
+        key: ep.key,
+        provider: 'vagrant',
+        groups: hostGroupsFor(m),
+        providerId: m.name,
+        status: 'running',
+        createdAt: prev?.createdAt ?? now,
+        meta: { ...prev?.meta, ...machineMeta(m, ctx) },
+      };
+      if (record.key === undefined) delete record.key;
+      state.hosts[m.name] = record;
+      return record;
+    }),
+  );
+}
+
+function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {
+  // lanAddress: where the other machines reach this one (the record's own
+  // address is vagrant's port forward on the user's loopback).
+  const meta: Record<string, string> = {
+    role: m.role,
+    lanAddress: m.ip,
+    box: ctx.settings.values.VAGRANT_BOX,
+  };
+  if (m.role === 'controller') {
+    meta.exportPath = CONTROLLER_MOUNTS.project;
+    meta.registryStorage = CONTROLLER_MOUNTS.registry;
+  }
+  return meta;
+}
+
+/** Streams vagrant's output line by line to the machine each line is about. */
+async function runWithProgress(ctx: ProviderContext, argv: string[], machines: readonly string[]): Promise<void> {
+  const known = new Set(machines);
+  await runVagrant(argv, vagrantPaths(ctx.project).dir, {
+    onLine: (line) => {
+      if (line.trim() === '') return;
+      const p = progressLine(line, known);
+      ctx.progress.host(p.machine ?? 'vagrant', p.message);
+    },
+  });
+}
+
+/** `--dry`: write the Vagrantfile and Ignition configs, say what would run, run nothing. */
+async function reportPlan(
+  ctx: ProviderContext,
+  machines: readonly Machine[],
+  up: readonly Machine[],
+  key: UserKey,
+  net: VagrantNetwork,
+): Promise<void> {
+  const missing = missingTool();
+  if (missing) ctx.progress.warn(missing);
+  const file = await writeVagrantFolder(ctx, machines, key, net);
+  const v = ctx.settings.values;
+  ctx.progress.note(`vagrant: wrote ${rel(ctx, file)} (${names(machines).join(', ')})`);
+  for (const m of up) {
+    const kind = m.role === 'controller' ? 'controller' : m.type;
+    ctx.progress.note(`vagrant: ${m.name}: ${kind}, ${m.ip}, ${v.VAGRANT_CPUS} CPUs, ${v.VAGRANT_MEMORY} MiB, box ${v.VAGRANT_BOX}`);
+  }
+  if (up.length > 0) {
+    ctx.progress.note(`vagrant: would run: ${vagrantCommands.up(names(up)).join(' ')}, then vagrant ssh-config`);
+  }
+}
+
+function plannedRecord(m: Machine, ctx: ProviderContext): HostRecord {
+  return {
+    name: m.name,
+    address: m.ip,
+    port: 22,
+    user: 'core',
+    provider: 'vagrant',
+    groups: hostGroupsFor(m),
+    providerId: m.name,
+    status: 'planned',
+    createdAt: new Date().toISOString(),
+    meta: machineMeta(m, ctx),
+  };
+}
+
+function names(machines: readonly Machine[]): string[] {
+  return machines.map((m) => m.name);
+}
+
+function rel(ctx: ProviderContext, p: string): string {
+  return path.relative(ctx.project.root, p) || p;
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

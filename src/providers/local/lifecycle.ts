@@ -1,0 +1,171 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeOwnedFile } from '../../core/files.js';
+import { overlayDirs, type Machine } from './bookkeeping.js';
+import { createCgroups, killCgroupProcesses, machineCgroupDirs, removeCgroups } from './cgroups.js';
+import { run, runAll } from './exec.js';
+import { generateHostKey } from './keys.js';
+import {
+  findMachineProcesses,
+  inCgroupsArgv,
+  isMachineProcess,
+  nspawnArgv,
+  startDetached,
+  stopMachine,
+  waitForSshBanner,
+  type MachineSpec,
+} from './machine.js';
+import { isMounted, overlayMountArgv, unmountBelow } from './mounts.js';
+import {
+  createBridgeArgvs,
+  createHostNetworkArgvs,
+  deleteBridgeArgv,
+  deleteHostNetworkArgvs,
+  linkExists,
+  netnsExists,
+  type Subnet,
+} from './network.js';
+import { dockerDaemonConfig } from './recipe.js';
+
+/**
+ * One machine's steps, each safe to repeat: resuming after a crash or after
+ * this computer rebooted (which empties /run) walks the same path as a
+ * first boot and skips what is already there.
+ */
+export async function ensureBridge(bridge: string, subnet: Subnet): Promise<boolean> {
+  if (linkExists(bridge)) return false;
+  await runAll(createBridgeArgvs(bridge, subnet));
+  return true;
+}
+
+export async function removeBridge(bridge: string): Promise<boolean> {
+  if (!linkExists(bridge)) return false;
+  await run(deleteBridgeArgv(bridge));
+  return true;
+}
+
+export async function ensureHostNetwork(m: Machine, bridge: string, prefix: number): Promise<void> {
+  if (netnsExists(m.netns) && linkExists(m.veth)) return;
+  await runAll(deleteHostNetworkArgvs(m), { allowFail: true });
+  await runAll(createHostNetworkArgvs({ netns: m.netns, veth: m.veth, address: m.address, prefix, bridge }));
+}
+
+export async function ensureRootMounted(m: Machine): Promise<void> {
+  const dirs = overlayDirs(m);
+  if (isMounted(dirs.merged)) return;
+  for (const d of [dirs.upper, dirs.work, dirs.merged, path.join(m.dir, 'docker')]) await mkdir(d, { recursive: true, mode: 0o755 });
+  await run(overlayMountArgv(dirs));
+}
+
+export interface FirstBootFiles {
+  name: string;
+  /** The user's public key, authorized for root. */
+  publicKey: string;
+  /** Subnets dockerd trusts as plain-HTTP registries (the local net and the overlay). */
+  insecureRegistries: string[];
+}
+
+/** Written into the mounted root (so overlayfs keeps the base's ownership and modes of parent dirs). Returns the host key line. */
+export async function writeFirstBootFiles(m: Machine, f: FirstBootFiles): Promise<string> {
+  const root = m.root;
+  await writeOwnedFile(path.join(root, 'etc/hostname'), `${f.name}\n`);
+  await writeOwnedFile(
+    path.join(root, 'etc/hosts'),
+    `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n${m.address}\t${f.name}\n`,
+  );
+  await writeOwnedFile(path.join(root, 'etc/docker/daemon.json'), `${JSON.stringify(dockerDaemonConfig(f.insecureRegistries), null, 2)}\n`);
+  await mkdir(path.join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
+  await writeOwnedFile(path.join(root, 'root/.ssh/authorized_keys'), `${f.publicKey}\n`, { mode: 0o600 });
+  return generateHostKey(root, f.name);
+}
+
+export type BootExtras = Pick<MachineSpec, 'binds' | 'tmpfs' | 'syscalls'>;
+
+export interface Booted {
+  pid: number;
+  startedAt: string;
+  cgroups: string[];
+}
+
+/**
+ * Start nspawn in the machine's own cgroups and wait for sshd's banner.
+ * `onStarted` runs as soon as the PID exists, so the caller can record it
+ * before waiting (a crash while waiting then leaves nothing untracked).
+ */
+export async function boot(
+  name: string,
+  m: Machine,
+  extras: BootExtras,
+  options: { timeoutMs: number; onStarted?: (b: Booted) => Promise<void> },
+): Promise<Booted> {
+  const cgroups = machineCgroupDirs(m.netns);
+  // Leftovers of a machine whose nspawn died must not answer in its place.
+  const stale = [...new Set([...m.cgroups, ...cgroups])];
+  await killCgroupProcesses(stale);
+  await removeCgroups(stale);
+  await createCgroups(cgroups);
+  const argv = nspawnArgv({ name, root: m.root, netns: m.netns, dockerDir: path.join(m.dir, 'docker'), ...extras });
+  const pid = startDetached(inCgroupsArgv(cgroups, argv), path.join(m.dir, 'console.log'));
+  const booted = { pid, startedAt: new Date().toISOString(), cgroups };
+  await options.onStarted?.(booted);
+  await waitForSshBanner(m.address, 22, {
+    timeoutMs: options.timeoutMs,
+    alive: () => isMachineProcess(pid, m.root),
+    what: `${name} (see ${path.join(m.dir, 'console.log')})`,
+  });
+  return booted;
+}
+
+/**
+ * Power off (if running) and take down what only a running machine needs:
+ * its process, cgroups, mounted root and network. The disk (upper dir and
+ * docker dir) stays. Returns one line per thing removed.
+ */
+export async function powerOff(name: string, m: Machine): Promise<string[]> {
+  const removed: string[] = [];
+  const pids = new Set(findMachineProcesses(m.root));
+  if (m.pid !== undefined && isMachineProcess(m.pid, m.root)) pids.add(m.pid);
+  for (const pid of pids) {
+    const how = await stopMachine(pid, m.root);
+    if (how !== 'gone') removed.push(`machine ${name} (pid ${pid}, ${how})`);
+  }
+  const cgroups = [...new Set([...m.cgroups, ...machineCgroupDirs(m.netns)])];
+  const leftovers = await killCgroupProcesses(cgroups);
+  if (leftovers > 0) removed.push(`${leftovers} leftover processes of ${name}`);
+  await removeCgroups(cgroups);
+  await removeNspawnLocks(m.root);
+  if (existsSync(m.root)) {
+    await unmountBelow(m.root);
+    await rmdir(m.root).catch(() => undefined);
+    removed.push(`root mount ${m.root}`);
+  }
+  if (netnsExists(m.netns) || linkExists(m.veth)) {
+    await runAll(deleteHostNetworkArgvs(m), { allowFail: true });
+    removed.push(`network namespace ${m.netns}`);
+  }
+  return removed;
+}
+
+/**
+ * nspawn locks the image with two files, removed when it exits normally but
+ * left behind when it was killed. Called once it is gone, with the root still
+ * mounted (one lock is named by the root's device and inode).
+ */
+async function removeNspawnLocks(root: string): Promise<void> {
+  const st = await stat(root).catch(() => undefined);
+  if (st) await rm(`/run/systemd/nspawn/locks/inode-${st.dev}:${st.ino}`, { force: true });
+  await rm(path.join(path.dirname(root), `.#${path.basename(root)}.lck`), { force: true });
+}
+
+/** Power off and delete the disk too. */
+export async function removeMachine(name: string, m: Machine): Promise<string[]> {
+  const removed = await powerOff(name, m);
+  if (existsSync(m.dir)) {
+    // Mounts below the disk (none expected) must go before rm -rf walks into them.
+    await unmountBelow(m.dir);
+    await rm(m.dir, { recursive: true, force: true });
+    removed.push(`disk ${m.dir}`);
+  }
+  return removed;
+}

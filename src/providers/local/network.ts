@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import { PccError } from '../../core/errors.js';
+
+/**
+ * The hosts' network: one bridge in the root namespace holding the subnet's
+ * first address, and per host a netns whose `host0` end of a veth pair sits
+ * on that bridge. No default route, no NAT, ip_forward untouched: hosts reach
+ * each other and this machine, nothing else.
+ */
+export interface Subnet {
+  cidr: string;
+  network: number;
+  prefix: number;
+}
+
+export function parseSubnet(cidr: string, where = 'LOCAL_SUBNET'): Subnet {
+  const [ip, bits] = cidr.split('/');
+  const prefix = Number(bits);
+  const network = ipToInt(ip ?? '');
+  if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30 || Number.isNaN(network)) {
+    throw new PccError(`${where}=${cidr} is invalid: expected an IPv4 CIDR from /8 to /30 such as 10.213.0.0/24`);
+  }
+  const mask = (0xffffffff << (32 - prefix)) >>> 0;
+  if ((network & mask) >>> 0 !== network) {
+    throw new PccError(`${where}=${cidr} has host bits set; use ${intToIp((network & mask) >>> 0)}/${prefix}`);
+  }
+  return { cidr, network, prefix };
+}
+
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return NaN;
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}
+
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+/** The bridge's own address: the subnet's first. */
+export function gatewayAddress(subnet: Subnet): string {
+  return intToIp(subnet.network + 1);
+}
+
+/** The lowest free host address (from .2), or an error naming the setting. */
+export function allocateAddress(subnet: Subnet, used: Iterable<string>): string {
+  const taken = new Set(used);
+  const last = subnet.network + 2 ** (32 - subnet.prefix) - 2;
+  for (let n = subnet.network + 2; n <= last; n++) {
+    const ip = intToIp(n);
+    if (!taken.has(ip)) return ip;
+  }
+  throw new PccError(`LOCAL_SUBNET=${subnet.cidr} has no free address left; destroy hosts or choose a larger subnet`);
+}
+
+/**
+ * A fixed, locally administered MAC per address: a re-created host with a
+ * random MAC leaves stale ARP entries on its peers, and pulls time out.
+ * `side` 0 is the host's `host0` (and the bridge), 1 the root-namespace end.
+ */
+export function macFor(ip: string, side: 0 | 1): string {
+  const n = ipToInt(ip);
+  const bytes = [2, side, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+const hex = (ip: string) => ipToInt(ip).toString(16).padStart(8, '0');
+
+/** LOCAL_BRIDGE, else one per subnet (two projects on two subnets get two bridges). */
+export function bridgeName(subnet: Subnet, configured?: string): string {
+  const name = configured ?? `pcc-${subnet.network.toString(16).padStart(8, '0')}`;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
+    throw new PccError(`LOCAL_BRIDGE=${name} is not a valid interface name; use at most 15 letters, digits, '-', '_' or '.'`);
+  }
+  return name;
+}
+
+/** Unique per address, so hosts named local1 in two projects or test files never clash. */
+export function netnsName(host: string, ip: string): string {
+  return `pcc-${host}-${ip}`;
+}
+
+/** The root-namespace end of a host's veth; interface names are limited to 15 characters. */
+export function vethName(ip: string): string {
+  return `vp${hex(ip)}`;
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`);
+}
+
+export function createBridgeArgvs(bridge: string, subnet: Subnet): string[][] {
+  const gw = gatewayAddress(subnet);
+  return [
+    ['ip', 'link', 'add', 'name', bridge, 'address', macFor(gw, 0), 'type', 'bridge'],
+    ['ip', 'addr', 'add', `${gw}/${subnet.prefix}`, 'dev', bridge],
+    ['ip', 'link', 'set', bridge, 'up'],
+  ];
+}
+
+export function deleteBridgeArgv(bridge: string): string[] {
+  return ['ip', 'link', 'del', bridge];
+}
+
+export interface HostNetwork {
+  netns: string;
+  veth: string;
+  address: string;
+  prefix: number;
+  bridge: string;
+}
+
+export function createHostNetworkArgvs(h: HostNetwork): string[][] {
+  return [
+    ['ip', 'netns', 'add', h.netns],
+    ['ip', 'link', 'add', h.veth, 'address', macFor(h.address, 1), 'type', 'veth',
+      'peer', 'name', 'host0', 'address', macFor(h.address, 0), 'netns', h.netns],
+    ['ip', 'link', 'set', h.veth, 'master', h.bridge, 'up'],
+    ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', h.netns, 'addr', 'add', `${h.address}/${h.prefix}`, 'dev', 'host0'],
+    ['ip', '-n', h.netns, 'link', 'set', 'host0', 'up'],
+  ];
+}
+
+/** Deleting the netns deletes host0 and with it the veth pair; the second is for a half-made host. */
+export function deleteHostNetworkArgvs(h: Pick<HostNetwork, 'netns' | 'veth'>): string[][] {
+  return [
+    ['ip', 'netns', 'del', h.netns],
+    ['ip', 'link', 'del', h.veth],
+  ];
+}

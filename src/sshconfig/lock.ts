@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { PccError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+
+/** Serializes this process's changes, so that parallel host connections do not queue on the file lock. */
+let chain: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` holding pcc's lock on ~/.ssh, so that two pcc processes (one
+ * acquiring, one destroying) cannot lose each other's aliases, keys or the
+ * Include line. Creates ~/.ssh (0700) when it is missing and tells `fn`.
+ */
+export function withSshLock<T>(project: Project, fn: (createdSshDir: boolean) => Promise<T>): Promise<T> {
+  const run = chain.then(() => locked(project, fn));
+  chain = run.catch(() => undefined);
+  return run;
+}
+
+async function locked<T>(project: Project, fn: (createdSshDir: boolean) => Promise<T>): Promise<T> {
+  const createdSshDir = !existsSync(project.sshDir);
+  await mkdir(project.sshDir, { recursive: true, mode: 0o700 });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(project.sshDir, {
+      lockfilePath: path.join(project.sshDir, '.pcc.lock'),
+      realpath: false,
+      stale: 30_000,
+      retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
+    });
+  } catch (err) {
+    throw new PccError(
+      `${project.sshDir}/.pcc.lock is held by another pcc process; wait for it to finish (${(err as Error).message})`,
+    );
+  }
+  try {
+    return await fn(createdSshDir);
+  } finally {
+    await release();
+  }
+}

@@ -28,7 +28,8 @@ export function ganeshaConfig(plan: ClusterPlan): string {
   return [
     '# Written by pcc: the project folder for every host, as /project.',
     'NFS_CORE_PARAM { Protocols = 4; }',
-    'NFSV4 { Grace_Period = 15; Lease_Lifetime = 15; }',
+    // No grace period: clients reclaim nothing, and a fresh controller serves at once.
+    'NFSV4 { Graceless = true; }',
     'EXPORT {',
     '  Export_Id = 1;',
     `  Path = ${plan.exportPath};`,

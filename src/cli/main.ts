@@ -29,7 +29,7 @@ const commands: CommandSpec[] = [
   },
   {
     command: 'acquire <provider>',
-    describe: 'Add compute hosts (or resume saved ones)',
+    describe: 'Make sure --count compute hosts run: saved ones resume first, missing ones are created',
     builder: (y) =>
       y
         .positional('provider', { choices: providers, describe: 'where the hosts come from' })

@@ -12,9 +12,10 @@ export async function refreshAliases(ctx: ProviderContext, provider: ProviderNam
     await removeProviderAliases(ctx.project, provider);
     return [];
   }
-  const written = await writeProviderAliases(ctx.project, provider, hosts);
+  const written = await writeProviderAliases(ctx.project, provider, hosts, { defaultKey: ctx.settings.values.PCC_SSH_KEY });
   for (const clash of written.clashes) {
     ctx.progress.warn(`ssh alias ${clash} is already defined in your ssh config; yours wins, pcc's is left out`);
   }
+  for (const warning of written.warnings) ctx.progress.warn(warning);
   return written.aliases;
 }

@@ -22,8 +22,9 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
   const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name);
   step(compute.length ? `compute hosts: ${compute.map((h) => h.name).join(', ')}` : 'one compute host');
   const acquired = await acquire(args.provider, { type: 'cpu', count: Math.max(1, compute.length), wait: true }, core);
+  const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name);
   step('setup');
-  const setup = await setupHosts(acquired.hosts.map((h) => h.name).join(':'), core);
+  const setup = await setupHosts(hosts.map((h) => h.name).join(':'), core);
   let built: unknown;
   if (existsSync(ctx.project.dockerDir)) {
     step('images, built on the controller');
@@ -36,10 +37,10 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
       force: false,
     });
   }
-  if (ctx.json) ctx.emitJson({ controller: init.controller, hosts: acquired.hosts, setup, build: built });
+  if (ctx.json) ctx.emitJson({ controller: init.controller, hosts, setup, build: built });
   else {
     ctx.out(renderRecap(setup));
-    ctx.out(`ready: ssh ${init.controller.name}, ssh ${acquired.hosts.map((h) => `cpu-${h.name}`).join(', ssh ')}`);
+    ctx.out(`ready: ssh ${init.controller.name}, ssh ${hosts.map((h) => `cpu-${h.name}`).join(', ssh ')}`);
   }
   const buildOk = !built || (built as { ok: boolean }).ok;
   return runFailed(setup) || !buildOk ? 2 : 0;

@@ -48,7 +48,7 @@ export async function removeBridge(bridge: string): Promise<boolean> {
 export async function ensureHostNetwork(m: Machine, bridge: string, prefix: number): Promise<void> {
   if (netnsExists(m.netns) && linkExists(m.veth)) return;
   await runAll(deleteHostNetworkArgvs(m), { allowFail: true });
-  await runAll(createHostNetworkArgvs({ netns: m.netns, veth: m.veth, address: m.address, prefix, bridge }));
+  await runAll(createHostNetworkArgvs({ netns: m.netns, veth: m.veth, address: m.address, prefix, bridge, forward: m.role === 'controller' }));
 }
 
 export async function ensureRootMounted(m: Machine): Promise<void> {

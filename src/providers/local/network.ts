@@ -112,6 +112,12 @@ export interface HostNetwork {
   address: string;
   prefix: number;
   bridge: string;
+  /**
+   * The controller is the overlay hub and forwards between its peers. That is
+   * set here, in the host's own namespace, because nspawn keeps /proc/sys
+   * read-only inside; the machine's own ip_forward is never touched.
+   */
+  forward?: boolean;
 }
 
 export function createHostNetworkArgvs(h: HostNetwork): string[][] {
@@ -123,6 +129,7 @@ export function createHostNetworkArgvs(h: HostNetwork): string[][] {
     ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
     ['ip', '-n', h.netns, 'addr', 'add', `${h.address}/${h.prefix}`, 'dev', 'host0'],
     ['ip', '-n', h.netns, 'link', 'set', 'host0', 'up'],
+    ...(h.forward ? [['ip', 'netns', 'exec', h.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']] : []),
   ];
 }
 

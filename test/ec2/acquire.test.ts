@@ -7,6 +7,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
+import { MOTO_ACCOUNT_ID } from '../fixtures/moto.js';
 import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite } from './harness.js';
 
 // moto's instances cannot be reached over SSH: every acquire here uses wait=false
@@ -179,11 +180,20 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     expect((await liveInstances()).map((i) => i.State?.Name)).toEqual(['running', 'running']);
   });
 
-  test('without PCC_SSH_KEY on disk, pcc makes a key in .pcc/ and records it on the hosts', async () => {
+  test('a PCC_SSH_KEY the user set that is missing is a one-line error naming the file', async () => {
     rmSync(`${suite.t.project.home}/.ssh`, { recursive: true, force: true });
     const { provider } = countingProvider();
+    await expect(provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx())).rejects.toThrow(
+      /^config\/ec2.env: PCC_SSH_KEY=~\/.ssh\/id_ed25519: .* is missing; create it with ssh-keygen/,
+    );
+  });
+
+  test('with PCC_SSH_KEY unset and no ~/.ssh key, pcc makes a project key in .pcc/ssh/ and records it on the hosts', async () => {
+    rmSync(`${suite.t.project.home}/.ssh`, { recursive: true, force: true });
+    suite.t.writeEnv({ EC2_REGION: REGION, EC2_AMI_OWNER: MOTO_ACCOUNT_ID, EC2_SSH_CIDR: TEST_CIDR, EC2_DLAMI_SSM_PARAMETER: DLAMI_PARAMETER });
+    const { provider } = countingProvider();
     const [host] = await provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx());
-    expect(host!.key).toBe(`${suite.t.project.stateDir}/id_ed25519`);
+    expect(host!.key).toBe(`${suite.t.project.stateDir}/ssh/id_ed25519`);
     expect(suite.t.messages.join('\n')).toMatch(/made .*id_ed25519 for this project's hosts/);
   });
 

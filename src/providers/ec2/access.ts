@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PccError } from '../../core/errors.js';
 import type { AwsClients } from './clients.js';
-import type { LocalKey } from './sshkey.js';
+import { keyFingerprint, type UserKey } from '../../core/user-key.js';
 import { baseTags, projectFilter, tagSpecs, type Role } from './tags.js';
 
 /** One inbound rule: a protocol and port, from one CIDR. */
@@ -19,8 +19,8 @@ export interface IngressRule {
   cidr: string;
 }
 
-export function keyPairName(project: string, key: LocalKey): string {
-  return `pcc-${project}-${key.fingerprint}`;
+export function keyPairName(project: string, key: UserKey): string {
+  return `pcc-${project}-${keyFingerprint(key.publicKey)}`;
 }
 
 export function securityGroupName(project: string): string {
@@ -28,7 +28,7 @@ export function securityGroupName(project: string): string {
 }
 
 /** Imported once per public key: a changed key gets a new pair, and the sweep removes the old one. */
-export async function ensureKeyPair(aws: AwsClients, project: string, role: Role, key: LocalKey): Promise<string> {
+export async function ensureKeyPair(aws: AwsClients, project: string, role: Role, key: UserKey): Promise<string> {
   const name = keyPairName(project, key);
   const found = await aws.ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] }));
   if ((found.KeyPairs ?? []).length > 0) return name;

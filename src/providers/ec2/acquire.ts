@@ -11,7 +11,7 @@ import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { instanceIds, launch, projectInstances, stateOf, waitFor, type LaunchPlan } from './instances.js';
 import { describeInstanceType, loginUser, resolveImage, type ImageChoice, type ResolvedImage } from './lookup.js';
 import { recordInstances, rememberRegion } from './record.js';
-import { ensureLocalKey, type LocalKey } from './sshkey.js';
+import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import { clientToken, kindHash, tagValue, TAG_REQUEST, type HostType } from './tags.js';
 
 const ROLE = 'compute';
@@ -32,7 +32,7 @@ export async function acquire(
 ): Promise<HostRecord[]> {
   const { project, settings, progress } = ctx;
   const s = settings.values;
-  const key = await ensureLocalKey(project, s.PCC_SSH_KEY);
+  const key = await ensureUserKey(project, settings);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
   if (key.generated) progress.note(`no key at ${s.PCC_SSH_KEY}: made ${key.privateKey} for this project's hosts`);
   if (!ctx.dry) await rememberRegion(ctx, aws.region);
@@ -188,7 +188,7 @@ function renderUserData(image: ResolvedImage, type: HostType, publicKey: string,
 async function ensureAccess(
   aws: AwsClients,
   ctx: ProviderContext,
-  key: LocalKey,
+  key: UserKey,
   hooks: Ec2Hooks,
 ): Promise<{ keyName: string; securityGroupId: string; cidr: string }> {
   const cidr = await callerCidr(ctx, hooks);

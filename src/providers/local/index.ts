@@ -16,7 +16,7 @@ import {
   type LocalState,
   type Machine,
 } from './bookkeeping.js';
-import { userKey, type UserKey } from './keys.js';
+import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import {
   boot,
   ensureBridge,
@@ -63,7 +63,7 @@ async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; 
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
   checkNetworkSettings(readLocal(await ctx.state.read()), net.subnet.cidr, net.bridge);
-  const key = await userKey(ctx.project, ctx.settings);
+  const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
   return { net, base, key };
 }
@@ -137,7 +137,7 @@ function recordNewMachine(
     address,
     port: 22,
     user: 'root',
-    key: key.key,
+    key: key.privateKey,
     provider: 'local',
     groups: role === 'controller' ? CONTROLLER_GROUPS : COMPUTE_GROUPS,
     providerId: name,

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PccError } from '../../core/errors.js';
-import { readIfExists, writeOwnedFile } from '../../core/files.js';
+import { writeOwnedFile } from '../../core/files.js';
 import { expandHome, type Project } from '../../core/project.js';
+import type { UserKey } from '../../core/user-key.js';
 import { renderIgnition } from '../../render/userdata.js';
 import { renderVagrantfile } from '../../render/vagrantfile.js';
 import type { ProviderContext } from '../types.js';
@@ -30,24 +29,6 @@ export function vagrantPaths(project: Project): VagrantPaths {
     ignitionDir: path.join(dir, 'ignition'),
     registryDir: path.join(project.stateDir, 'registry'),
   };
-}
-
-/** The user's key pair (PCC_SSH_KEY): vagrant logs in with it, Ignition authorizes its public half. */
-export interface UserKey {
-  privateKey: string;
-  publicKey: string;
-}
-
-export async function userKey(ctx: ProviderContext): Promise<UserKey> {
-  const privateKey = expandHome(ctx.settings.values.PCC_SSH_KEY, ctx.project.home);
-  const publicKey = (await readIfExists(`${privateKey}.pub`))?.trim();
-  if (!existsSync(privateKey) || !publicKey) {
-    const where = ctx.settings.origin.PCC_SSH_KEY ?? 'default';
-    throw new PccError(
-      `PCC_SSH_KEY (${where}): ${privateKey} or its .pub is missing; create it with ssh-keygen -t ed25519 -f ${privateKey}, or set PCC_SSH_KEY to your key`,
-    );
-  }
-  return { privateKey, publicKey };
 }
 
 /** Writes every machine's Ignition config and the Vagrantfile; returns the Vagrantfile's path. */
@@ -78,7 +59,7 @@ export async function writeVagrantFolder(
     cpus: values.VAGRANT_CPUS,
     memory: values.VAGRANT_MEMORY,
     netmask: net.netmask,
-    sshPrivateKey: key.privateKey,
+    sshPrivateKey: expandHome(key.privateKey, ctx.project.home),
     machines: machines.map((m) => ({
       name: m.name,
       role: m.role,

@@ -5,7 +5,8 @@ import { PccError } from '../../core/errors.js';
 import type { HostRecord, State } from '../../state/schema.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { vagrantCommands } from './commands.js';
-import { userKey, vagrantPaths, writeVagrantFolder, type UserKey } from './folder.js';
+import { ensureUserKey, type UserKey } from '../../core/user-key.js';
+import { vagrantPaths, writeVagrantFolder } from './folder.js';
 import {
   CONTROLLER_MOUNTS,
   CONTROLLER_NAME,
@@ -41,7 +42,7 @@ export const vagrantProvider: Provider = {
 async function initController(ctx: ProviderContext): Promise<HostRecord> {
   if (!ctx.dry) requireTools();
   const net = vagrantNetwork(ctx.settings);
-  const key = await userKey(ctx);
+  const key = await ensureUserKey(ctx.project, ctx.settings);
   const plan = (state: State) => {
     const other = state.hosts[CONTROLLER_NAME];
     if (other && other.provider !== 'vagrant') {
@@ -76,7 +77,7 @@ async function initController(ctx: ProviderContext): Promise<HostRecord> {
 async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
   if (!ctx.dry) requireTools();
   const net = vagrantNetwork(ctx.settings);
-  const key = await userKey(ctx);
+  const key = await ensureUserKey(ctx.project, ctx.settings);
   for (const flag of ['instanceType', 'spot', 'region', 'ami'] as const) {
     if (request[flag] !== undefined) ctx.progress.warn(`--${kebab(flag)} is for ec2; vagrant machines take VAGRANT_CPUS and VAGRANT_MEMORY from config/vagrant.env`);
   }

@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 npm run -s build || exit 1
+# Tests, benches and fixtures are typechecked too: vitest alone would not.
+npx tsc -p tsconfig.check.json || exit 1
 report=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 rc=$?

@@ -41,8 +41,17 @@ interface Setup {
   hostsJson: string;
 }
 
+// Interrupted runs still stop the sshd hosts they started.
+const live = new Set<SshdFleet>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void Promise.all([...live].map((f) => f.stop())).finally(() => process.exit(130));
+  });
+}
+
 async function setup(n: number): Promise<Setup> {
   const fleet = await startSshdHosts(n, { prefix: 'c' });
+  live.add(fleet);
   const dir = mkdtempSync(path.join(tmpdir(), 'pcc-bench-'));
   const home = path.join(dir, 'home');
   const project = path.join(dir, 'project');
@@ -150,6 +159,7 @@ for (const n of sizes) {
     process.stderr.write(`N=${n} done\n`);
   } finally {
     await s.fleet.stop();
+    live.delete(s.fleet);
     rmSync(s.dir, { recursive: true, force: true });
   }
 }

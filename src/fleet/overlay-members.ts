@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PccError } from '../core/errors.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
-import { hostAddress, nextFreeIndex, parseSubnet4 } from '../network/addresses.js';
+import { lowestFree, nthAddress, parseSubnet } from '../network/ipv4.js';
 import type { OverlayNode } from '../network/overlay.js';
 import { generateWireguardKeys } from '../network/wireguard.js';
 import type { ProviderContext } from '../providers/types.js';
@@ -26,15 +26,15 @@ export function controllerOf(state: State): HostRecord {
  * once: later runs find them in the state and `.pcc/overlay/`.
  */
 export async function enrollOverlay(ctx: ProviderContext, names: readonly string[]): Promise<void> {
-  const subnet = parseSubnet4(ctx.settings.values.OVERLAY_SUBNET, 'OVERLAY_SUBNET');
-  const hub = hostAddress(subnet, 1);
+  const subnet = parseSubnet(ctx.settings.values.OVERLAY_SUBNET, 'OVERLAY_SUBNET');
+  const hub = nthAddress(subnet, 1);
   await ctx.state.update(async (state) => {
     const controller = controllerOf(state);
     for (const name of [CONTROLLER, ...names.filter((n) => n !== CONTROLLER)]) {
       const host = state.hosts[name];
       if (!host) continue;
       if (!host.overlayAddress) {
-        host.overlayAddress = name === CONTROLLER ? hub : hostAddress(subnet, nextFreeIndex(subnet, overlayAddresses(state)));
+        host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, 'OVERLAY_SUBNET');
       }
       const file = keyFile(ctx.project, name);
       if (!host.meta.wgPublicKey || (await readIfExists(file)) === undefined) {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { PccError } from '../../core/errors.js';
+import { ipToInt, lowestFree, nthAddress, parseSubnet as parseIpv4Subnet, type Subnet } from '../../network/ipv4.js';
 
 /**
  * The hosts' network: one bridge in the root namespace holding the subnet's
@@ -7,50 +8,20 @@ import { PccError } from '../../core/errors.js';
  * on that bridge. No default route, no NAT, ip_forward untouched: hosts reach
  * each other and this machine, nothing else.
  */
-export interface Subnet {
-  cidr: string;
-  network: number;
-  prefix: number;
-}
+export type { Subnet } from '../../network/ipv4.js';
 
 export function parseSubnet(cidr: string, where = 'LOCAL_SUBNET'): Subnet {
-  const [ip, bits] = cidr.split('/');
-  const prefix = Number(bits);
-  const network = ipToInt(ip ?? '');
-  if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30 || Number.isNaN(network)) {
-    throw new PccError(`${where}=${cidr} is invalid: expected an IPv4 CIDR from /8 to /30 such as 10.213.0.0/24`);
-  }
-  const mask = (0xffffffff << (32 - prefix)) >>> 0;
-  if ((network & mask) >>> 0 !== network) {
-    throw new PccError(`${where}=${cidr} has host bits set; use ${intToIp((network & mask) >>> 0)}/${prefix}`);
-  }
-  return { cidr, network, prefix };
-}
-
-export function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return NaN;
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  return parseIpv4Subnet(cidr, where);
 }
 
 /** The bridge's own address: the subnet's first. */
 export function gatewayAddress(subnet: Subnet): string {
-  return intToIp(subnet.network + 1);
+  return nthAddress(subnet, 1);
 }
 
 /** The lowest free host address (from .2), or an error naming the setting. */
 export function allocateAddress(subnet: Subnet, used: Iterable<string>): string {
-  const taken = new Set(used);
-  const last = subnet.network + 2 ** (32 - subnet.prefix) - 2;
-  for (let n = subnet.network + 2; n <= last; n++) {
-    const ip = intToIp(n);
-    if (!taken.has(ip)) return ip;
-  }
-  throw new PccError(`LOCAL_SUBNET=${subnet.cidr} has no free address left; destroy hosts or choose a larger subnet`);
+  return lowestFree(subnet, used, 2, 'LOCAL_SUBNET');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { PccError } from '../../core/errors.js';
+import { intToIp, ipToInt } from '../../network/ipv4.js';
 import type { Settings } from '../../settings/load.js';
 
 /**
@@ -20,7 +21,7 @@ export function vagrantNetwork(settings: Settings): VagrantNetwork {
   const [base, bitsText] = subnet.split('/') as [string, string];
   const bits = Number(bitsText);
   const baseInt = ipToInt(base);
-  if (baseInt === undefined || bits < 8 || bits > 29) {
+  if (Number.isNaN(baseInt) || bits < 8 || bits > 29) {
     throw new PccError(`${where('VAGRANT_SUBNET')}: VAGRANT_SUBNET=${subnet} is not a usable IPv4 subnet; use a /8 to /29 such as 192.168.56.0/24`);
   }
   const mask = (0xffffffff << (32 - bits)) >>> 0;
@@ -29,7 +30,7 @@ export function vagrantNetwork(settings: Settings): VagrantNetwork {
   const hostAdapter = network + 1;
 
   const controller = ipToInt(controllerIp);
-  if (controller === undefined || (controller & mask) >>> 0 !== network) {
+  if (Number.isNaN(controller) || (controller & mask) >>> 0 !== network) {
     throw new PccError(
       `${where('VAGRANT_CONTROLLER_IP')}: VAGRANT_CONTROLLER_IP=${controllerIp} is not inside VAGRANT_SUBNET=${subnet}; pick an address in that subnet, e.g. ${intToIp(network + 10)}`,
     );
@@ -63,19 +64,4 @@ export function allocateAddresses(net: VagrantNetwork, taken: ReadonlySet<string
     throw new PccError(`VAGRANT_SUBNET has no room for ${count} more machines; use a larger subnet in config/vagrant.env`);
   }
   return out;
-}
-
-function ipToInt(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
-  }
-  return n;
-}
-
-function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }

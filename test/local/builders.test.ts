@@ -76,7 +76,7 @@ describe('local provider: network builders', () => {
 describe('local provider: machine builders', () => {
   it('nspawn: booted, in its netns, unregistered, with docker on a real filesystem', () => {
     expect(nspawnArgv({ name: 'local1', root: '/run/pcc/local/n1', netns: 'n1', dockerDir: '/p/.pcc/local/local1/docker' })).toEqual([
-      'systemd-nspawn', '-q', '-b', '-D', '/run/pcc/local/n1', '-M', 'local1',
+      'systemd-nspawn', '-q', '-b', '-D', '/run/pcc/local/n1', '-M', 'n1', '--hostname=local1',
       '--network-namespace-path=/run/netns/n1', '--register=no', '--keep-unit', '--console=read-only',
       '--capability=CAP_NET_ADMIN', '--system-call-filter=@keyring', '--bind=/dev/net/tun',
       '--bind=/p/.pcc/local/local1/docker:/var/lib/docker',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
 import { overlayDirs, type Machine } from './bookkeeping.js';
 import { createCgroups, killCgroupProcesses, machineCgroupDirs, removeCgroups } from './cgroups.js';
@@ -109,11 +110,18 @@ export async function boot(
   const pid = startDetached(inCgroupsArgv(cgroups, argv), path.join(m.dir, 'console.log'));
   const booted = { pid, startedAt: new Date().toISOString(), cgroups };
   await options.onStarted?.(booted);
-  await waitForSshBanner(m.address, 22, {
-    timeoutMs: options.timeoutMs,
-    alive: () => isMachineProcess(pid, m.root),
-    what: `${name} (see ${path.join(m.dir, 'console.log')})`,
-  });
+  const log = path.join(m.dir, 'console.log');
+  try {
+    await waitForSshBanner(m.address, 22, {
+      timeoutMs: options.timeoutMs,
+      alive: () => isMachineProcess(pid, m.root),
+      what: `${name} (see ${log})`,
+    });
+  } catch (err) {
+    // The console's last words usually say why; the log itself may be gone by the time anyone looks.
+    const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+    throw tail ? new PccError(`${(err as Error).message}: ${tail}`) : err;
+  }
   return booted;
 }
 
@@ -134,7 +142,7 @@ export async function powerOff(name: string, m: Machine): Promise<string[]> {
   const leftovers = await killCgroupProcesses(cgroups);
   if (leftovers > 0) removed.push(`${leftovers} leftover processes of ${name}`);
   await removeCgroups(cgroups);
-  await removeNspawnLocks(m.root);
+  await removeNspawnLocks(m.root, m.netns);
   if (existsSync(m.root)) {
     await unmountBelow(m.root);
     await rmdir(m.root).catch(() => undefined);
@@ -149,10 +157,12 @@ export async function powerOff(name: string, m: Machine): Promise<string[]> {
 
 /**
  * nspawn locks the image with two files, removed when it exits normally but
- * left behind when it was killed. Called once it is gone, with the root still
- * mounted (one lock is named by the root's device and inode).
+ * left behind when it was killed, and keeps a mount-propagation dir per
+ * machine name. Called once it is gone, with the root still mounted (one lock
+ * is named by the root's device and inode).
  */
-async function removeNspawnLocks(root: string): Promise<void> {
+async function removeNspawnLocks(root: string, machineName: string): Promise<void> {
+  await rm(`/run/systemd/nspawn/propagate/${machineName}`, { recursive: true, force: true });
   const st = await stat(root).catch(() => undefined);
   if (st) await rm(`/run/systemd/nspawn/locks/inode-${st.dev}:${st.ino}`, { force: true });
   await rm(path.join(path.dirname(root), `.#${path.basename(root)}.lck`), { force: true });

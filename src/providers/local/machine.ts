@@ -25,7 +25,10 @@ export function nspawnArgv(m: MachineSpec): string[] {
     '-q',
     '-b',
     '-D', m.root,
-    '-M', m.name,
+    // The machine name keys nspawn's files under /run/systemd/nspawn, so it must be unique on this
+    // computer (two projects may both have an `init`); the hostname is the host's own name.
+    '-M', m.netns,
+    `--hostname=${m.name}`,
     `--network-namespace-path=/run/netns/${m.netns}`,
     // PID 1 here is not systemd, so there is no machined to register with.
     '--register=no',

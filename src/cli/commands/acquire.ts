@@ -1,16 +1,10 @@
 import { acquire } from '../../fleet/lifecycle.js';
+import type { AcquireRequest } from '../../providers/types.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
-interface Args {
+interface Args extends AcquireRequest {
   provider: string;
-  type: 'cpu' | 'gpu';
-  count: number;
-  instanceType?: string;
-  spot?: boolean;
-  region?: string;
-  ami?: string;
-  wait: boolean;
   dry: boolean;
 }
 

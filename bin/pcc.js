@@ -1,6 +1,20 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// `pcc --help` is printed from the text yargs wrote at build time (dist/help.txt):
+// loading yargs alone costs more than the whole start-up budget.
+import { readFileSync } from 'node:fs';
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+const args = process.argv.slice(2);
+let help;
+if ((args.length === 1 && (args[0] === '--help' || args[0] === '-h')) && !process.env.PCC_NO_HELP_CACHE) {
+  try {
+    help = readFileSync(new URL('../dist/help.txt', import.meta.url), 'utf8');
+  } catch {
+    // not built with the cache: fall through to yargs
+  }
+}
+if (help !== undefined) {
+  process.stdout.write(help);
+} else {
+  const { main } = await import('../dist/src/cli/main.js');
+  process.exitCode = await main(args);
+}

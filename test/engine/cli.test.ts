@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,13 +95,17 @@ export default definePlaybook({
 export default definePlaybook({
   name: 'slow',
   run(host) {
-    host.add(ops.command('sleep 2; touch ' + host.vars.WORK_ROOT + '/' + host.name + '/slow-done', { creates: host.vars.WORK_ROOT + '/' + host.name + '/slow-done' }));
+    const dir = host.vars.WORK_ROOT + '/' + host.name;
+    host.add(ops.command('touch ' + dir + '/slow-started; sleep 2; touch ' + dir + '/slow-done', { creates: dir + '/slow-done' }));
   },
 });
 `,
     );
     const running = pccAsync(['run', playbook, 'all', '--json', '--project', project], env);
-    await new Promise((r) => setTimeout(r, 1200));
+    // Kill h2 while its change runs, not while pcc is still starting.
+    const started = path.join(dir, 'work/h2/slow-started');
+    for (let i = 0; i < 300 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(started)).toBe(true);
     fleet.kill('h2');
     const result = await running;
     expect(result.code).toBe(2);

@@ -1,5 +1,5 @@
 import { quote } from '../remote/shell.js';
-import { defineFact, type Fact } from './fact.js';
+import { defineFact, type Fact, type FactGroup } from './fact.js';
 
 /** Files larger than this are compared by sha256 instead of content, and get no diff. */
 export const CONTENT_LIMIT = 256 * 1024;
@@ -17,18 +17,68 @@ export interface FileState {
   sha256?: string;
 }
 
+const STAT_FORMAT = '%F|%a|%U|%G|%s';
+
 export function fileState(path: string): Fact<FileState> {
   const p = quote(path);
   return defineFact({
     key: `file:${path}`,
     reads: [path],
+    // Names with a newline or backslash would not survive stat's and sha256sum's line output.
+    group: /[\n\\]/.test(path) ? undefined : { of: FILE_STATES, arg: path },
     script:
-      `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '%F|%a|%U|%G|%s' -- ${p}; ` +
+      `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '${STAT_FORMAT}' -- ${p}; ` +
       `if [ -f ${p} ] && [ ! -L ${p} ]; then if [ "$(stat -c %s -- ${p})" -le ${CONTENT_LIMIT} ]; then printf 'b64:'; base64 -w0 -- ${p}; echo; ` +
       `else printf 'sha:'; sha256sum -- ${p} | cut -d' ' -f1; fi; fi; else echo absent; fi`,
     parse: parseFileState,
   });
 }
+
+/**
+ * Every file fact of a round trip in three commands: one `stat` for all the
+ * paths, one `sha256sum` for the large files, and one `cat | base64` for the
+ * small ones, split back by the sizes stat gave.
+ */
+const FILE_STATES: FactGroup<FileState> = {
+  id: 'file-state',
+  script(paths) {
+    const regular = (test: string) =>
+      `set --; while IFS='|' read -r t m u g z n; do case $t in 'regular file'|'regular empty file') if [ "$z" ${test} ${CONTENT_LIMIT} ]; then set -- "$@" "$n"; fi;; esac; done <<__PCC_STAT__\n$s\n__PCC_STAT__\n`;
+    return [
+      `s=$(stat -c '${STAT_FORMAT}|%n' -- ${paths.map(quote).join(' ')})`,
+      `printf '%s\n=\n' "$s"`,
+      regular('-gt') + `[ $# -eq 0 ] || sha256sum -- "$@"; printf '\\n=\\n'`,
+      regular('-le') + `[ $# -eq 0 ] || cat -- "$@" | base64 -w0`,
+    ].join('\n');
+  },
+  parse(out, paths) {
+    const [statText = '', shaText = '', b64 = ''] = out.split('\n=\n');
+    const found = new Map<string, FileState>();
+    const small: { state: FileState; size: number }[] = [];
+    for (const line of statText.split('\n')) {
+      const parts = line.split('|');
+      if (parts.length < 6) continue;
+      const name = parts.slice(5).join('|');
+      const state = parseFileState(parts.slice(0, 5).join('|'));
+      found.set(name, state);
+      if (state.type === 'file' && (state.size ?? 0) <= CONTENT_LIMIT) small.push({ state, size: state.size ?? 0 });
+    }
+    for (const line of shaText.split('\n')) {
+      const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
+      const state = m ? found.get(m[2]!) : undefined;
+      if (state) state.sha256 = m![1];
+    }
+    const content = Buffer.from(b64.trim(), 'base64');
+    const expected = small.reduce((n, f) => n + f.size, 0);
+    if (content.length !== expected) throw new Error('files changed while pcc read them; run again');
+    let offset = 0;
+    for (const f of small) {
+      f.state.content = content.subarray(offset, offset + f.size);
+      offset += f.size;
+    }
+    return paths.map((p) => found.get(p) ?? { exists: false });
+  },
+};
 
 export function parseFileState(out: string): FileState {
   const [head = '', body = ''] = out.split('\n');

@@ -13,7 +13,7 @@ export interface PlaybookRunRequest<I> {
 }
 
 /** Resolves the pattern against the state and runs the playbook on what it matches. */
-export async function runPlaybookOn<I>(playbook: Playbook<I>, request: PlaybookRunRequest<I>, ctx: ProviderContext): Promise<RunResult> {
+export async function runPlaybookOn<I>(playbook: Playbook<I> | Promise<Playbook<I>>, request: PlaybookRunRequest<I>, ctx: ProviderContext): Promise<RunResult> {
   const state = await ctx.state.read();
   const hosts = selectHosts(request.pattern, Object.values(state.hosts));
   const connect = await connectorFor(ctx.project, ctx.settings);

@@ -110,9 +110,17 @@ export function templateFile(path: string, sourceFile: string, vars: Record<stri
   return template(path, { ...ownership, source, vars, origin: sourceFile });
 }
 
+/** Every host of a run renders the same sources: compile each once. */
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
 export function renderTemplate(source: string, vars: Record<string, unknown>, origin: string): string {
   try {
-    return Handlebars.compile(source, { strict: true, noEscape: true })(vars);
+    let render = compiled.get(source);
+    if (!render) {
+      render = Handlebars.compile(source, { strict: true, noEscape: true });
+      compiled.set(source, render);
+    }
+    return render(vars);
   } catch (err) {
     const first = (err as Error).message.split('\n')[0];
     throw new PccError(`${origin}: ${first}; fix the template or pass the variable`);

@@ -1,5 +1,5 @@
-import { createTwoFilesPatch } from 'diff';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { fileState, type FileState } from '../facts/files.js';
 import { cmd, type Command } from '../remote/shell.js';
 import type { Change, Operation } from './operation.js';
@@ -17,11 +17,22 @@ export interface FileOptions extends Ownership {
   state?: 'present' | 'absent';
 }
 
-const WRITE_SCRIPT = 'umask 077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"';
-
-/** Writes through a temp file and a rename, so a reader never sees half a file. */
+/**
+ * Writes through a temp file and a rename, so a reader never sees half a
+ * file. The temp file is never more open than the wanted mode: a mode without
+ * execute or special bits is the umask's complement and needs no chmod; any
+ * other starts at 0600 and is chmod-ed before the rename.
+ */
 export function writeFileCommand(path: string, content: string, mode: string): Command {
-  return { argv: ['sh', '-c', WRITE_SCRIPT, 'pcc-write', path, mode], stdin: content };
+  const bits = Number.parseInt(normalizeMode(mode), 8);
+  if ((bits & 0o7111) === 0) {
+    const umask = (0o777 & ~bits).toString(8).padStart(4, '0');
+    return { argv: ['sh', '-c', `umask ${umask} && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path], stdin: content };
+  }
+  return {
+    argv: ['sh', '-c', 'umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', path, normalizeMode(mode)],
+    stdin: content,
+  };
 }
 
 export function directory(path: string, options: Ownership = {}): Operation {
@@ -69,7 +80,7 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
   const commands: Command[] = [];
   const notes: string[] = [];
   const wantedMode = options.mode ? normalizeMode(options.mode) : undefined;
-  let diff: string | undefined;
+  let diff: (() => string | undefined) | undefined;
 
   const content = options.content ?? (st.exists ? undefined : '');
   const rewrite = content !== undefined && !sameContent(st, content);
@@ -77,7 +88,7 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
     const mode = wantedMode ?? st.mode ?? '0644';
     commands.push(writeFileCommand(path, content, mode));
     notes.push(st.exists ? 'content' : 'create');
-    diff = textDiff(path, st, content);
+    diff = () => textDiff(path, st, content);
   } else if (wantedMode && st.mode !== wantedMode) {
     commands.push(cmd('chmod', wantedMode, path));
     notes.push(`mode ${st.mode} → ${wantedMode}`);
@@ -102,9 +113,11 @@ function sameContent(st: FileState, content: string): boolean {
   return false;
 }
 
+/** Only --dry shows diffs, so the diff library loads only then. */
 function textDiff(path: string, st: FileState, content: string): string | undefined {
   if (st.exists && !st.content) return undefined;
   const before = st.content?.toString('utf8') ?? '';
+  const { createTwoFilesPatch } = createRequire(import.meta.url)('diff') as typeof import('diff');
   return createTwoFilesPatch(st.exists ? path : '/dev/null', path, before, content, '', '', { context: 3 });
 }
 

@@ -13,8 +13,8 @@ export interface Change {
   commands: Command[];
   /** One line for the recap, e.g. `create`, `mode 0644 → 0600`. */
   summary: string;
-  /** Unified diff of file content, for `--dry`. */
-  diff?: string;
+  /** Unified diff of file content, made only for `--dry`. */
+  diff?: () => string | undefined;
 }
 
 /** Marks in `touches`: facts with no paths (the system at large), or every fact. */

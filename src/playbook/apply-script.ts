@@ -22,13 +22,16 @@ export interface AppliedOp {
 /** Splits the script's output back per operation; a missing marker means the op never ran. */
 export function parseApplyOutput(count: number, stdout: string, nonce: string): { applied: AppliedOp[]; rest: string } {
   const applied: AppliedOp[] = [];
-  let rest = stdout;
+  let from = 0;
   for (let i = 0; i < count; i++) {
-    const marker = new RegExp(`\\n${nonce} op ${i} (\\d+)\\n`);
-    const m = marker.exec(rest);
-    if (!m) break;
-    applied.push({ exitCode: Number(m[1]), output: rest.slice(0, m.index).trim() });
-    rest = rest.slice(m.index + m[0].length);
+    const marker = `\n${nonce} op ${i} `;
+    const at = stdout.indexOf(marker, from);
+    const eol = at < 0 ? -1 : stdout.indexOf('\n', at + marker.length);
+    if (eol < 0) break;
+    const code = stdout.slice(at + marker.length, eol);
+    if (!/^\d+$/.test(code)) break;
+    applied.push({ exitCode: Number(code), output: stdout.slice(from, at).trim() });
+    from = eol + 1;
   }
-  return { applied, rest };
+  return { applied, rest: stdout.slice(from) };
 }

@@ -3,6 +3,7 @@ import { newNonce, parseFactOutput, renderFactScript } from '../facts/batch.js';
 import type { Fact } from '../facts/fact.js';
 import { staleAfter, type Change, type Operation } from '../ops/operation.js';
 import { UnreachableError, type Connection } from '../remote/connection.js';
+import type { ShellSession } from '../remote/shell-session.js';
 import type { HostRecord } from '../state/schema.js';
 import { parseApplyOutput, renderApplyScript } from './apply-script.js';
 import type { HostContext, Playbook } from './define.js';
@@ -40,6 +41,7 @@ export class HostRun<I> {
   private wake: () => void = () => {};
   private roundTrips = 0;
   private readonly outputs: Record<string, unknown> = {};
+  private shell?: Promise<ShellSession>;
 
   constructor(
     private readonly record: HostRecord,
@@ -63,6 +65,8 @@ export class HostRun<I> {
       if (err instanceof UnreachableError) return finish({ error: err.message, unreachable: true });
       if (err instanceof HostFailed) return finish({ error: err.message });
       return finish({ error: errorMessage(err) });
+    } finally {
+      this.shell?.then((s) => s.close(), () => undefined);
     }
   }
 
@@ -172,7 +176,7 @@ export class HostRun<I> {
       this.results.push({ name: op.name, status: 'ok' });
       return;
     }
-    const result: OpResult = { name: op.name, status: 'changed', summary: change.summary, diff: change.diff };
+    const result: OpResult = { name: op.name, status: 'changed', summary: change.summary, diff: this.options.dry ? change.diff?.() : undefined };
     this.results.push(result);
     this.planned.push({ op, change, result });
     this.changedOps.add(op);
@@ -201,7 +205,8 @@ export class HostRun<I> {
       .join('\n');
     this.progress(apply.length ? `applying ${apply.length} change(s)` : `reading ${probe.length} fact(s)`);
     this.roundTrips++;
-    const out = await this.conn.script(script, { become: this.playbook.become ?? true });
+    this.shell ??= this.conn.shell({ become: this.playbook.become ?? true });
+    const out = await (await this.shell).run(script);
 
     const { applied, rest } = parseApplyOutput(apply.length, out.stdout, nonce);
     apply.forEach((p, i) => {

@@ -18,14 +18,20 @@ export interface RunOptions<I = undefined> {
 /**
  * Runs a playbook on every host in parallel (bounded). Hosts are independent:
  * one failing or unreachable host never stops the others.
+ *
+ * The playbook may still be loading: connections open meanwhile, since the
+ * SSH handshakes are mostly waiting on the hosts.
  */
-export async function runPlaybook<I>(playbook: Playbook<I>, hosts: readonly HostRecord[], options: RunOptions<I>): Promise<RunResult> {
+export async function runPlaybook<I>(playbook: Playbook<I> | Promise<Playbook<I>>, hosts: readonly HostRecord[], options: RunOptions<I>): Promise<RunResult> {
+  const loaded = Promise.resolve(playbook);
+  // A load failure is reported once, by the await below, not per host.
+  loaded.catch(() => undefined);
   const limit = pLimit(options.concurrency);
-  const results = await Promise.all(hosts.map((host) => limit(() => runOnHost(playbook, host, options))));
-  return { playbook: playbook.name, dry: options.dry, hosts: results };
+  const results = await Promise.all(hosts.map((host) => limit(() => runOnHost(loaded, host, options))));
+  return { playbook: (await loaded).name, dry: options.dry, hosts: results };
 }
 
-async function runOnHost<I>(playbook: Playbook<I>, host: HostRecord, options: RunOptions<I>): Promise<HostResult> {
+async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, options: RunOptions<I>): Promise<HostResult> {
   const started = Date.now();
   const progress = (m: string) => options.onProgress?.(host.name, m);
   progress('connecting');
@@ -42,6 +48,7 @@ async function runOnHost<I>(playbook: Playbook<I>, host: HostRecord, options: Ru
     });
   }
   try {
+    const playbook = await loading;
     const result = await new HostRun(host, playbook, conn, { dry: options.dry, input: options.input as I, vars: options.vars, onProgress: progress }).execute();
     if (result.status === 'failed' || result.status === 'unreachable') progress(`${result.status}: ${result.error ?? ''}`);
     return result;

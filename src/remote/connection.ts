@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import { PccError } from '../core/errors.js';
 import { expandHome } from '../core/project.js';
+import { ShellSession } from './shell-session.js';
 
 export interface Endpoint {
   name: string;
@@ -37,7 +38,7 @@ export class UnreachableError extends Error {
   }
 }
 
-/** One SSH connection per host per run; every round trip is one exec channel on it. */
+/** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
   private constructor(
     readonly host: Endpoint,
@@ -77,8 +78,24 @@ export class Connection {
    * the remote login shell. `become` runs it as root through sudo.
    */
   async script(text: string, options: { become?: boolean; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
-    const shell = options.become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
-    return this.exec(shell, { stdin: text, onOutput: options.onOutput });
+    return this.exec(this.shellCommand(options.become), { stdin: text, onOutput: options.onOutput });
+  }
+
+  /** A shell that stays open for many scripts: one session, one login, however many round trips. */
+  async shell(options: { become?: boolean } = {}): Promise<ShellSession> {
+    const client = this.ssh.connection;
+    const lost = (reason: string) => new UnreachableError(this.host.name, `${this.host.name}: ${reason}`);
+    if (!client) throw lost('not connected');
+    return new Promise<ShellSession>((resolve, reject) => {
+      client.exec(this.shellCommand(options.become), (err, channel) => {
+        if (err) reject(lost(`connection lost: ${err.message}`));
+        else resolve(new ShellSession(channel, lost));
+      });
+    });
+  }
+
+  private shellCommand(become: boolean | undefined): string {
+    return become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
   }
 
   async exec(command: string, options: { stdin?: string; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {

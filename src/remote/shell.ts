@@ -23,13 +23,28 @@ export function quote(word: string): string {
 }
 
 /**
- * One command as a line of sh. Stdin travels base64-encoded inside the script,
- * so content with any bytes survives, and commands without stdin read
- * /dev/null rather than the script itself (which arrives on sh's stdin).
+ * One command as a line of sh. Commands without stdin read /dev/null rather
+ * than the script itself (which arrives on sh's stdin). Stdin travels inside
+ * the script as a quoted word, or base64-encoded when it holds a NUL byte,
+ * which no shell word can.
+ *
+ * `sh -c SCRIPT NAME ARGS...` runs as the subshell `(set -- ARGS; SCRIPT)`:
+ * the same commands without starting another sh, which on a busy host is a
+ * millisecond saved per file written.
  */
 export function renderCommand(command: Command): string {
   const env = Object.entries(command.env ?? {}).map(([k, v]) => `${k}=${quote(v)} `).join('');
-  const line = env + command.argv.map(quote).join(' ');
+  const line = inlineShC(command) ?? env + command.argv.map(quote).join(' ');
   if (command.stdin === undefined) return `${line} </dev/null`;
+  if (!command.stdin.includes('\0')) return `printf '%s' ${quote(command.stdin)} | ${line}`;
   return `printf '%s' ${quote(Buffer.from(command.stdin).toString('base64'))} | base64 -d | ${line}`;
+}
+
+function inlineShC(command: Command): string | undefined {
+  const [sh, flag, script, , ...args] = command.argv;
+  if (sh !== 'sh' || flag !== '-c' || script === undefined || command.env) return undefined;
+  // $0 would be the session's name, not NAME.
+  if (/\$(0|\{0)/.test(script)) return undefined;
+  const set = command.argv.length > 4 ? `set -- ${args.map(quote).join(' ')}; ` : '';
+  return `(${set}${script}\n)`;
 }

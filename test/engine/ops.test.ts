@@ -23,10 +23,12 @@ const regular = (content: string, mode = '0644', owner = 'root'): FileState => (
   size: content.length,
   content: Buffer.from(content),
 });
-const write = (path: string, content: string, mode: string) => ({
-  argv: ['sh', '-c', 'umask 077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', path, mode],
-  stdin: content,
-});
+/** The exact write each mode gets: the umask alone where it can, chmod where the mode has execute bits. */
+const umaskFor: Record<string, string> = { '0600': '0177', '0640': '0137', '0644': '0133' };
+const write = (path: string, content: string, mode: string) =>
+  umaskFor[mode]
+    ? { argv: ['sh', '-c', `umask ${umaskFor[mode]} && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path], stdin: content }
+    : { argv: ['sh', '-c', 'umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', path, mode], stdin: content };
 
 describe('operations are pure builders, tested by exact command', () => {
   it('directory: create, then nothing', () => {
@@ -48,7 +50,13 @@ describe('operations are pure builders, tested by exact command', () => {
     expect(plan(op, { 'file:/etc/x.conf': regular('a=1\n', '0644', 'core') })?.commands).toEqual([{ argv: ['chmod', '0600', '/etc/x.conf'] }]);
     const changed = plan(op, { 'file:/etc/x.conf': regular('a=0\n', '0600', 'core') });
     expect(changed?.commands[0]).toEqual(write('/etc/x.conf', 'a=1\n', '0600'));
-    expect(changed?.diff).toContain('-a=0\n+a=1');
+    expect(changed?.diff?.()).toContain('-a=0\n+a=1');
+  });
+
+  it('file: a mode with execute bits is set by chmod before the rename', () => {
+    expect(plan(file('/usr/local/bin/x', { content: '#!/bin/sh\n', mode: '0755' }), { 'file:/usr/local/bin/x': absent })?.commands).toEqual([
+      write('/usr/local/bin/x', '#!/bin/sh\n', '0755'),
+    ]);
   });
 
   it('file: a mode alone on an existing file; absent removes', () => {
@@ -134,9 +142,12 @@ describe('operations are pure builders, tested by exact command', () => {
 });
 
 describe('shell rendering', () => {
-  it('quotes every word and carries stdin as base64', () => {
+  it('quotes every word, carries stdin as a quoted word (base64 when it holds NUL), and inlines sh -c', () => {
     expect(renderCommand({ argv: ['echo', "it's", 'a b'] })).toBe(`echo 'it'\\''s' 'a b' </dev/null`);
-    expect(renderCommand({ argv: ['cat'], stdin: 'x\n' })).toBe(`printf '%s' eAo= | base64 -d | cat`);
+    expect(renderCommand({ argv: ['cat'], stdin: "x'\n" })).toBe(`printf '%s' 'x'\\''\n' | cat`);
+    expect(renderCommand({ argv: ['cat'], stdin: 'a\0b' })).toBe(`printf '%s' YQBi | base64 -d | cat`);
+    expect(renderCommand({ argv: ['sh', '-c', 'cat > "$1"', 'pcc-write', '/a b'], stdin: 'x' })).toBe(`printf '%s' x | (set -- '/a b'; cat > "$1"\n)`);
+    expect(renderCommand({ argv: ['sh', '-c', 'echo $0'] })).toBe(`sh -c 'echo $0' </dev/null`);
     expect(renderCommand({ argv: ['apt-get', 'install'], env: { DEBIAN_FRONTEND: 'noninteractive' } })).toBe(
       'DEBIAN_FRONTEND=noninteractive apt-get install </dev/null',
     );

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { runPlaybookOn } from '../../fleet/playbooks.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { runFailed } from '../../playbook/result.js';
@@ -6,7 +7,9 @@ import { renderRecap } from '../recap.js';
 
 export default async function run(args: { playbook: string; pattern: string; dry: boolean }, ctx: CliContext): Promise<number> {
   const core = ctx.core({ dry: args.dry });
-  const playbook = await loadPlaybook(args.playbook);
+  // Not awaited here: hosts connect while the playbook loads.
+  const playbook = loadPlaybook(args.playbook, { cacheDir: path.join(ctx.project.stateDir, 'cache', 'playbooks') });
+  playbook.catch(() => undefined);
   const result = await runPlaybookOn(playbook, { pattern: args.pattern, dry: args.dry }, core);
   if (ctx.json) ctx.emitJson(result);
   else ctx.out(renderRecap(result));

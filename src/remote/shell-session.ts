@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientChannel } from 'ssh2';
+import type { ExecResult } from './connection.js';
+
+/**
+ * One long-lived `sh -s` on a host. Every round trip is a framed script
+ * written to its stdin, so the login shell (and whatever its rc files cost)
+ * starts once per run instead of once per round trip.
+ *
+ * Each script runs in a subshell with stdin from /dev/null: an `exit` only
+ * ends that script, and nothing in it can read the scripts that follow.
+ * Begin and end markers on stdout and on stderr carry a fresh nonce, so no
+ * output can fake the end of a script.
+ */
+export class ShellSession {
+  private stdout = '';
+  private stderr = '';
+  private closed?: { code: number | null; signal?: string };
+  private current?: Exchange;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly onLost: (reason: string) => Error,
+  ) {
+    let code: number | null = null;
+    let signal: string | undefined;
+    channel.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      this.settle();
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+      this.settle();
+    });
+    channel.on('exit', (c: number | null, s?: string) => {
+      code = c;
+      signal = s;
+    });
+    channel.on('close', () => {
+      this.closed = { code, signal };
+      this.settle();
+    });
+  }
+
+  /** Runs one script; scripts run one after another, in the order given. */
+  run(script: string): Promise<ExecResult> {
+    const next = this.queue.then(() => this.exchange(script));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    if (!this.closed) this.channel.end();
+  }
+
+  private exchange(script: string): Promise<ExecResult> {
+    if (this.closed) return Promise.reject(this.onLost('the remote shell has exited'));
+    const nonce = `@@pcc-sh-${randomBytes(6).toString('hex')}`;
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.current = { nonce, resolve, reject };
+      this.channel.write(frame(script, nonce));
+    });
+  }
+
+  private settle(): void {
+    const ex = this.current;
+    if (!ex) return;
+    const out = between(this.stdout, ex.nonce, true);
+    const err = between(this.stderr, ex.nonce, false);
+    if (out?.done && err?.done) {
+      this.current = undefined;
+      this.stdout = out.rest;
+      this.stderr = err.rest;
+      ex.resolve({ code: out.code, stdout: out.text, stderr: err.text });
+      return;
+    }
+    if (!this.closed) return;
+    this.current = undefined;
+    // The shell itself went away mid-script: a syntax error or a refused sudo
+    // still leaves an exit status; a dead connection leaves none.
+    if (this.closed.code === null) {
+      ex.reject(this.onLost(`connection lost (${this.closed.signal ?? 'no exit status'})`));
+      return;
+    }
+    ex.resolve({ code: this.closed.code || 1, stdout: out?.text ?? this.stdout, stderr: err?.text ?? this.stderr });
+  }
+}
+
+interface Exchange {
+  nonce: string;
+  resolve: (r: ExecResult) => void;
+  reject: (e: Error) => void;
+}
+
+export function frame(script: string, nonce: string): string {
+  return [
+    `printf '%s\\n' '${nonce} begin'; printf '%s\\n' '${nonce} begin' >&2`,
+    '(',
+    script,
+    ') </dev/null',
+    `printf '\\n%s %s\\n' '${nonce} end' "$?"; printf '\\n%s\\n' '${nonce} end' >&2`,
+    '',
+  ].join('\n');
+}
+
+/** The text between a frame's markers, once its end has arrived. */
+function between(buffer: string, nonce: string, withCode: boolean): { text: string; done: boolean; code: number; rest: string } | undefined {
+  const begin = `${nonce} begin\n`;
+  const start = buffer.indexOf(begin);
+  if (start < 0) return undefined;
+  const from = start + begin.length;
+  const endMarker = withCode ? `\n${nonce} end ` : `\n${nonce} end\n`;
+  const end = buffer.indexOf(endMarker, from);
+  const eol = end < 0 ? -1 : withCode ? buffer.indexOf('\n', end + endMarker.length) : end + endMarker.length - 1;
+  if (end < 0 || eol < 0) return { text: buffer.slice(from), done: false, code: 0, rest: '' };
+  const code = withCode ? Number(buffer.slice(end + endMarker.length, eol)) : 0;
+  return { text: buffer.slice(from, end), done: true, code, rest: buffer.slice(eol + 1) };
+}

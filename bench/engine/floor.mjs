@@ -1,5 +1,7 @@
-// The floor: one ssh2 connection per host doing `roundTrips` exec round trips,
-// in a fresh node process, as little as any tool built on ssh2 could do.
+// The floor: per host, one ssh2 connection and one `sh -s` session doing
+// `roundTrips` framed exchanges, the way pcc talks to a host, in a fresh node
+// process: as little as any tool built on ssh2 could do for that many round
+// trips.
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 
@@ -7,12 +9,24 @@ const [hostsFile, roundTripsArg] = process.argv.slice(2);
 const hosts = JSON.parse(readFileSync(hostsFile, 'utf8'));
 const roundTrips = Number(roundTripsArg);
 
-function run(conn, command) {
+function session(conn, exchanges) {
   return new Promise((resolve, reject) => {
-    conn.exec(command, (err, stream) => {
+    conn.exec('sh -s', (err, stream) => {
       if (err) return reject(err);
-      stream.on('data', () => {}).stderr.on('data', () => {});
-      stream.on('close', resolve);
+      let out = '';
+      let done = 0;
+      const next = () => (done === exchanges ? stream.end() : stream.write(`echo @@end${done}\n`));
+      stream
+        .on('data', (d) => {
+          out += d;
+          if (out.includes(`@@end${done}\n`)) {
+            done++;
+            next();
+          }
+        })
+        .stderr.on('data', () => {});
+      stream.on('close', () => (done === exchanges ? resolve() : reject(new Error('session closed early'))));
+      next();
     });
   });
 }
@@ -25,7 +39,7 @@ await Promise.all(
         conn
           .on('ready', async () => {
             try {
-              for (let i = 0; i < roundTrips; i++) await run(conn, 'sh -c true');
+              await session(conn, roundTrips);
               conn.end();
               resolve();
             } catch (e) {

@@ -9,10 +9,11 @@ import writeFileAtomic from 'write-file-atomic';
 export async function writeOwnedFile(
   file: string,
   content: string | Buffer,
-  options: { mode?: number } = {},
+  /** `durable: false` skips the fsync, for caches that a crash may lose but never tear. */
+  options: { mode?: number; durable?: boolean } = {},
 ): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-  await writeFileAtomic(file, content, { mode: options.mode ?? 0o644, fsync: true });
+  await writeFileAtomic(file, content, { mode: options.mode ?? 0o644, fsync: options.durable ?? true });
 }
 
 export async function readIfExists(file: string): Promise<string | undefined> {

@@ -39,7 +39,7 @@ export function fileState(path: string): Fact<FileState> {
  * paths, one `sha256sum` for the large files, and one `cat | base64` for the
  * small ones, split back by the sizes stat gave.
  */
-const FILE_STATES: FactGroup<FileState> = {
+export const FILE_STATES: FactGroup<FileState> = {
   id: 'file-state',
   script(paths) {
     const regular = (test: string) =>

@@ -8,9 +8,9 @@ import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { CONTROLLER } from './cluster.js';
 import { clusterPlan } from './cluster-plan.js';
-import { connectorFor } from './connect.js';
 import { waitForSsh } from './lifecycle.js';
 import { enrollOverlay } from './overlay-members.js';
+import { runOptions } from './playbooks.js';
 
 export interface InitOutcome {
   controller: HostRecord;
@@ -32,14 +32,7 @@ export async function initController(providerName: 'local' | 'vagrant', ctx: Pro
   const state = await ctx.state.read();
   const plan = await clusterPlan(ctx.project, ctx.settings, state);
   const { default: controllerPlaybook } = await import('../../playbooks/controller.js');
-  const result = await runPlaybook(controllerPlaybook, [state.hosts[CONTROLLER]!], {
-    dry: false,
-    input: plan,
-    concurrency: 1,
-    vars: ctx.settings.vars,
-    connect: await connectorFor(ctx.project, ctx.settings),
-    onProgress: (host, message) => ctx.progress.host(host, message),
-  });
+  const result = await runPlaybook(controllerPlaybook, [state.hosts[CONTROLLER]!], await runOptions(ctx, { dry: false, input: plan, concurrency: 1 }));
   return { controller: state.hosts[CONTROLLER]!, result };
 }
 
@@ -57,14 +50,7 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   const plan = await clusterPlan(ctx.project, ctx.settings, state);
   const hosts = [state.hosts[CONTROLLER]!, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!)];
   const { default: setupPlaybook } = await import('../../playbooks/setup.js');
-  const result = await runPlaybook(setupPlaybook, hosts, {
-    dry: ctx.dry,
-    input: plan,
-    concurrency: ctx.settings.values.PCC_CONCURRENCY,
-    vars: ctx.settings.vars,
-    connect: await connectorFor(ctx.project, ctx.settings),
-    onProgress: (host, message) => ctx.progress.host(host, message),
-  });
+  const result = await runPlaybook(setupPlaybook, hosts, await runOptions(ctx, { dry: ctx.dry, input: plan }));
   if (!ctx.dry) await recordGpuGroups(ctx, result);
   return result;
 }

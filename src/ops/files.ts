@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { fileState, type FileState } from '../facts/files.js';
+import { CONTENT_LIMIT, fileState, pathExists, type FileState } from '../facts/files.js';
 import { cmd, type Command } from '../remote/shell.js';
-import type { Change, Operation } from './operation.js';
+import type { Change, Operation, Prediction } from './operation.js';
 
 export interface Ownership {
   /** Octal string, e.g. `0644`. */
@@ -56,7 +56,15 @@ export function directory(path: string, options: Ownership = {}): Operation {
         notes.push(`mode ${st.mode} → ${normalizeMode(options.mode)}`);
       }
       commands.push(...ownershipCommands(path, st, options, notes));
-      return commands.length ? { commands, summary: notes.join(', ') } : undefined;
+      if (!commands.length) return undefined;
+      const after: FileState = {
+        exists: true,
+        type: 'directory',
+        mode: options.mode ? normalizeMode(options.mode) : (st.mode ?? '0755'),
+        owner: options.owner ?? (st.exists ? st.owner : undefined),
+        group: options.group ?? (st.exists ? st.group : undefined),
+      };
+      return { commands, summary: notes.join(', '), predicts: predictPath(path, after) };
     },
   };
 }
@@ -74,7 +82,7 @@ export function file(path: string, options: FileOptions = {}): Operation {
 /** Shared by file, line-in-file, block-in-file and template: compare, then write what differs. */
 export function planFile(path: string, st: FileState, options: FileOptions): Change | undefined {
   if (options.state === 'absent') {
-    return st.exists ? { commands: [cmd('rm', '-f', path)], summary: 'remove' } : undefined;
+    return st.exists ? { commands: [cmd('rm', '-f', path)], summary: 'remove', predicts: predictPath(path, { exists: false }) } : undefined;
   }
   if (st.exists && st.type !== 'file') throw new Error(`${path} exists and is not a regular file`);
   const commands: Command[] = [];
@@ -82,10 +90,10 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
   const wantedMode = options.mode ? normalizeMode(options.mode) : undefined;
   let diff: (() => string | undefined) | undefined;
 
+  const mode = wantedMode ?? st.mode ?? '0644';
   const content = options.content ?? (st.exists ? undefined : '');
   const rewrite = content !== undefined && !sameContent(st, content);
   if (rewrite) {
-    const mode = wantedMode ?? st.mode ?? '0644';
     commands.push(writeFileCommand(path, content, mode));
     notes.push(st.exists ? 'content' : 'create');
     diff = () => textDiff(path, st, content);
@@ -95,7 +103,29 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
   }
   // A rewritten file is a new inode owned by the writer, so ownership is set again.
   commands.push(...ownershipCommands(path, rewrite ? { exists: false } : st, options, notes));
-  return commands.length ? { commands, summary: notes.join(', '), diff } : undefined;
+  if (!commands.length) return undefined;
+  const after: FileState = {
+    ...(rewrite ? writtenFile(content) : st),
+    type: 'file',
+    mode,
+    owner: options.owner ?? (rewrite ? undefined : st.owner),
+    group: options.group ?? (rewrite ? undefined : st.group),
+  };
+  return { commands, summary: notes.join(', '), diff, predicts: predictPath(path, after) };
+}
+
+/** A file's state as the file fact reads it, right after pcc wrote this content (its owner is whoever wrote it). */
+function writtenFile(content: string): FileState {
+  const bytes = Buffer.from(content);
+  const size = bytes.length;
+  return size <= CONTENT_LIMIT ? { exists: true, size, content: bytes } : { exists: true, size, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+function predictPath(path: string, after: FileState): Prediction[] {
+  return [
+    { fact: fileState(path), value: after },
+    { fact: pathExists(path), value: after.exists },
+  ];
 }
 
 function ownershipCommands(path: string, st: FileState, options: Ownership, notes: string[]): Command[] {

@@ -15,6 +15,17 @@ export interface Change {
   summary: string;
   /** Unified diff of file content, made only for `--dry`. */
   diff?: () => string | undefined;
+  /**
+   * What facts will read once the commands ran, where the change knows it
+   * exactly (a file written whole, a mode set), so a later operation on the
+   * same path plans without reading the host again.
+   */
+  predicts?: readonly Prediction[];
+}
+
+export interface Prediction {
+  fact: Fact<unknown>;
+  value: unknown;
 }
 
 /** Marks in `touches`: facts with no paths (the system at large), or every fact. */

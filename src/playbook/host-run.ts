@@ -7,6 +7,7 @@ import type { ShellSession } from '../remote/shell-session.js';
 import type { HostRecord } from '../state/schema.js';
 import { parseApplyOutput, renderApplyScript } from './apply-script.js';
 import type { HostContext, Playbook } from './define.js';
+import { claim, NOT_THE_SAME, recalledFact, rememberFact, type HostFactMemory, type RememberedFact, type RememberedValue } from './fact-memory.js';
 import { summarize, type HostResult, type OpResult } from './result.js';
 
 export interface HostRunOptions<I> {
@@ -14,6 +15,8 @@ export interface HostRunOptions<I> {
   input: I;
   vars: Readonly<Record<string, string>>;
   onProgress?: (message: string) => void;
+  /** The facts this playbook read on this host last time, read again up front. */
+  memory?: HostFactMemory;
 }
 
 interface Planned {
@@ -22,17 +25,31 @@ interface Planned {
   result: OpResult;
 }
 
+interface Known {
+  fact: Fact<unknown>;
+  value: unknown;
+  /** What a planned change says the host will read once it is applied; not read yet. */
+  predicted?: boolean;
+}
+
 class HostFailed extends Error {}
 
 /**
  * Plans and applies one playbook on one host in as few round trips as the
  * facts allow: every fact known to be needed travels together, and all planned
- * changes go in one script. A fact that a pending change may alter is read
- * again after that change is applied (in the same round trip), so a playbook
- * sees the host as Ansible would, task by task.
+ * changes go in one script. A change that may alter a fact either says what
+ * the fact will read afterwards (a file written with known content and mode),
+ * or the fact is read again once the change is applied, in the same round
+ * trip, so a playbook sees the host as Ansible would, task by task.
+ *
+ * Facts the playbook read on this host last time join the first round trip,
+ * so a re-run with nothing to change is a single round trip.
  */
 export class HostRun<I> {
-  private readonly cache = new Map<string, { fact: Fact<unknown>; value: unknown }>();
+  private readonly cache = new Map<string, Known>();
+  private readonly remembered = new Map<string, RememberedValue>();
+  private readonly read = new Map<string, Fact<unknown>>();
+  private recalled: readonly RememberedFact[] = [];
   private readonly pending: Operation[] = [];
   private planned: Planned[] = [];
   private readonly changedOps = new Set<Operation>();
@@ -55,9 +72,11 @@ export class HostRun<I> {
     const finish = (extra: { error?: string; unreachable?: boolean } = {}) =>
       summarize(this.record.name, this.results, { ...extra, roundTrips: this.roundTrips, durationMs: Date.now() - started, outputs: this.outputs });
     try {
+      this.recalled = (await this.options.memory?.recall()) ?? [];
       await this.drive();
       await this.settle([]);
       if (!this.options.dry) await this.roundTrip(this.takeForApply(), []);
+      await this.options.memory?.remember([...this.read.values()].map(rememberFact));
       this.progress(this.options.dry ? 'planned' : 'done');
       return finish();
     } catch (err) {
@@ -101,7 +120,7 @@ export class HostRun<I> {
         for (const b of batch) for (const f of b.failers) f(err);
         throw err;
       }
-      for (const b of batch) for (const w of b.waiters) w(this.cache.get(b.fact.key)?.value);
+      for (const b of batch) for (const w of b.waiters) w(this.lookupReal(b.fact)?.value);
     }
     await running;
     if (failure !== undefined) throw failure;
@@ -132,30 +151,45 @@ export class HostRun<I> {
   /** Plans every pending operation and makes the wanted facts current. */
   private async settle(wanted: readonly Fact<unknown>[]): Promise<void> {
     for (;;) {
-      const needed = uniqueFacts([...this.pending.flatMap((op) => op.facts), ...wanted]);
-      const applyFirst = !this.options.dry && needed.some((f) => !this.cache.has(f.key) && this.isStale(f));
+      const missing = uniqueFacts([
+        ...this.pending.flatMap((op) => op.facts).filter((f) => !this.lookup(f)),
+        ...wanted.filter((f) => !this.lookupReal(f)),
+      ]);
+      const applyFirst = !this.options.dry && missing.some((f) => this.isStale(f));
       const apply = applyFirst ? this.takeForApply() : [];
-      const toProbe = needed.filter((f) => !this.cache.has(f.key));
-      if (toProbe.length > 0 || apply.length > 0) await this.roundTrip(apply, toProbe);
+      if (missing.length > 0 || apply.length > 0) await this.roundTrip(apply, missing);
 
-      let blocked = false;
       while (this.pending.length > 0) {
         const op = this.pending[0]!;
-        const stale = this.options.dry ? [] : op.facts.filter((f) => this.isStale(f));
-        if (stale.length > 0) {
-          for (const f of stale) this.cache.delete(f.key);
-          blocked = true;
-          break;
-        }
+        // A fact an earlier change altered, without saying how, is read again first.
+        if (op.facts.some((f) => !this.lookup(f))) break;
         this.pending.shift();
         this.planOne(op);
       }
-      if (blocked) continue;
-
-      const staleWanted = this.options.dry ? [] : wanted.filter((f) => this.isStale(f));
-      if (staleWanted.length === 0) return;
-      for (const f of staleWanted) this.cache.delete(f.key);
+      if (this.pending.length > 0) continue;
+      if (wanted.every((f) => this.lookupReal(f))) return;
     }
+  }
+
+  /** A fact's value for planning: read, remembered from last time, or predicted by a planned change. */
+  private lookup(fact: Fact<unknown>): Known | undefined {
+    const known = this.cache.get(fact.key);
+    if (known) return known;
+    const remembered = this.remembered.get(fact.key);
+    if (!remembered) return undefined;
+    this.remembered.delete(fact.key);
+    const value = claim(remembered, fact);
+    if (value === NOT_THE_SAME) return undefined;
+    const entry = { fact, value };
+    this.cache.set(fact.key, entry);
+    this.read.set(fact.key, fact);
+    return entry;
+  }
+
+  /** The playbook itself sees only what the host said; a prediction waits for the change to apply (under --dry it is all there is). */
+  private lookupReal(fact: Fact<unknown>): Known | undefined {
+    const known = this.lookup(fact);
+    return known && (!known.predicted || this.options.dry) ? known : undefined;
   }
 
   private planOne(op: Operation): void {
@@ -163,8 +197,9 @@ export class HostRun<I> {
     try {
       change = op.plan(
         (fact) => {
-          if (!this.cache.has(fact.key)) throw new Error(`${op.name} read fact ${fact.key} it did not declare`);
-          return this.cache.get(fact.key)!.value as never;
+          const known = this.lookup(fact);
+          if (!known) throw new Error(`${op.name} read fact ${fact.key} it did not declare`);
+          return known.value as never;
         },
         { changed: (earlier) => this.changedOps.has(earlier) },
       );
@@ -180,27 +215,44 @@ export class HostRun<I> {
     this.results.push(result);
     this.planned.push({ op, change, result });
     this.changedOps.add(op);
+    this.forgetAltered(op, change);
   }
 
+  /**
+   * After a planned change, a fact it may alter holds what the change
+   * predicts, or nothing until it is read again. Under --dry nothing is
+   * applied, so the value from before stays as the best guess.
+   */
+  private forgetAltered(op: Operation, change: Change): void {
+    const predicted = new Map((change.predicts ?? []).map((p) => [p.fact.key, p]));
+    for (const [key, known] of this.cache) {
+      if (!predicted.has(key) && !this.options.dry && staleAfter(known.fact, op.touches)) this.cache.delete(key);
+    }
+    for (const [key, remembered] of this.remembered) {
+      if (predicted.has(key) || (!this.options.dry && staleAfter(remembered.fact, op.touches))) this.remembered.delete(key);
+    }
+    for (const p of predicted.values()) this.cache.set(p.fact.key, { fact: p.fact, value: p.value, predicted: true });
+  }
+
+  /** Whether a change planned but not yet applied may alter this fact. */
   private isStale(fact: Fact<unknown>): boolean {
     return this.planned.some((p) => staleAfter(fact, p.op.touches));
   }
 
-  /** Hands the planned changes to a round trip and forgets every fact they may alter. */
   private takeForApply(): Planned[] {
     const taken = this.planned;
     this.planned = [];
-    for (const [key, entry] of this.cache) {
-      if (taken.some((p) => staleAfter(entry.fact, p.op.touches))) this.cache.delete(key);
-    }
     return taken;
   }
 
-  /** One exec: apply these changes, then read these facts. */
+  /** One exchange on the host's shell: apply these changes, then read these facts. */
   private async roundTrip(apply: Planned[], probe: Fact<unknown>[]): Promise<void> {
     if (apply.length === 0 && probe.length === 0) return;
+    // The first facts read bring along what the playbook read here last time.
+    const recalled = probe.length > 0 ? this.takeRecalled(probe) : [];
+    const facts = [...probe, ...recalled];
     const nonce = newNonce();
-    const script = [renderApplyScript(apply.map((p) => p.change), nonce), renderFactScript(probe, nonce)]
+    const script = [renderApplyScript(apply.map((p) => p.change), nonce), renderFactScript(facts, nonce)]
       .filter(Boolean)
       .join('\n');
     this.progress(apply.length ? `applying ${apply.length} change(s)` : `reading ${probe.length} fact(s)`);
@@ -222,14 +274,25 @@ export class HostRun<I> {
     if (applied.length < apply.length) {
       throw new HostFailed(`the change script stopped early (exit ${out.code}): ${firstLines(out.stderr)}`);
     }
-    if (probe.length === 0) return;
+    if (facts.length === 0) return;
     let values: Map<string, unknown>;
     try {
-      values = parseFactOutput(probe, rest, nonce);
+      values = parseFactOutput(facts, rest, nonce);
     } catch (err) {
       throw new HostFailed(`reading facts failed (exit ${out.code}): ${firstLines(out.stderr) || errorMessage(err)}`);
     }
-    for (const f of probe) this.cache.set(f.key, { fact: f, value: values.get(f.key) });
+    for (const f of probe) {
+      this.cache.set(f.key, { fact: f, value: values.get(f.key) });
+      this.read.set(f.key, f);
+    }
+    for (const f of recalled) this.remembered.set(f.key, { fact: f, raw: values.get(f.key) });
+  }
+
+  private takeRecalled(probe: readonly Fact<unknown>[]): Fact<unknown>[] {
+    const asked = new Set(probe.map((f) => f.key));
+    const facts = this.recalled.filter((r) => !asked.has(r.key) && !this.cache.has(r.key)).map(recalledFact);
+    this.recalled = [];
+    return facts;
   }
 
   private failRequests(err: unknown): void {

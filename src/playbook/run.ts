@@ -3,6 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import { UnreachableError, type Connection } from '../remote/connection.js';
 import type { HostRecord } from '../state/schema.js';
 import type { Playbook } from './define.js';
+import type { HostFactMemory } from './fact-memory.js';
 import { HostRun } from './host-run.js';
 import { summarize, type HostResult, type RunResult } from './result.js';
 
@@ -13,6 +14,8 @@ export interface RunOptions<I = undefined> {
   vars: Readonly<Record<string, string>>;
   connect: (host: HostRecord) => Promise<Connection>;
   onProgress?: (host: string, message: string) => void;
+  /** Where each host keeps the facts this playbook read there last time. */
+  memory?: (playbook: string, host: string) => HostFactMemory;
 }
 
 /**
@@ -49,7 +52,13 @@ async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, opt
   }
   try {
     const playbook = await loading;
-    const result = await new HostRun(host, playbook, conn, { dry: options.dry, input: options.input as I, vars: options.vars, onProgress: progress }).execute();
+    const result = await new HostRun(host, playbook, conn, {
+      dry: options.dry,
+      input: options.input as I,
+      vars: options.vars,
+      onProgress: progress,
+      memory: options.memory?.(playbook.name, host.name),
+    }).execute();
     if (result.status === 'failed' || result.status === 'unreachable') progress(`${result.status}: ${result.error ?? ''}`);
     return result;
   } finally {

@@ -53,6 +53,19 @@ describe('operations are pure builders, tested by exact command', () => {
     expect(changed?.diff?.()).toContain('-a=0\n+a=1');
   });
 
+  it('a change says what the file fact will read once it is applied', () => {
+    const written = plan(file('/etc/x', { content: 'a\n', mode: '0640' }), { 'file:/etc/x': absent });
+    expect(written?.predicts?.map((p) => [p.fact.key, p.value])).toEqual([
+      ['file:/etc/x', { exists: true, type: 'file', mode: '0640', size: 2, content: Buffer.from('a\n') }],
+      ['exists:/etc/x', true],
+    ]);
+    const chmodded = plan(file('/etc/x', { mode: '0600' }), { 'file:/etc/x': regular('a\n', '0644') });
+    expect(chmodded?.predicts?.[0]?.value).toEqual({ ...regular('a\n', '0600') });
+    const made = plan(directory('/srv/d', { mode: '0750' }), { 'file:/srv/d': absent });
+    expect(made?.predicts?.[0]?.value).toEqual({ exists: true, type: 'directory', mode: '0750' });
+    expect(plan(file('/f', { state: 'absent' }), { 'file:/f': regular('x') })?.predicts?.map((p) => p.value)).toEqual([{ exists: false }, false]);
+  });
+
   it('file: a mode with execute bits is set by chmod before the rename', () => {
     expect(plan(file('/usr/local/bin/x', { content: '#!/bin/sh\n', mode: '0755' }), { 'file:/usr/local/bin/x': absent })?.commands).toEqual([
       write('/usr/local/bin/x', '#!/bin/sh\n', '0755'),

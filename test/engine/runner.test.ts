@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuCount, fileState } from '../../src/facts/index.js';
 import { blockInFile, command, directory, file, lineInFile, template } from '../../src/ops/index.js';
+import { fileFactMemory } from '../../src/playbook/fact-memory.js';
 import { definePlaybook, runPlaybook } from '../../src/playbook/index.js';
 import { Connection } from '../../src/remote/connection.js';
 import type { HostRecord } from '../../src/state/schema.js';
@@ -77,6 +78,38 @@ describe('playbook runner on real sshd hosts', () => {
       expect(h.status).toBe('ok');
       expect(h.roundTrips).toBeLessThanOrEqual(2);
     }
+  });
+
+  it('plans a file written earlier in the run from what the write predicts, and remembers its facts: a no-op re-run is one round trip', async () => {
+    const root = path.join(work, 'memory');
+    const factsDir = path.join(work, 'facts');
+    const options = { dry: false, concurrency: 8, vars: {}, connect, memory: (pb: string, host: string) => fileFactMemory(factsDir, pb, host) };
+    const pb = computeHost(root);
+    const r1 = path.join(root, 'h1');
+
+    // Check everything; apply up to the dd and stat what it made; read blob.size, which the playbook asks for only then; apply the rest.
+    // agent.conf's mode and the second environment line plan from the predicted files, without reading them again.
+    const first = await runPlaybook(pb, records(), options);
+    for (const h of first.hosts) expect([h.status, h.roundTrips]).toEqual(['changed', 4]);
+
+    const again = await runPlaybook(pb, records(), options);
+    for (const h of again.hosts) expect([h.status, h.changed, h.roundTrips]).toEqual(['ok', 0, 1]);
+
+    // A remembered fact is read afresh each run: a file edited by hand is seen and put right.
+    writeFileSync(`${r1}/etc/pcc/agent.conf`, 'level=debug\n');
+    chmodSync(`${r1}/etc/pcc/agent.conf`, 0o644);
+    const edited = await runPlaybook(pb, records(), options);
+    const h1 = edited.hosts.find((h) => h.host === 'h1')!;
+    expect(h1.ops.filter((o) => o.status === 'changed').map((o) => o.summary)).toEqual(['content', 'mode 0644 → 0600']);
+    expect([h1.roundTrips, readFileSync(`${r1}/etc/pcc/agent.conf`, 'utf8'), statSync(`${r1}/etc/pcc/agent.conf`).mode & 0o777]).toEqual([2, 'level=info\n', 0o600]);
+
+    // On a wiped host the memory still reads everything up front; only the stat after dd waits for the dd.
+    rmSync(root, { recursive: true, force: true });
+    const wiped = await runPlaybook(pb, records(), options);
+    for (const h of wiped.hosts) expect([h.status, h.roundTrips]).toEqual(['changed', 3]);
+    expect(readFileSync(`${r1}/var/data/blob.size`, 'utf8')).toBe('4096\n');
+    const last = await runPlaybook(pb, records(), options);
+    for (const h of last.hosts) expect([h.changed, h.roundTrips]).toEqual([0, 1]);
   });
 
   it('--dry plans only, with a diff, and changes nothing', async () => {

@@ -15,6 +15,6 @@ if ((args.length === 1 && (args[0] === '--help' || args[0] === '-h')) && !proces
 if (help !== undefined) {
   process.stdout.write(help);
 } else {
-  const { main } = await import('../dist/src/cli/main.js');
+  const { main } = await import('../dist/bundle/src/cli/main.js');
   process.exitCode = await main(args);
 }

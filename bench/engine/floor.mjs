@@ -1,31 +1,32 @@
-// The floor: per host, one ssh2 connection and one `sh -s` session doing
-// `roundTrips` framed exchanges, the way pcc talks to a host, in a fresh node
-// process: as little as any tool built on ssh2 could do for that many round
-// trips.
+// The floor: per host, one ssh2 connection and one `sh -s` session that
+// replays the scripts pcc sent that host (record-scripts.ts), one round trip
+// after another, in a fresh node process. The same commands over the same
+// round trips, with nothing else: as little as any tool built on ssh2 could
+// do for the same work.
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 
-const [hostsFile, roundTripsArg] = process.argv.slice(2);
-const hosts = JSON.parse(readFileSync(hostsFile, 'utf8'));
-const roundTrips = Number(roundTripsArg);
+const hosts = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-function session(conn, exchanges) {
+function replay(conn, scripts) {
   return new Promise((resolve, reject) => {
     conn.exec('sh -s', (err, stream) => {
       if (err) return reject(err);
       let out = '';
       let done = 0;
-      const next = () => (done === exchanges ? stream.end() : stream.write(`echo @@end${done}\n`));
+      const next = () => (done === scripts.length ? stream.end() : stream.write(`(\n${scripts[done]}\n) </dev/null 2>&1; echo "@@floor-end ${done} $?"\n`));
       stream
         .on('data', (d) => {
           out += d;
-          if (out.includes(`@@end${done}\n`)) {
+          const end = out.indexOf(`@@floor-end ${done} `);
+          if (end >= 0 && out.indexOf('\n', end) >= 0) {
+            out = out.slice(out.indexOf('\n', end) + 1);
             done++;
             next();
           }
         })
         .stderr.on('data', () => {});
-      stream.on('close', () => (done === exchanges ? resolve() : reject(new Error('session closed early'))));
+      stream.on('close', () => (done === scripts.length ? resolve() : reject(new Error('session closed early'))));
       next();
     });
   });
@@ -39,7 +40,7 @@ await Promise.all(
         conn
           .on('ready', async () => {
             try {
-              await session(conn, roundTrips);
+              await replay(conn, h.scripts);
               conn.end();
               resolve();
             } catch (e) {

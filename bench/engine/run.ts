@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshdHosts, type SshdFleet } from '../../test/fixtures/sshd.js';
+import { recordScripts } from './record-scripts.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const pccBin = path.join(repo, 'bin/pcc.js');
@@ -46,7 +47,6 @@ interface Setup {
   project: string;
   pccRoot: string;
   ansibleRoot: string;
-  hostsJson: string;
 }
 
 // Interrupted runs still stop the sshd hosts they started.
@@ -94,9 +94,7 @@ async function setup(n: number): Promise<Setup> {
       '',
     ].join('\n'),
   );
-  const hostsJson = path.join(dir, 'hosts.json');
-  writeFileSync(hostsJson, JSON.stringify(fleet.hosts.map((h) => ({ address: h.address, port: h.port, key: fleet.key }))));
-  return { fleet, dir, env, project, pccRoot, ansibleRoot, hostsJson };
+  return { fleet, dir, env, project, pccRoot, ansibleRoot };
 }
 
 function pccRun(s: Setup): { seconds: number; roundTrips: number; changed: number } {
@@ -124,8 +122,25 @@ function wipeForFirstRun(s: Setup): void {
   rmSync(path.join(s.project, '.pcc/cache/facts'), { recursive: true, force: true });
 }
 
-function floorRun(s: Setup, roundTrips: number): number {
-  return timed('node', [path.join(repo, 'bench/engine/floor.mjs'), s.hostsJson, String(roundTrips)], s.env).seconds;
+/** pcc's scripts for a first run and a re-run, recorded from its own runner, for the floor to replay. */
+async function recordFloor(s: Setup): Promise<{ first: string; again: string }> {
+  const files = { first: path.join(s.dir, 'floor-first.json'), again: path.join(s.dir, 'floor-again.json') };
+  const factsDir = path.join(s.dir, 'floor-facts');
+  const common = {
+    playbook: path.join(repo, 'bench/engine/compute-host.pcc.ts'),
+    hosts: s.fleet.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, key: s.fleet.key })),
+    vars: { BENCH_ROOT: s.pccRoot },
+    cacheDir: path.join(s.dir, 'floor-cache'),
+    factsDir,
+  };
+  rmSync(s.pccRoot, { recursive: true, force: true });
+  await recordScripts({ ...common, out: files.first });
+  await recordScripts({ ...common, out: files.again });
+  return files;
+}
+
+function floorRun(s: Setup, scripts: string): number {
+  return timed('node', [path.join(repo, 'bench/engine/floor.mjs'), scripts], s.env).seconds;
 }
 
 interface Row {
@@ -167,8 +182,14 @@ for (const n of sizes) {
         again.ac = d.changed;
       }
     }
-    const floorFirst = median(Array.from({ length: reps }, () => floorRun(s, first.rt)));
-    const floorAgain = median(Array.from({ length: reps }, () => floorRun(s, again.rt)));
+    const recorded = await recordFloor(s);
+    const floorFirst = median(
+      Array.from({ length: reps }, () => {
+        rmSync(s.pccRoot, { recursive: true, force: true });
+        return floorRun(s, recorded.first);
+      }),
+    );
+    const floorAgain = median(Array.from({ length: reps }, () => floorRun(s, recorded.again)));
     rows.push({ n, scenario: 'first run', pcc: median(first.pcc), ansible: skipAnsible ? undefined : median(first.ansible), floor: floorFirst, roundTrips: first.rt, pccChanged: first.pc, ansibleChanged: first.ac });
     rows.push({ n, scenario: 're-run', pcc: median(again.pcc), ansible: skipAnsible ? undefined : median(again.ansible), floor: floorAgain, roundTrips: again.rt, pccChanged: again.pc, ansibleChanged: again.ac });
     process.stderr.write(`N=${n} done\n`);

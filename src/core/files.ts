@@ -1,6 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 
 /**
  * Every file pcc owns goes through here: a crash mid-write leaves the old file
@@ -13,6 +12,8 @@ export async function writeOwnedFile(
   options: { mode?: number; durable?: boolean } = {},
 ): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+  // Loaded on first use: a run that only reads loads less before it connects.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   await writeFileAtomic(file, content, { mode: options.mode ?? 0o644, fsync: options.durable ?? true });
 }
 

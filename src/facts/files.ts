@@ -19,39 +19,52 @@ export interface FileState {
 
 const STAT_FORMAT = '%F|%a|%U|%G|%s';
 
-export function fileState(path: string): Fact<FileState> {
+/**
+ * A file's type, mode, owner, size, and its content when it is small. A
+ * large file is hashed only for `hashLarge`: what a write of whole content
+ * compares against. A playbook asking whether a 10 GB dataset exists should
+ * not read it.
+ */
+export function fileState(path: string, options: { hashLarge?: boolean } = {}): Fact<FileState> {
   const p = quote(path);
+  const hash = options.hashLarge ?? false;
   return defineFact({
-    key: `file:${path}`,
+    key: `${hash ? 'file+sha256' : 'file'}:${path}`,
     reads: [path],
     // Names with a newline or backslash would not survive stat's and sha256sum's line output.
-    group: /[\n\\]/.test(path) ? undefined : { of: FILE_STATES, arg: path },
+    group: /[\n\\]/.test(path) ? undefined : { of: FILE_STATES, arg: `${hash ? 'h' : 'p'}:${path}` },
     script:
       `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '${STAT_FORMAT}' -- ${p}; ` +
       `if [ -f ${p} ] && [ ! -L ${p} ]; then if [ "$(stat -c %s -- ${p})" -le ${CONTENT_LIMIT} ]; then printf 'b64:'; base64 -w0 -- ${p}; echo; ` +
-      `else printf 'sha:'; sha256sum -- ${p} | cut -d' ' -f1; fi; fi; else echo absent; fi`,
+      (hash ? `else printf 'sha:'; sha256sum -- ${p} | cut -d' ' -f1; ` : '') +
+      `fi; fi; else echo absent; fi`,
     parse: parseFileState,
   });
 }
 
 /**
- * Every file fact of a round trip in three commands: one `stat` for all the
- * paths, one `sha256sum` for the large files, and one `cat | base64` for the
- * small ones, split back by the sizes stat gave.
+ * Every file fact of a round trip in a few commands: one `stat` for all the
+ * paths, one `sha256sum` for the large files that are to be compared, and
+ * one `cat | base64` for the small ones, split back by the sizes stat gave.
+ * An argument is `h:PATH` (hash it when large) or `p:PATH`.
  */
 export const FILE_STATES: FactGroup<FileState> = {
   id: 'file-state',
-  script(paths) {
-    const regular = (test: string) =>
-      `set --; while IFS='|' read -r t m u g z n; do case $t in 'regular file'|'regular empty file') if [ "$z" ${test} ${CONTENT_LIMIT} ]; then set -- "$@" "$n"; fi;; esac; done <<__PCC_STAT__\n$s\n__PCC_STAT__\n`;
+  script(args) {
+    const paths = [...new Set(args.map((a) => a.slice(2)))];
+    const hashed = [...new Set(args.filter((a) => a.startsWith('h:')).map((a) => a.slice(2)))];
+    const regular = (test: string, only?: string[]) => {
+      const add = only ? `case $n in ${only.map(quote).join('|')}) set -- "$@" "$n";; esac` : 'set -- "$@" "$n"';
+      return `set --; while IFS='|' read -r t m u g z n; do case $t in 'regular file'|'regular empty file') if [ "$z" ${test} ${CONTENT_LIMIT} ]; then ${add}; fi;; esac; done <<__PCC_STAT__\n$s\n__PCC_STAT__\n`;
+    };
     return [
       `s=$(stat -c '${STAT_FORMAT}|%n' -- ${paths.map(quote).join(' ')})`,
       `printf '%s\n=\n' "$s"`,
-      regular('-gt') + `[ $# -eq 0 ] || sha256sum -- "$@"; printf '\\n=\\n'`,
+      (hashed.length ? regular('-gt', hashed) + `[ $# -eq 0 ] || sha256sum -- "$@"; ` : '') + `printf '\\n=\\n'`,
       regular('-le') + `[ $# -eq 0 ] || cat -- "$@" | base64 -w0`,
     ].join('\n');
   },
-  parse(out, paths) {
+  parse(out, args) {
     const [statText = '', shaText = '', b64 = ''] = out.split('\n=\n');
     const found = new Map<string, FileState>();
     const small: { state: FileState; size: number }[] = [];
@@ -76,7 +89,12 @@ export const FILE_STATES: FactGroup<FileState> = {
       f.state.content = content.subarray(offset, offset + f.size);
       offset += f.size;
     }
-    return paths.map((p) => found.get(p) ?? { exists: false });
+    return args.map((arg) => {
+      const state = found.get(arg.slice(2)) ?? { exists: false };
+      if (arg.startsWith('h:') || !state.sha256) return state;
+      const { sha256: _unasked, ...plain } = state;
+      return plain;
+    });
   },
 };
 

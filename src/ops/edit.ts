@@ -91,7 +91,7 @@ export interface TemplateOptions extends Ownership {
 /** Renders locally (strict: a missing variable is an error, not an empty string), then manages the file. */
 export function template(path: string, options: TemplateOptions): Operation {
   const content = renderTemplate(options.source, options.vars, options.origin ?? `template for ${path}`);
-  const fact = fileState(path);
+  const fact = fileState(path, { hashLarge: true });
   return {
     name: `template ${path}`,
     facts: [fact],

@@ -57,7 +57,7 @@ function planService(unit: string, st: UnitState, options: ServiceOptions, resta
 /** A unit file in /etc/systemd/system; reload, enable and restart only when something changed. */
 export function systemdUnit(unit: string, options: UnitOptions): Operation {
   const path = `/etc/systemd/system/${unit}`;
-  const file = fileState(path);
+  const file = fileState(path, { hashLarge: true });
   const status = unitState(unit);
   return {
     name: `unit ${unit}`,

@@ -121,11 +121,16 @@ function keepImportMeta(): Plugin {
 }
 
 let index: string | undefined;
-/** This pcc's playbook API: the built one, or the source under vitest. */
+/**
+ * The playbook API of the pcc that is running, so a playbook shares its
+ * modules: the bundle's (this code in a chunk of dist/bundle/), tsc's
+ * (dist/src/playbook/), or the source under vitest (src/playbook/).
+ */
 function pccIndex(): string {
-  if (index) return index;
-  const built = fileURLToPath(new URL('../index.js', import.meta.url));
-  index = existsSync(built) ? built : built.replace(/\.js$/, '.ts');
+  index ??= ['./src/index.js', '../index.js', '../index.ts']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+    .find((file) => existsSync(file));
+  if (!index) throw new Error('pcc: its own playbook API (index.js) is missing; run npm run build');
   return index;
 }
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PccError } from '../core/errors.js';
+import { lockLibrary } from '../core/lock-library.js';
 import type { Project } from '../core/project.js';
 
 /** Serializes this process's changes, so that parallel host connections do not queue on the file lock. */
@@ -24,7 +24,7 @@ async function locked<T>(project: Project, fn: (createdSshDir: boolean) => Promi
   await mkdir(project.sshDir, { recursive: true, mode: 0o700 });
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(project.sshDir, {
+    release = await (await lockLibrary()).lock(project.sshDir, {
       lockfilePath: path.join(project.sshDir, '.pcc.lock'),
       realpath: false,
       stale: 30_000,

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PccError } from '../core/errors.js';
+import { lockLibrary } from '../core/lock-library.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { emptyState, stateSchema, type State } from './schema.js';
@@ -59,7 +59,7 @@ export class StateStore {
     await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(this.project.stateDir, {
+      release = await (await lockLibrary()).lock(this.project.stateDir, {
         lockfilePath: `${this.file}.lock`,
         stale: 30_000,
         retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },

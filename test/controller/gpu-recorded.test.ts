@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseGpu } from '../../src/facts/host.js';
 import type { ClusterPlan } from '../../src/fleet/cluster.js';
 import { gpuOps } from '../../playbooks/gpu.js';
+import { writeFileCommand } from '../../src/ops/files.js';
 
 const recorded = (name: string) => parseGpu(readFileSync(path.join(import.meta.dirname, '../fixtures/gpu', name), 'utf8'));
 const ubuntu = { id: 'ubuntu', idLike: ['debian'], versionId: '22.04', prettyName: 'Ubuntu 22.04.4 LTS' };
@@ -26,7 +27,7 @@ describe('GPU path on recorded lspci / nvidia-smi outputs (no GPU on this machin
     const ops = gpuOps(flatcar, recorded('g4dn.xlarge-flatcar-first-boot.txt'), plan);
     expect(ops.map((o) => o.name)).toEqual(['file /etc/flatcar/enabled-sysext.conf', 'service ensure-sysext.service']);
     const change = ops[0]!.plan((() => ({ exists: false })) as never, { changed: () => false });
-    expect(change?.commands[0]?.stdin).toBe('nvidia-drivers-570-open\nnvidia-runtime\n');
+    expect(change?.commands[0]).toEqual(writeFileCommand('/etc/flatcar/enabled-sysext.conf', 'nvidia-drivers-570-open\nnvidia-runtime\n', '0644'));
   });
 
   it('a Deep Learning AMI gets the container toolkit and docker\'s nvidia runtime', () => {
@@ -34,10 +35,8 @@ describe('GPU path on recorded lspci / nvidia-smi outputs (no GPU on this machin
     expect(ops.map((o) => o.name)).toEqual(['packages nvidia-container-toolkit', 'json /etc/docker/daemon.json', 'service docker.service']);
     const daemon = { exists: true, type: 'file', mode: '0644', content: Buffer.from('{"insecure-registries":["10.214.0.1:5000"]}') };
     const change = ops[1]!.plan((() => daemon) as never, { changed: () => false });
-    expect(JSON.parse(change!.commands[0]!.stdin!)).toEqual({
-      'insecure-registries': ['10.214.0.1:5000'],
-      runtimes: { nvidia: { path: 'nvidia-container-runtime', args: [] } },
-    });
+    const wanted = { 'insecure-registries': ['10.214.0.1:5000'], runtimes: { nvidia: { path: 'nvidia-container-runtime', args: [] } } };
+    expect(change?.commands[0]).toEqual(writeFileCommand('/etc/docker/daemon.json', `${JSON.stringify(wanted, null, 2)}\n`, '0644'));
   });
 
   it('a GPU without a driver on Ubuntu fails with the fix in the message', () => {

@@ -18,7 +18,7 @@ function read(facts: Parameters<typeof renderFactScript>[0]) {
 }
 
 describe('file facts read as one group', () => {
-  it('give the same answers as each file read alone, in one stat, one sha256sum and one cat', () => {
+  it('give the same answers as each file read alone, in one stat, one sha256sum and one cat; only hashLarge hashes a large file', () => {
     mkdirSync(path.join(dir, 'sub'));
     writeFileSync(path.join(dir, 'small'), 'abc\n', { mode: 0o600 });
     writeFileSync(path.join(dir, 'empty'), '');
@@ -27,8 +27,8 @@ describe('file facts read as one group', () => {
     writeFileSync(path.join(dir, 'new\nline'), 'n\n');
     symlinkSync('small', path.join(dir, 'link'));
     const names = ['sub', 'small', 'empty', 'big', 'odd | name $x', 'new\nline', 'link', 'absent', 'sub/absent'];
-    const facts = names.map((n) => fileState(path.join(dir, n)));
-    expect(facts.filter((f) => f.group).length).toBe(names.length - 1);
+    const facts = names.flatMap((n) => [fileState(path.join(dir, n)), fileState(path.join(dir, n), { hashLarge: true })]);
+    expect(facts.filter((f) => f.group).length).toBe(2 * (names.length - 1));
 
     const grouped = read([...facts, cpuCount]);
     const alone = new Map(facts.map((f) => [f.key, read([{ ...f, group: undefined }]).get(f.key)]));
@@ -38,7 +38,8 @@ describe('file facts read as one group', () => {
     const script = renderFactScript(facts, 'N');
     expect(script.match(/stat -c '%F\|%a\|%U\|%G\|%s\|%n'/g)?.length).toBe(1);
     expect(grouped.get(`file:${dir}/small`)).toMatchObject({ exists: true, type: 'file', mode: '0600', content: Buffer.from('abc\n') });
-    expect(grouped.get(`file:${dir}/big`)).toMatchObject({ type: 'file', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(grouped.get(`file+sha256:${dir}/big`)).toMatchObject({ type: 'file', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(grouped.get(`file:${dir}/big`)).toEqual({ exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', size: CONTENT_LIMIT + 1 });
     expect(grouped.get(`file:${dir}/link`)).toMatchObject({ type: 'symlink' });
     expect(grouped.get(`file:${dir}/absent`)).toEqual({ exists: false });
   });

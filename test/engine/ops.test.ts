@@ -23,12 +23,12 @@ const regular = (content: string, mode = '0644', owner = 'root'): FileState => (
   size: content.length,
   content: Buffer.from(content),
 });
-/** The exact write each mode gets: the umask alone where it can, chmod where the mode has execute bits. */
+/** The exact write each mode gets: the umask alone where it can, chmod where the mode has execute bits; small content as printf's argument. */
 const umaskFor: Record<string, string> = { '0600': '0177', '0640': '0137', '0644': '0133' };
 const write = (path: string, content: string, mode: string) =>
   umaskFor[mode]
-    ? { argv: ['sh', '-c', `umask ${umaskFor[mode]} && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path], stdin: content }
-    : { argv: ['sh', '-c', 'umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', path, mode], stdin: content };
+    ? { argv: ['sh', '-c', `umask ${umaskFor[mode]} && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, content] }
+    : { argv: ['sh', '-c', `umask 0077 && printf '%s' "$3" > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, mode, content] };
 
 describe('operations are pure builders, tested by exact command', () => {
   it('directory: create, then nothing', () => {
@@ -42,32 +42,43 @@ describe('operations are pure builders, tested by exact command', () => {
 
   it('file: content, mode and owner', () => {
     const op = file('/etc/x.conf', { content: 'a=1\n', mode: '0600', owner: 'core' });
-    expect(plan(op, { 'file:/etc/x.conf': absent })?.commands).toEqual([
+    expect(plan(op, { 'file+sha256:/etc/x.conf': absent })?.commands).toEqual([
       write('/etc/x.conf', 'a=1\n', '0600'),
       { argv: ['chown', 'core', '/etc/x.conf'] },
     ]);
-    expect(plan(op, { 'file:/etc/x.conf': regular('a=1\n', '0600', 'core') })).toBeUndefined();
-    expect(plan(op, { 'file:/etc/x.conf': regular('a=1\n', '0644', 'core') })?.commands).toEqual([{ argv: ['chmod', '0600', '/etc/x.conf'] }]);
-    const changed = plan(op, { 'file:/etc/x.conf': regular('a=0\n', '0600', 'core') });
+    expect(plan(op, { 'file+sha256:/etc/x.conf': regular('a=1\n', '0600', 'core') })).toBeUndefined();
+    expect(plan(op, { 'file+sha256:/etc/x.conf': regular('a=1\n', '0644', 'core') })?.commands).toEqual([{ argv: ['chmod', '0600', '/etc/x.conf'] }]);
+    const changed = plan(op, { 'file+sha256:/etc/x.conf': regular('a=0\n', '0600', 'core') });
     expect(changed?.commands[0]).toEqual(write('/etc/x.conf', 'a=1\n', '0600'));
     expect(changed?.diff?.()).toContain('-a=0\n+a=1');
   });
 
   it('a change says what the file fact will read once it is applied', () => {
-    const written = plan(file('/etc/x', { content: 'a\n', mode: '0640' }), { 'file:/etc/x': absent });
+    const written = plan(file('/etc/x', { content: 'a\n', mode: '0640' }), { 'file+sha256:/etc/x': absent });
     expect(written?.predicts?.map((p) => [p.fact.key, p.value])).toEqual([
       ['file:/etc/x', { exists: true, type: 'file', mode: '0640', size: 2, content: Buffer.from('a\n') }],
+      ['file+sha256:/etc/x', { exists: true, type: 'file', mode: '0640', size: 2, content: Buffer.from('a\n') }],
       ['exists:/etc/x', true],
     ]);
     const chmodded = plan(file('/etc/x', { mode: '0600' }), { 'file:/etc/x': regular('a\n', '0644') });
     expect(chmodded?.predicts?.[0]?.value).toEqual({ ...regular('a\n', '0600') });
     const made = plan(directory('/srv/d', { mode: '0750' }), { 'file:/srv/d': absent });
     expect(made?.predicts?.[0]?.value).toEqual({ exists: true, type: 'directory', mode: '0750' });
-    expect(plan(file('/f', { state: 'absent' }), { 'file:/f': regular('x') })?.predicts?.map((p) => p.value)).toEqual([{ exists: false }, false]);
+    expect(plan(file('/f', { state: 'absent' }), { 'file:/f': regular('x') })?.predicts?.map((p) => p.value)).toEqual([{ exists: false }, { exists: false }, false]);
+  });
+
+  it('file: large content, or content with a NUL byte, goes through stdin', () => {
+    const big = 'x'.repeat(64 * 1024 + 1);
+    expect(plan(file('/srv/big', { content: big }), { 'file+sha256:/srv/big': absent })?.commands).toEqual([
+      { argv: ['sh', '-c', 'umask 0133 && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', '/srv/big'], stdin: big },
+    ]);
+    expect(plan(file('/srv/nul', { content: 'a\0b', mode: '0755' }), { 'file+sha256:/srv/nul': absent })?.commands).toEqual([
+      { argv: ['sh', '-c', 'umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', '/srv/nul', '0755'], stdin: 'a\0b' },
+    ]);
   });
 
   it('file: a mode with execute bits is set by chmod before the rename', () => {
-    expect(plan(file('/usr/local/bin/x', { content: '#!/bin/sh\n', mode: '0755' }), { 'file:/usr/local/bin/x': absent })?.commands).toEqual([
+    expect(plan(file('/usr/local/bin/x', { content: '#!/bin/sh\n', mode: '0755' }), { 'file+sha256:/usr/local/bin/x': absent })?.commands).toEqual([
       write('/usr/local/bin/x', '#!/bin/sh\n', '0755'),
     ]);
   });
@@ -97,7 +108,7 @@ describe('operations are pure builders, tested by exact command', () => {
 
   it('template renders strictly: a missing variable is a one-line error naming the template', () => {
     const op = template('/etc/u', { source: 'name={{name}}\n', vars: { name: 'h1' } });
-    expect(plan(op, { 'file:/etc/u': absent })?.commands).toEqual([write('/etc/u', 'name=h1\n', '0644')]);
+    expect(plan(op, { 'file+sha256:/etc/u': absent })?.commands).toEqual([write('/etc/u', 'name=h1\n', '0644')]);
     expect(() => template('/etc/u', { source: '{{nope}}', vars: {}, origin: 'templates/u.hbs' })).toThrow(/^templates\/u.hbs: .*nope/);
   });
 
@@ -113,14 +124,14 @@ describe('operations are pure builders, tested by exact command', () => {
   it('systemd unit: reload and restart only when the unit changed', () => {
     const op = systemdUnit('pcc.service', { content: '[Service]\n' });
     const path = '/etc/systemd/system/pcc.service';
-    expect(plan(op, { [`file:${path}`]: absent, 'unit:pcc.service': { enabled: false, active: false } })?.commands).toEqual([
+    expect(plan(op, { [`file+sha256:${path}`]: absent, 'unit:pcc.service': { enabled: false, active: false } })?.commands).toEqual([
       write(path, '[Service]\n', '0644'),
       { argv: ['systemctl', 'daemon-reload'] },
       { argv: ['systemctl', 'enable', 'pcc.service'] },
       { argv: ['systemctl', 'start', 'pcc.service'] },
     ]);
-    expect(plan(op, { [`file:${path}`]: regular('[Service]\n'), 'unit:pcc.service': { enabled: true, active: true } })).toBeUndefined();
-    expect(plan(op, { [`file:${path}`]: regular('old\n'), 'unit:pcc.service': { enabled: true, active: true } })?.commands).toEqual([
+    expect(plan(op, { [`file+sha256:${path}`]: regular('[Service]\n'), 'unit:pcc.service': { enabled: true, active: true } })).toBeUndefined();
+    expect(plan(op, { [`file+sha256:${path}`]: regular('old\n'), 'unit:pcc.service': { enabled: true, active: true } })?.commands).toEqual([
       write(path, '[Service]\n', '0644'),
       { argv: ['systemctl', 'daemon-reload'] },
       { argv: ['systemctl', 'restart', 'pcc.service'] },

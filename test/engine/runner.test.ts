@@ -112,6 +112,27 @@ describe('playbook runner on real sshd hosts', () => {
     for (const h of last.hosts) expect([h.changed, h.roundTrips]).toEqual([0, 1]);
   });
 
+  it('writes content byte for byte, whichever way it travels', async () => {
+    const root = path.join(work, 'bytes');
+    const tricky = "-n 50% \\n 'q' \"$HOME\" `id` \u00e9\n";
+    const big = 'line\n'.repeat(20_000);
+    const pb = definePlaybook({
+      name: 'bytes',
+      run(host) {
+        host.add(directory(`${root}/${host.name}`));
+        host.add(file(`${root}/${host.name}/tricky`, { content: tricky }));
+        host.add(file(`${root}/${host.name}/big`, { content: big, mode: '0750' }));
+      },
+    });
+    const result = await runPlaybook(pb, records().slice(0, 1), { dry: false, concurrency: 8, vars: {}, connect });
+    expect(result.hosts[0]!.status, result.hosts[0]!.error).toBe('changed');
+    expect(readFileSync(`${root}/h1/tricky`, 'utf8')).toBe(tricky);
+    expect(readFileSync(`${root}/h1/big`, 'utf8')).toBe(big);
+    expect(statSync(`${root}/h1/big`).mode & 0o777).toBe(0o750);
+    const again = await runPlaybook(pb, records().slice(0, 1), { dry: false, concurrency: 8, vars: {}, connect });
+    expect(again.hosts[0]!.changed).toBe(0);
+  });
+
   it('--dry plans only, with a diff, and changes nothing', async () => {
     const root = path.join(work, 'dry');
     const result = await runPlaybook(computeHost(root), records().slice(0, 1), { dry: true, concurrency: 8, vars: {}, connect });

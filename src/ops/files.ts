@@ -39,7 +39,9 @@ export function writeFileCommand(path: string, content: string, mode: string): C
   const chmod = plain ? '' : ' && chmod "$2" "$1.pcc-new"';
   const inline = Buffer.byteLength(content) <= CONTENT_AS_ARGUMENT && !content.includes('\0');
   const write = inline ? `printf '%s' "$${args.length + 1}"` : 'cat';
-  const script = `umask ${umask} && ${write} > "$1.pcc-new"${chmod} && mv -f "$1.pcc-new" "$1"`;
+  // A temp file left by an interrupted write (or a link planted there) would keep its own mode: it goes first.
+  const fresh = '{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; }';
+  const script = `${fresh} && umask ${umask} && ${write} > "$1.pcc-new"${chmod} && mv -f "$1.pcc-new" "$1"`;
   return inline ? { argv: ['sh', '-c', script, 'pcc-write', ...args, content] } : { argv: ['sh', '-c', script, 'pcc-write', ...args], stdin: content };
 }
 

@@ -53,6 +53,7 @@ async function cachedBuild(entry: string, cacheDir: string, shown: string): Prom
   if (manifest?.key === key && existsSync(output) && (await inputsUnchanged(manifest.inputs))) return output;
 
   const { build } = await import('esbuild');
+  const readHashes = new Map<string, string>();
   let result;
   try {
     result = await build({
@@ -67,17 +68,18 @@ async function cachedBuild(entry: string, cacheDir: string, shown: string): Prom
       logLevel: 'silent',
       // CommonJS code in the bundle (a .cjs helper) still finds require.
       banner: { js: "import { createRequire as __pccCreateRequire } from 'node:module'; const require = __pccCreateRequire(import.meta.url);" },
-      plugins: [resolveOutside(), keepImportMeta()],
+      plugins: [resolveOutside(), keepImportMeta(readHashes)],
     });
   } catch (err) {
     const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];
     const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
     throw new PccError(`playbook ${shown} does not compile: ${where}${first?.text ?? (err as Error).message}`);
   }
+  // Hashes of what the build itself read: a file saved during the build counts as changed next time.
   const inputs: Record<string, string> = {};
   for (const rel of Object.keys(result.metafile.inputs)) {
     const abs = path.resolve(path.dirname(entry), rel);
-    inputs[abs] = sha256(await readFile(abs));
+    inputs[abs] = readHashes.get(abs) ?? sha256(await readFile(abs));
   }
   await writeOwnedFile(output, result.outputFiles[0]!.text);
   await writeOwnedFile(manifestFile, JSON.stringify({ key, inputs } satisfies Manifest));
@@ -94,19 +96,21 @@ function resolveOutside(): Plugin {
         if (args.path === 'pcc') return { path: pccIndex(), external: true };
         const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'pcc-inner' });
         if (found.errors.length > 0) return { errors: found.errors };
-        return { path: found.path, external: true };
+        // An installed package stays outside; a tsconfig path or workspace source is bundled like a relative import.
+        return found.path.includes(`${path.sep}node_modules${path.sep}`) ? { path: found.path, external: true } : { path: found.path };
       });
     },
   };
 }
 
 /** A bundled file still sees its own import.meta.url, dirname and filename, not the cache's. */
-function keepImportMeta(): Plugin {
+function keepImportMeta(readHashes: Map<string, string>): Plugin {
   return {
     name: 'pcc-keep-import-meta',
     setup(b) {
       b.onLoad({ filter: /\.[mc]?[jt]s$/ }, async (args) => {
         const source = await readFile(args.path, 'utf8');
+        readHashes.set(args.path, sha256(source));
         const values: Record<string, string> = {
           url: pathToFileURL(args.path).href,
           dirname: path.dirname(args.path),

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from './connection.js';
+import { quote } from './shell.js';
 
 /**
  * One long-lived `sh -s` on a host. Every round trip is a framed script
  * written to its stdin, so the login shell (and whatever its rc files cost)
  * starts once per run instead of once per round trip.
  *
- * Each script runs in a subshell with stdin from /dev/null: an `exit` only
- * ends that script, and nothing in it can read the scripts that follow.
+ * Each script runs in a subshell with stdin from /dev/null: an `exit` or a
+ * syntax error only ends that script, and nothing in it can read the scripts
+ * that follow.
  * Begin and end markers on stdout and on stderr carry a fresh nonce, so no
  * output can fake the end of a script.
  */
@@ -25,12 +27,15 @@ export class ShellSession {
   ) {
     let code: number | null = null;
     let signal: string | undefined;
-    channel.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString();
+    // Decoded as streams, so a character split across two chunks stays whole.
+    channel.setEncoding('utf8');
+    channel.stderr.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      this.stdout += chunk;
       this.settle();
     });
-    channel.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
+    channel.stderr.on('data', (chunk: string) => {
+      this.stderr += chunk;
       this.settle();
     });
     channel.on('exit', (c: number | null, s?: string) => {
@@ -93,11 +98,15 @@ interface Exchange {
   reject: (e: Error) => void;
 }
 
+/**
+ * The script travels as one quoted word for eval, so the session shell always
+ * parses the frame itself: a syntax error in the script (a user's command with
+ * an unclosed quote) ends only the script's subshell, never the session.
+ */
 export function frame(script: string, nonce: string): string {
   return [
     `printf '%s\\n' '${nonce} begin'; printf '%s\\n' '${nonce} begin' >&2`,
-    '(',
-    script,
+    `( eval ${quote(script)}`,
     ') </dev/null',
     `printf '\\n%s %s\\n' '${nonce} end' "$?"; printf '\\n%s\\n' '${nonce} end' >&2`,
     '',

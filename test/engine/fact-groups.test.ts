@@ -25,10 +25,12 @@ describe('file facts read as one group', () => {
     writeFileSync(path.join(dir, 'big'), Buffer.alloc(CONTENT_LIMIT + 1, 7));
     writeFileSync(path.join(dir, 'odd | name $x'), "it's\n");
     writeFileSync(path.join(dir, 'new\nline'), 'n\n');
+    writeFileSync(path.join(dir, 'pipe|'), 'p\n');
     symlinkSync('small', path.join(dir, 'link'));
-    const names = ['sub', 'small', 'empty', 'big', 'odd | name $x', 'new\nline', 'link', 'absent', 'sub/absent'];
+    const names = ['sub', 'small', 'empty', 'big', 'odd | name $x', 'new\nline', 'pipe|', 'link', 'absent', 'sub/absent'];
     const facts = names.flatMap((n) => [fileState(path.join(dir, n)), fileState(path.join(dir, n), { hashLarge: true })]);
-    expect(facts.filter((f) => f.group).length).toBe(2 * (names.length - 1));
+    // A newline, or a | at the end, would not survive the group's line reading: those files are read alone.
+    expect(facts.filter((f) => f.group).length).toBe(2 * (names.length - 2));
 
     const grouped = read([...facts, cpuCount]);
     const alone = new Map(facts.map((f) => [f.key, read([{ ...f, group: undefined }]).get(f.key)]));

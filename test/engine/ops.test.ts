@@ -24,11 +24,13 @@ const regular = (content: string, mode = '0644', owner = 'root'): FileState => (
   content: Buffer.from(content),
 });
 /** The exact write each mode gets: the umask alone where it can, chmod where the mode has execute bits; small content as printf's argument. */
+/** A temp file an interrupted write left behind goes first, so it cannot lend the new file its mode. */
+const fresh = '{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && ';
 const umaskFor: Record<string, string> = { '0600': '0177', '0640': '0137', '0644': '0133' };
 const write = (path: string, content: string, mode: string) =>
   umaskFor[mode]
-    ? { argv: ['sh', '-c', `umask ${umaskFor[mode]} && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, content] }
-    : { argv: ['sh', '-c', `umask 0077 && printf '%s' "$3" > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, mode, content] };
+    ? { argv: ['sh', '-c', `${fresh}umask ${umaskFor[mode]} && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, content] }
+    : { argv: ['sh', '-c', `${fresh}umask 0077 && printf '%s' "$3" > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, mode, content] };
 
 describe('operations are pure builders, tested by exact command', () => {
   it('directory: create, then nothing', () => {
@@ -70,10 +72,10 @@ describe('operations are pure builders, tested by exact command', () => {
   it('file: large content, or content with a NUL byte, goes through stdin', () => {
     const big = 'x'.repeat(64 * 1024 + 1);
     expect(plan(file('/srv/big', { content: big }), { 'file+sha256:/srv/big': absent })?.commands).toEqual([
-      { argv: ['sh', '-c', 'umask 0133 && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', '/srv/big'], stdin: big },
+      { argv: ['sh', '-c', `${fresh}umask 0133 && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', '/srv/big'], stdin: big },
     ]);
     expect(plan(file('/srv/nul', { content: 'a\0b', mode: '0755' }), { 'file+sha256:/srv/nul': absent })?.commands).toEqual([
-      { argv: ['sh', '-c', 'umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"', 'pcc-write', '/srv/nul', '0755'], stdin: 'a\0b' },
+      { argv: ['sh', '-c', `${fresh}umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', '/srv/nul', '0755'], stdin: 'a\0b' },
     ]);
   });
 

@@ -133,6 +133,25 @@ describe('playbook runner on real sshd hosts', () => {
     expect(again.hosts[0]!.changed).toBe(0);
   });
 
+  it('a command with a shell syntax error fails its host; the session and the other hosts go on', async () => {
+    const root = path.join(work, 'syntax');
+    const pb = definePlaybook({
+      name: 'syntax',
+      run(host) {
+        host.add(directory(`${root}/${host.name}`));
+        host.add(command(host.name === 'h3' ? 'echo "unclosed' : 'true', { creates: `${root}/${host.name}/never` }));
+        host.add(file(`${root}/${host.name}/after`, { content: 'x' }));
+      },
+    });
+    const result = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
+    const byName = Object.fromEntries(result.hosts.map((h) => [h.host, h]));
+    expect([byName.h3!.status, byName.h3!.unreachable]).toEqual(['failed', false]);
+    expect(byName.h3!.error).toMatch(/syntax|unterminated|EOF/i);
+    expect(existsSync(`${root}/h3`)).toBe(true);
+    expect(existsSync(`${root}/h3/after`)).toBe(false);
+    expect(byName.h1!.status).toBe('changed');
+  });
+
   it('--dry plans only, with a diff, and changes nothing', async () => {
     const root = path.join(work, 'dry');
     const result = await runPlaybook(computeHost(root), records().slice(0, 1), { dry: true, concurrency: 8, vars: {}, connect });

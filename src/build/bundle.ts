@@ -1,7 +1,7 @@
 // Bundles the CLI and the playbook API into dist/bundle after tsc: one ES
 // module per entry plus shared chunks, loaded lazily as before. Node then
-// resolves and reads a handful of files instead of hundreds, which is about a
-// quarter of pcc's start-up, and every host of a run waits for start-up.
+// resolves and reads a handful of files instead of hundreds, and every host of
+// a run waits for start-up (bench/engine shows the whole effect).
 // ssh2 (native crypto beside its sources), esbuild (its own binary) and the
 // AWS SDK (loaded only by the ec2 provider) stay in node_modules.
 import { rmSync } from 'node:fs';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { findMarker } from '../remote/markers.js';
 import type { Fact, FactGroup } from './fact.js';
 
 /**
@@ -54,17 +55,13 @@ export function parseFactOutput(facts: readonly Fact<unknown>[], stdout: string,
   let from = 0;
   partsOf(facts).forEach((part, i) => {
     const shown = part.kind === 'one' ? part.fact.key : `${part.group.id} (${part.facts.length})`;
-    const begin = `${nonce} fact ${i}\n`;
-    const start = stdout.indexOf(begin, from);
-    if (start < 0) throw new Error(`fact ${shown}: no output (the script stopped early)`);
-    const bodyStart = start + begin.length;
-    const endMarker = `\n${nonce} end ${i} `;
-    const end = stdout.indexOf(endMarker, bodyStart);
-    const eol = end < 0 ? -1 : stdout.indexOf('\n', end + endMarker.length);
-    if (end < 0 || eol < 0) throw new Error(`fact ${shown}: output was cut short`);
-    const body = stdout.slice(bodyStart, end);
-    const code = Number(stdout.slice(end + endMarker.length, eol));
-    from = eol;
+    const begin = findMarker(stdout, `${nonce} fact ${i}\n`, from);
+    if (!begin) throw new Error(`fact ${shown}: no output (the script stopped early)`);
+    const end = findMarker(stdout, `\n${nonce} end ${i} `, begin.next);
+    if (!end) throw new Error(`fact ${shown}: output was cut short`);
+    const body = stdout.slice(begin.next, end.at);
+    const code = Number(end.value);
+    from = end.next;
     if (part.kind === 'one') {
       values.set(part.fact.key, part.fact.parse(body, code));
       return;

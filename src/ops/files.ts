@@ -32,10 +32,11 @@ const CONTENT_AS_ARGUMENT = 64 * 1024;
  * also runs as a real `sh -c`.
  */
 export function writeFileCommand(path: string, content: string, mode: string): Command {
-  const bits = Number.parseInt(normalizeMode(mode), 8);
+  const wanted = normalizeMode(mode);
+  const bits = Number.parseInt(wanted, 8);
   const plain = (bits & 0o7111) === 0;
   const umask = plain ? (0o777 & ~bits).toString(8).padStart(4, '0') : '0077';
-  const args = plain ? [path] : [path, normalizeMode(mode)];
+  const args = plain ? [path] : [path, wanted];
   const chmod = plain ? '' : ' && chmod "$2" "$1.pcc-new"';
   const inline = Buffer.byteLength(content) <= CONTENT_AS_ARGUMENT && !content.includes('\0');
   const write = inline ? `printf '%s' "$${args.length + 1}"` : 'cat';

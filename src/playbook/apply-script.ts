@@ -1,3 +1,4 @@
+import { findMarker } from '../remote/markers.js';
 import { renderCommand, type Command } from '../remote/shell.js';
 
 /**
@@ -24,14 +25,10 @@ export function parseApplyOutput(count: number, stdout: string, nonce: string): 
   const applied: AppliedOp[] = [];
   let from = 0;
   for (let i = 0; i < count; i++) {
-    const marker = `\n${nonce} op ${i} `;
-    const at = stdout.indexOf(marker, from);
-    const eol = at < 0 ? -1 : stdout.indexOf('\n', at + marker.length);
-    if (eol < 0) break;
-    const code = stdout.slice(at + marker.length, eol);
-    if (!/^\d+$/.test(code)) break;
-    applied.push({ exitCode: Number(code), output: stdout.slice(from, at).trim() });
-    from = eol + 1;
+    const end = findMarker(stdout, `\n${nonce} op ${i} `, from);
+    if (!end || !/^\d+$/.test(end.value)) break;
+    applied.push({ exitCode: Number(end.value), output: stdout.slice(from, end.at).trim() });
+    from = end.next;
   }
   return { applied, rest: stdout.slice(from) };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from './connection.js';
+import { findMarker } from './markers.js';
 import { quote } from './shell.js';
 
 /**
@@ -103,7 +104,7 @@ interface Exchange {
  * parses the frame itself: a syntax error in the script (a user's command with
  * an unclosed quote) ends only the script's subshell, never the session.
  */
-export function frame(script: string, nonce: string): string {
+function frame(script: string, nonce: string): string {
   return [
     `printf '%s\\n' '${nonce} begin'; printf '%s\\n' '${nonce} begin' >&2`,
     `( eval ${quote(script)}`,
@@ -115,14 +116,9 @@ export function frame(script: string, nonce: string): string {
 
 /** The text between a frame's markers, once its end has arrived. */
 function between(buffer: string, nonce: string, withCode: boolean): { text: string; done: boolean; code: number; rest: string } | undefined {
-  const begin = `${nonce} begin\n`;
-  const start = buffer.indexOf(begin);
-  if (start < 0) return undefined;
-  const from = start + begin.length;
-  const endMarker = withCode ? `\n${nonce} end ` : `\n${nonce} end\n`;
-  const end = buffer.indexOf(endMarker, from);
-  const eol = end < 0 ? -1 : withCode ? buffer.indexOf('\n', end + endMarker.length) : end + endMarker.length - 1;
-  if (end < 0 || eol < 0) return { text: buffer.slice(from), done: false, code: 0, rest: '' };
-  const code = withCode ? Number(buffer.slice(end + endMarker.length, eol)) : 0;
-  return { text: buffer.slice(from, end), done: true, code, rest: buffer.slice(eol + 1) };
+  const begin = findMarker(buffer, `${nonce} begin\n`);
+  if (!begin) return undefined;
+  const end = findMarker(buffer, withCode ? `\n${nonce} end ` : `\n${nonce} end\n`, begin.next);
+  if (!end) return { text: buffer.slice(begin.next), done: false, code: 0, rest: '' };
+  return { text: buffer.slice(begin.next, end.at), done: true, code: Number(end.value), rest: buffer.slice(end.next) };
 }

@@ -58,6 +58,17 @@ const computeHost = (root: string) =>
     },
   });
 
+/** A directory, then `broken` on one host (`true` on the others), then a file that only a host that got past it writes. */
+const failsOn = (name: string, broken: string, root: string) =>
+  definePlaybook({
+    name: `fails-on-${name}`,
+    run(host) {
+      host.add(directory(`${root}/${host.name}`));
+      host.add(command(host.name === name ? broken : 'true', { creates: `${root}/${host.name}/never` }));
+      host.add(file(`${root}/${host.name}/after`, { content: 'x' }));
+    },
+  });
+
 describe('playbook runner on real sshd hosts', () => {
   it('converges in one run, then reports changed=0', async () => {
     const root = path.join(work, 'converge');
@@ -135,14 +146,7 @@ describe('playbook runner on real sshd hosts', () => {
 
   it('a command with a shell syntax error fails its host; the session and the other hosts go on', async () => {
     const root = path.join(work, 'syntax');
-    const pb = definePlaybook({
-      name: 'syntax',
-      run(host) {
-        host.add(directory(`${root}/${host.name}`));
-        host.add(command(host.name === 'h3' ? 'echo "unclosed' : 'true', { creates: `${root}/${host.name}/never` }));
-        host.add(file(`${root}/${host.name}/after`, { content: 'x' }));
-      },
-    });
+    const pb = failsOn('h3', 'echo "unclosed', root);
     const result = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
     const byName = Object.fromEntries(result.hosts.map((h) => [h.host, h]));
     expect([byName.h3!.status, byName.h3!.unreachable]).toEqual(['failed', false]);
@@ -164,14 +168,7 @@ describe('playbook runner on real sshd hosts', () => {
 
   it('a failing op fails its host only, and later ops do not run', async () => {
     const root = path.join(work, 'fail');
-    const pb = definePlaybook({
-      name: 'fails-on-h2',
-      run(host) {
-        host.add(directory(`${root}/${host.name}`));
-        host.add(command(host.name === 'h2' ? 'echo boom >&2; exit 3' : 'true', { creates: `${root}/${host.name}/done-marker-never` }));
-        host.add(file(`${root}/${host.name}/after`, { content: 'x' }));
-      },
-    });
+    const pb = failsOn('h2', 'echo boom >&2; exit 3', root);
     const result = await runPlaybook(pb, records(), { dry: false, concurrency: 8, vars: {}, connect });
     const byName = Object.fromEntries(result.hosts.map((h) => [h.host, h]));
     expect(byName.h2!.status).toBe('failed');

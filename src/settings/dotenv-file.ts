@@ -7,6 +7,8 @@ export interface DotenvEntry {
   readonly key: string;
   readonly value: string;
   readonly line: number;
+  /** The last line its value reaches (a quoted value may span lines). */
+  readonly lastLine: number;
 }
 
 /**
@@ -55,13 +57,15 @@ export function parseDotenvStrict(bytes: Buffer, rel: string): DotenvEntry[] {
   };
 
   const covered = new Set<number>();
-  const found: { key: string; line: number }[] = [];
+  const found: { key: string; line: number; lastLine: number }[] = [];
   for (const m of text.matchAll(LINE)) {
-    const keyAt = m.index + m[0].indexOf(m[1]!);
+    const keyInMatch = m[0].indexOf(m[1]!);
+    const keyAt = m.index + keyInMatch;
+    const valueEnd = m[2] ? m.index + m[0].indexOf(m[2], keyInMatch + m[1]!.length) + m[2].length - 1 : keyAt;
     const first = lineOf(keyAt);
     const last = lineOf(m.index + Math.max(m[0].length - 1, 0));
     for (let l = first; l <= last; l++) covered.add(l);
-    found.push({ key: m[1]!, line: first + 1 });
+    found.push({ key: m[1]!, line: first + 1, lastLine: lineOf(valueEnd) + 1 });
   }
   const lines = text.split('\n');
   lines.forEach((l, i) => {
@@ -73,11 +77,11 @@ export function parseDotenvStrict(bytes: Buffer, rel: string): DotenvEntry[] {
   const values = parseDotenv(text);
   const seen = new Map<string, number>();
   const entries: DotenvEntry[] = [];
-  for (const { key, line } of found) {
+  for (const { key, line, lastLine } of found) {
     const earlier = seen.get(key);
     if (earlier !== undefined) throw new PccError(`${rel}:${line}: ${key} is already set on line ${earlier}; keep one of them`);
     seen.set(key, line);
-    entries.push({ key, value: values[key] ?? '', line });
+    entries.push({ key, value: values[key] ?? '', line, lastLine });
   }
   return entries;
 }

@@ -22,6 +22,6 @@ export async function clusterPlan(project: Project, settings: Settings, state: S
     overlayPort: settings.values.OVERLAY_PORT,
     exportPath: controller.meta.exportPath ?? DEFAULT_EXPORT,
     registryStorage: controller.meta.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
-    nvidiaSysext: settings.values.NVIDIA_SYSEXT,
+    nvidia: { driverSeries: settings.values.NVIDIA_DRIVER_SERIES, runtimeVersion: settings.values.NVIDIA_RUNTIME_VERSION },
   };
 }

@@ -50,9 +50,41 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   const plan = await clusterPlan(ctx.project, ctx.settings, state);
   const hosts = [state.hosts[CONTROLLER]!, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!)];
   const { default: setupPlaybook } = await import('../../playbooks/setup.js');
-  const result = await runPlaybook(setupPlaybook, hosts, await runOptions(ctx, { dry: ctx.dry, input: plan }));
+  const options = await runOptions(ctx, { dry: ctx.dry, input: plan });
+  let result = await runPlaybook(setupPlaybook, hosts, options);
+  if (!ctx.dry) result = await afterReboots(result, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
   if (!ctx.dry) await recordGpuGroups(ctx, result);
   return result;
+}
+
+/** Time for a host whose reboot is due 5 s after its run to go down, before ssh is tried. */
+const REBOOT_GRACE_MS = 20_000;
+
+/**
+ * A Flatcar GPU host whose driver sysext had to be fetched again reboots at
+ * the end of its run (outputs.rebooting): setup waits for it and runs once
+ * more, so no one reboots by hand. A host that asks again has failed.
+ */
+async function afterReboots(
+  result: RunResult,
+  hosts: HostRecord[],
+  ctx: ProviderContext,
+  rerun: (hosts: HostRecord[]) => Promise<RunResult>,
+): Promise<RunResult> {
+  const names = new Set(result.hosts.filter((h) => h.outputs.rebooting === true).map((h) => h.host));
+  if (names.size === 0) return result;
+  const again = hosts.filter((h) => names.has(h.name));
+  for (const h of again) ctx.progress.host(h.name, 'rebooting to load the NVIDIA driver sysext');
+  await new Promise((r) => setTimeout(r, REBOOT_GRACE_MS));
+  await waitForSsh(again, ctx);
+  const second = await rerun(again);
+  for (const h of second.hosts) {
+    if (h.outputs.rebooting === true) {
+      h.status = 'failed';
+      h.error = 'the NVIDIA driver sysext is still missing after a reboot; check that the host reaches the Flatcar release server (journalctl -b | grep -i sysext)';
+    }
+  }
+  return { ...result, hosts: result.hosts.map((h) => second.hosts.find((s) => s.host === h.host) ?? h) };
 }
 
 /** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */

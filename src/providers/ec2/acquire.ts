@@ -63,6 +63,8 @@ export async function acquire(
   }
   const spot = request.spot ?? s.EC2_SPOT;
   const choice = imageChoice(request, ctx, hostType, info.architecture);
+  // A GPU Flatcar cannot drive is refused before any lookup or launch (checked again on the resolved image).
+  if (hostType === 'gpu' && !choice.explicit && !choice.ssmParameter) flatcarNvidia(info, ctx);
   const kind = kindHash({ project: project.name, type: hostType, instanceType, ami: choiceKey(choice), spot });
 
   const mine = existing.filter((i) => tagValue(i.Tags, TAG_REQUEST) === kind && ['pending', 'running'].includes(stateOf(i)));

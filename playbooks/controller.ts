@@ -1,6 +1,7 @@
 // The controller (`pcc init`, and refreshed by every `pcc setup`): the private
 // registry, the NFS export of the project folder, and the overlay hub.
 import type { ClusterPlan } from '../src/fleet/cluster.js';
+import { jobReaperOps } from '../src/jobs/reaper.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
 import { registryHostOps } from './registry-host.js';
@@ -90,6 +91,8 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
   }
   for (const op of wireguardBackend(plan.overlayPort).hubOps(plan.overlay)) host.add(op);
   registryHostOps(host, plan);
+  // The swarm manager frees the job tasks of hosts that went down (src/jobs/reaper.ts).
+  jobReaperOps(host);
 }
 
 export default definePlaybook<ClusterPlan>({

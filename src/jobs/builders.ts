@@ -29,10 +29,11 @@ export function serviceCreate(spec: JobSpec): Command {
     '--mode', 'replicated-job',
     '--replicas', String(spec.replicas),
     '--max-concurrent', String(spec.parallel),
+    // Swarm reads max-attempts 0 as "no limit", so no retries is no restart at all.
     // A job's attempts are capped, so a short delay cannot turn into a crash loop.
-    '--restart-condition', 'on-failure',
-    '--restart-max-attempts', String(spec.retries),
-    '--restart-delay', '1s',
+    ...(spec.retries > 0
+      ? ['--restart-condition', 'on-failure', '--restart-max-attempts', String(spec.retries), '--restart-delay', '1s']
+      : ['--restart-condition', 'none']),
     ...spec.constraints.flatMap((c) => ['--constraint', c]),
     ...(spec.gpus ? ['--generic-resource', `gpu=${spec.gpus}`] : []),
     ...(spec.cpus ? ['--reserve-cpu', String(spec.cpus), '--limit-cpu', String(spec.cpus)] : []),

@@ -30,7 +30,7 @@ const serviceJson = z.object({
     Labels: labels,
     TaskTemplate: z.object({
       ContainerSpec: z.object({ Image: z.string() }),
-      RestartPolicy: z.object({ MaxAttempts: z.number().optional() }).optional(),
+      RestartPolicy: z.object({ Condition: z.string().optional(), MaxAttempts: z.number().optional() }).optional(),
     }),
     Mode: z.object({ ReplicatedJob: z.object({ MaxConcurrent: z.number().optional(), TotalCompletions: z.number().optional() }).optional() }),
   }),
@@ -154,7 +154,7 @@ function toJob(s: z.infer<typeof serviceJson>): SwarmJob {
     imageAsGiven: s.Spec.Labels[JOB_IMAGE_LABEL] ?? s.Spec.TaskTemplate.ContainerSpec.Image,
     replicas,
     parallel: mode.MaxConcurrent ?? replicas,
-    retries: s.Spec.TaskTemplate.RestartPolicy?.MaxAttempts ?? 0,
+    retries: s.Spec.TaskTemplate.RestartPolicy?.Condition === 'none' ? 0 : (s.Spec.TaskTemplate.RestartPolicy?.MaxAttempts ?? 0),
     createdAt: s.CreatedAt,
   };
 }

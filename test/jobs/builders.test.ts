@@ -39,6 +39,8 @@ describe('job builders: the docker argv run on the swarm manager', () => {
     const argv = serviceCreate({ ...spec, gpus: 1, cpus: 1.5, memory: '2G', network: undefined, command: [] }).argv.join(' ');
     expect(argv).toContain(' --generic-resource gpu=1 --reserve-cpu 1.5 --limit-cpu 1.5 --reserve-memory 2G --limit-memory 2G --env ');
     expect(argv).not.toContain('--network');
+    // Swarm reads --restart-max-attempts 0 as no limit.
+    expect(serviceCreate({ ...spec, retries: 0 }).argv.join(' ')).toContain(' --max-concurrent 3 --restart-condition none --constraint ');
     expect(argv.endsWith('--mount type=bind,source=/project,target=/project 10.214.0.1:5000/mybusybox@sha256:abc')).toBe(true);
   });
 

@@ -134,7 +134,7 @@ function finish(view: JobView, ctx: CliContext): number {
   else {
     ctx.out(`job ${view.name} finished: ${counts(view)}`);
     for (const t of view.tasks.filter((x) => x.state === 'failed')) {
-      ctx.out(`task ${t.index} failed on ${t.host ?? '?'} after ${t.failures} attempt${t.failures === 1 ? '' : 's'}${t.exitCode === undefined ? '' : ` (exit ${t.exitCode})`}: see pcc job logs ${view.name} --task ${t.index}`);
+      ctx.out(`task ${t.index} failed on ${t.host ?? '?'} after ${t.failures} attempt${t.failures === 1 ? '' : 's'}${t.exitCode === undefined ? '' : ` (exit ${t.exitCode})`}${t.message ? ` [${t.message}]` : ''}: see pcc job logs ${view.name} --task ${t.index}`);
     }
     for (const line of lostSummary(view)) ctx.out(line);
   }

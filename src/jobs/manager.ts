@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
-import { CONTROLLER } from '../fleet/cluster.js';
+import { CONTROLLER, SWARM_NETWORK } from '../fleet/cluster.js';
 import { connectorFor } from '../fleet/connect.js';
 import { discoverImages } from '../images/discover.js';
 import { isPlainHttpHost } from '../images/registry.js';
@@ -15,9 +15,6 @@ import { resolveJobImage } from './image.js';
 import { checkGpus, placementFor } from './placement.js';
 import { checkJobRequest, defaultJobName, type JobRequest, type JobSpec } from './spec.js';
 import { parseSnapshot, viewJob, type JobView, type SwarmSnapshot } from './swarm-view.js';
-
-/** The swarm network every pcc host joins (issue 11); jobs use it when it exists. */
-export const JOB_NETWORK = 'pcc';
 
 /** The controller runs, but no swarm is formed there yet. */
 export class NoSwarmError extends PccError {}
@@ -151,7 +148,7 @@ export async function submitJob(request: JobRequest, ctx: JobContext, manager: M
     cpus: request.cpus,
     memory: request.memory,
     env: request.env,
-    network: snapshot.networks.includes(JOB_NETWORK) ? JOB_NETWORK : undefined,
+    network: snapshot.networks.includes(SWARM_NETWORK) ? SWARM_NETWORK : undefined,
   };
   const created = await manager.run(serviceCreate(spec));
   if (created.code !== 0) {

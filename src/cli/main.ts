@@ -130,7 +130,7 @@ const commands: CommandSpec[] = [
         .option('cpus', { type: 'number', describe: 'run: CPUs per task' })
         .option('memory', { type: 'string', describe: 'run: memory per task, e.g. 2G' })
         .option('retries', { type: 'number', default: 0, describe: 'run: extra attempts for a task that fails' })
-        .option('env', { type: 'string', array: true, default: [], describe: 'run: KEY=VALUE for every task (repeatable)' })
+        .option('env', { type: 'string', describe: 'run: KEY=VALUE for every task (repeat the flag for more)' })
         .option('wait', { type: 'boolean', default: false, describe: 'run: follow the job to its end' })
         .option('follow', { type: 'boolean', default: false, describe: 'logs: keep printing until the job ends' })
         .option('task', { type: 'number', describe: 'logs: only this task index' })

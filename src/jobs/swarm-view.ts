@@ -240,7 +240,8 @@ export function viewJob(job: SwarmJob, snapshot: SwarmSnapshot): JobView {
       host: last && !WAITING.has(last.state) ? hostOf(last.nodeId) : undefined,
       failures: failures.length,
       lost,
-      exitCode: (done ?? failures.at(-1))?.exitCode,
+      // A rejected task never ran, so it has no exit code of its own.
+      exitCode: (done ?? failures.filter((t) => t.state === 'failed').at(-1))?.exitCode,
       message: state === 'pending' || state === 'failed' ? last?.message : undefined,
     });
   }

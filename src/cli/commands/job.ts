@@ -15,7 +15,8 @@ interface JobArgs {
   cpus?: number;
   memory?: string;
   retries: number;
-  env: string[];
+  /** One value, or an array when the flag is repeated. */
+  env?: string | string[];
   wait: boolean;
   follow: boolean;
   task?: number;
@@ -45,7 +46,7 @@ export default async function jobCommand(args: JobArgs, ctx: CliContext): Promis
         cpus: args.cpus,
         memory: args.memory,
         retries: args.retries,
-        env: args.env,
+        env: [args.env ?? []].flat(),
       };
       return withManager(jobCtx, async (m) => {
         const submitted = await submitJob(request, jobCtx, m);

@@ -36,8 +36,10 @@ export function serviceCreate(spec: JobSpec): Command {
       : ['--restart-condition', 'none']),
     ...spec.constraints.flatMap((c) => ['--constraint', c]),
     ...(spec.gpus ? ['--generic-resource', `gpu=${spec.gpus}`] : []),
-    ...(spec.cpus ? ['--reserve-cpu', String(spec.cpus), '--limit-cpu', String(spec.cpus)] : []),
-    ...(spec.memory ? ['--reserve-memory', spec.memory, '--limit-memory', spec.memory] : []),
+    // Limits, not reservations: swarm's constraint enforcer (20.10) counts the reservations of
+    // finished job tasks too, and would reject later tasks on a node that has room.
+    ...(spec.cpus ? ['--limit-cpu', String(spec.cpus)] : []),
+    ...(spec.memory ? ['--limit-memory', spec.memory] : []),
     '--env', `PCC_TASK_INDEX=${TASK_INDEX_TEMPLATE}`,
     '--env', `PCC_TASK_COUNT=${spec.replicas}`,
     '--env', `PCC_JOB=${spec.name}`,

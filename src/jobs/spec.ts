@@ -13,9 +13,9 @@ export interface JobRequest {
   on?: string;
   /** GPUs per task, from the swarm generic resource `gpu`. */
   gpus?: number;
-  /** CPUs per task (reserved and limited), e.g. 1.5. */
+  /** CPUs a task may use at most, e.g. 1.5. */
   cpus?: number;
-  /** Memory per task (reserved and limited), docker's units, e.g. 512M or 2G. */
+  /** Memory a task may use at most, docker's units, e.g. 512M or 2G. */
   memory?: string;
   /** Extra attempts for a task that exits non-zero. */
   retries: number;

@@ -35,9 +35,9 @@ describe('job builders: the docker argv run on the swarm manager', () => {
     expect(TASK_INDEX_TEMPLATE).toBe('{{if eq .Task.Slot .Node.ID}}0{{else}}{{.Task.Slot}}{{end}}');
   });
 
-  it('GPUs, CPUs and memory as generic resources, reservations and limits; no network when there is none', () => {
+  it('GPUs as a generic resource, CPUs and memory as limits; no network when there is none', () => {
     const argv = serviceCreate({ ...spec, gpus: 1, cpus: 1.5, memory: '2G', network: undefined, command: [] }).argv.join(' ');
-    expect(argv).toContain(' --generic-resource gpu=1 --reserve-cpu 1.5 --limit-cpu 1.5 --reserve-memory 2G --limit-memory 2G --env ');
+    expect(argv).toContain(' --generic-resource gpu=1 --limit-cpu 1.5 --limit-memory 2G --env ');
     expect(argv).not.toContain('--network');
     // Swarm reads --restart-max-attempts 0 as no limit.
     expect(serviceCreate({ ...spec, retries: 0 }).argv.join(' ')).toContain(' --max-concurrent 3 --restart-condition none --constraint ');

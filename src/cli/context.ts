@@ -35,7 +35,7 @@ export function createContext(args: GlobalArgs): CliContext {
     project,
     json,
     settings: () => (settings ??= loadSettings(project)),
-    state: () => (state ??= new StateStore(project)),
+    state: () => (state ??= new StateStore(project, (m) => process.stderr.write(`${m}\n`))),
     out: (line) => {
       if (!json) process.stdout.write(`${line}\n`);
     },

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PccError, errorMessage } from '../../core/errors.js';
+import { acquireLock } from '../../core/process-lock.js';
 import { expandHome } from '../../core/project.js';
 import type { HostRecord, State } from '../../state/schema.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
@@ -79,19 +79,13 @@ async function exclusively<T>(ctx: ProviderContext, tools: string[], fn: () => P
   requireRoot();
   requireTools(tools);
   await mkdir(ctx.project.stateDir, { recursive: true, mode: 0o700 });
-  let release: () => Promise<void>;
-  try {
-    // Keyed by its own path: proper-lockfile tracks in-process locks by the
-    // locked file, and the state store already locks the state dir itself.
-    release = await lockfile.lock(path.join(ctx.project.stateDir, 'local'), {
-      realpath: false,
-      stale: 30_000,
-      // A base build (first run only) can take minutes.
-      retries: { retries: 600, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
-  } catch (err) {
-    throw new PccError(`local: another pcc run is changing local hosts in this project; wait for it (${errorMessage(err)})`);
-  }
+  const release = await acquireLock({
+    lockDir: path.join(ctx.project.stateDir, 'local.lock'),
+    what: 'the local hosts of this project',
+    // A base build (first run only) can take minutes.
+    waitMs: 600_000,
+    onWait: (m) => ctx.progress.note(`local: ${m}`),
+  });
   try {
     return await fn();
   } finally {

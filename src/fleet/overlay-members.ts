@@ -7,6 +7,7 @@ import { lowestFree, nthAddress, parseSubnet } from '../network/ipv4.js';
 import type { OverlayNode } from '../network/overlay.js';
 import { generateWireguardKeys } from '../network/wireguard.js';
 import type { ProviderContext } from '../providers/types.js';
+import { settingWhere } from '../settings/where.js';
 import type { HostRecord, State } from '../state/schema.js';
 import { CONTROLLER } from './cluster.js';
 
@@ -26,7 +27,8 @@ export function controllerOf(state: State): HostRecord {
  * once: later runs find them in the state and `.pcc/overlay/`.
  */
 export async function enrollOverlay(ctx: ProviderContext, names: readonly string[]): Promise<void> {
-  const subnet = parseSubnet(ctx.settings.values.OVERLAY_SUBNET, 'OVERLAY_SUBNET');
+  const where = settingWhere(ctx.settings, 'OVERLAY_SUBNET');
+  const subnet = parseSubnet(ctx.settings.values.OVERLAY_SUBNET, where);
   const hub = nthAddress(subnet, 1);
   await ctx.state.update(async (state) => {
     const controller = controllerOf(state);
@@ -34,7 +36,7 @@ export async function enrollOverlay(ctx: ProviderContext, names: readonly string
       const host = state.hosts[name];
       if (!host) continue;
       if (!host.overlayAddress) {
-        host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, 'OVERLAY_SUBNET');
+        host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, where);
       }
       const file = keyFile(ctx.project, name);
       if (!host.meta.wgPublicKey || (await readIfExists(file)) === undefined) {
@@ -44,7 +46,7 @@ export async function enrollOverlay(ctx: ProviderContext, names: readonly string
       }
     }
     if (controller.overlayAddress !== hub) {
-      throw new PccError(`OVERLAY_SUBNET changed to ${subnet.cidr} after init; change it back, or pcc destroy and init again`);
+      throw new PccError(`${where} changed to ${subnet.cidr} after init; change it back, or pcc destroy and init again`);
     }
   });
 }

@@ -22,7 +22,7 @@ import {
 } from '../../src/providers/local/recipe.js';
 
 describe('local provider: network builders', () => {
-  const subnet = parseSubnet('10.213.0.0/24');
+  const subnet = parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET');
 
   it('bridge: fixed MAC, the first address, up', () => {
     expect(createBridgeArgvs('pcc-br0', subnet)).toEqual([
@@ -56,20 +56,20 @@ describe('local provider: network builders', () => {
   });
 
   it('allocates the lowest free address from .2 and says when the subnet is full', () => {
-    expect(allocateAddress(subnet, [])).toBe('10.213.0.2');
-    expect(allocateAddress(subnet, ['10.213.0.2', '10.213.0.4'])).toBe('10.213.0.3');
-    const tiny = parseSubnet('10.1.2.0/30');
-    expect(allocateAddress(tiny, [])).toBe('10.1.2.2');
-    expect(() => allocateAddress(tiny, ['10.1.2.2'])).toThrow(/LOCAL_SUBNET=10.1.2.0\/30 has no free address/);
+    expect(allocateAddress(subnet, [], 'config/local.env: LOCAL_SUBNET')).toBe('10.213.0.2');
+    expect(allocateAddress(subnet, ['10.213.0.2', '10.213.0.4'], 'config/local.env: LOCAL_SUBNET')).toBe('10.213.0.3');
+    const tiny = parseSubnet('10.1.2.0/30', 'LOCAL_SUBNET');
+    expect(allocateAddress(tiny, [], 'config/local.env: LOCAL_SUBNET')).toBe('10.1.2.2');
+    expect(() => allocateAddress(tiny, ['10.1.2.2'], 'config/local.env: LOCAL_SUBNET')).toThrow(/^config\/local.env: LOCAL_SUBNET=10.1.2.0\/30 has no free address/);
   });
 
   it('bridge name: LOCAL_BRIDGE, else one per subnet; bad values name the setting', () => {
     expect(bridgeName(subnet)).toBe('pcc-0ad50000');
-    expect(bridgeName(parseSubnet('10.213.7.0/24'))).toBe('pcc-0ad50700');
+    expect(bridgeName(parseSubnet('10.213.7.0/24', 'LOCAL_SUBNET'))).toBe('pcc-0ad50700');
     expect(bridgeName(subnet, 'mybr')).toBe('mybr');
     expect(() => bridgeName(subnet, 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
-    expect(() => parseSubnet('10.213.0.1/24')).toThrow(/has host bits set; use 10.213.0.0\/24/);
-    expect(() => parseSubnet('10.213.0.0/31')).toThrow(/^LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
+    expect(() => parseSubnet('10.213.0.1/24', 'config/local.env: LOCAL_SUBNET')).toThrow(/has host bits set; use 10.213.0.0\/24/);
+    expect(() => parseSubnet('10.213.0.0/31', 'config/local.env: LOCAL_SUBNET')).toThrow(/^config\/local.env: LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
   });
 });
 

@@ -31,6 +31,7 @@ import {
 import { isMachineProcess } from './machine.js';
 import { allocateAddress, bridgeName, netnsName, parseSubnet, vethName, type Subnet } from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
+import { settingWhere } from '../../settings/where.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
 export const CONTROLLER_NAME = 'init';
@@ -49,7 +50,7 @@ interface Net {
 }
 
 function networkSettings(ctx: ProviderContext): Net {
-  const subnet = parseSubnet(ctx.settings.values.LOCAL_SUBNET);
+  const subnet = parseSubnet(ctx.settings.values.LOCAL_SUBNET, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
   return { subnet, bridge: bridgeName(subnet, ctx.settings.values.LOCAL_BRIDGE) };
 }
 
@@ -62,7 +63,7 @@ async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; 
   const net = networkSettings(ctx);
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
-  checkNetworkSettings(readLocal(await ctx.state.read()), net.subnet.cidr, net.bridge);
+  checkNetworkSettings(readLocal(await ctx.state.read()), net.subnet.cidr, net.bridge, ctx.settings);
   const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
   return { net, base, key };
@@ -115,7 +116,7 @@ function recordNewMachine(
   base: string,
   key: UserKey,
 ): void {
-  const address = allocateAddress(net.subnet, Object.values(local.machines).map((m) => m.address));
+  const address = allocateAddress(net.subnet, Object.values(local.machines).map((m) => m.address), settingWhere(ctx.settings, 'LOCAL_SUBNET'));
   const netns = netnsName(name, address);
   local.machines[name] = {
     role,
@@ -237,7 +238,7 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
   // --count is how many compute hosts there should be: saved ones come back first, new ones fill up.
   const plan = await ctx.state.update((state) => {
     const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
-    checkNetworkSettings(local, net.subnet.cidr, net.bridge);
+    checkNetworkSettings(local, net.subnet.cidr, net.bridge, ctx.settings);
     const items = Object.entries(local.machines)
       .filter(([, m]) => !isRunning(m))
       .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
@@ -268,7 +269,7 @@ async function planAcquire(request: AcquireRequest, ctx: ProviderContext): Promi
   const taken = new Set<string>();
   for (let i = computeCount; i < request.count; i++) {
     const name = nextComputeName(state, taken);
-    const address = allocateAddress(net.subnet, used);
+    const address = allocateAddress(net.subnet, used, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
     taken.add(name);
     used.push(address);
     ctx.progress.host(name, `would create at ${address} on bridge ${net.bridge}`);

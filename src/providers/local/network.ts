@@ -10,7 +10,8 @@ import { ipToInt, lowestFree, nthAddress, parseSubnet as parseIpv4Subnet, type S
  */
 export type { Subnet } from '../../network/ipv4.js';
 
-export function parseSubnet(cidr: string, where = 'LOCAL_SUBNET'): Subnet {
+/** `where` names the setting and its file (settingWhere). */
+export function parseSubnet(cidr: string, where: string): Subnet {
   return parseIpv4Subnet(cidr, where);
 }
 
@@ -20,8 +21,8 @@ export function gatewayAddress(subnet: Subnet): string {
 }
 
 /** The lowest free host address (from .2), or an error naming the setting. */
-export function allocateAddress(subnet: Subnet, used: Iterable<string>): string {
-  return lowestFree(subnet, used, 2, 'LOCAL_SUBNET');
+export function allocateAddress(subnet: Subnet, used: Iterable<string>, where: string): string {
+  return lowestFree(subnet, used, 2, where);
 }
 
 /**

@@ -151,12 +151,15 @@ function setHostStatus(state: State, name: string, status: string, meta: Record<
 async function controllerExtras(ctx: ProviderContext, m: Machine): Promise<BootExtras> {
   const registryDir = path.join(ctx.project.stateDir, 'registry');
   await mkdir(registryDir, { recursive: true, mode: 0o755 });
+  // The mount point of the tmpfs that hides it: made here, not by nspawn as root through the bind.
+  await mkdir(ctx.project.configDir, { recursive: true, mode: 0o755 });
   const owner = passwdEntry(path.join(m.base, 'etc/passwd'), 'docker-registry');
   if (owner) await chown(registryDir, owner.uid, owner.gid);
   return {
     binds: [`${ctx.project.root}:${CONTROLLER_EXPORT}`, `${registryDir}:${CONTROLLER_REGISTRY_STORAGE}`],
-    // pcc's own files (keys, state, the hosts' disks) are not part of the export.
-    tmpfs: [`${CONTROLLER_EXPORT}/.pcc`],
+    // pcc's own files (keys, state, the hosts' disks) and the settings with their
+    // secrets (config/.private) are not part of the export, nor seen by the controller.
+    tmpfs: [`${CONTROLLER_EXPORT}/.pcc`, `${CONTROLLER_EXPORT}/config`],
     // ganesha exports by file handle.
     syscalls: ['open_by_handle_at'],
   };

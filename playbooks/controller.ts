@@ -1,6 +1,8 @@
 // The controller (`pcc init`, and refreshed by every `pcc setup`): the private
-// registry, the NFS export of the project folder, and the overlay hub.
-import type { ClusterPlan } from '../src/fleet/cluster.js';
+// registry, the NFS export of the project folder, the overlay hub and the
+// swarm manager with its `pcc` container network.
+import { OVERLAY_MTU, SWARM_NETWORK, type ClusterPlan } from '../src/fleet/cluster.js';
+import { swarmManager, swarmOverlayNetwork } from '../src/swarm/ops.js';
 import { WG_INTERFACE, wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
 import { registryHostOps } from './registry-host.js';
@@ -127,7 +129,7 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
     host.add(ops.packages(['docker.io', 'docker-registry', 'nfs-ganesha', 'nfs-ganesha-vfs', 'wireguard-tools', 'wireguard-go']));
   }
   // The hub first: the registry and the export listen on its overlay address.
-  for (const op of wireguardBackend(plan.overlayPort).hubOps(plan.overlay)) host.add(op);
+  for (const op of wireguardBackend().hubOps(plan.overlay)) host.add(op);
   if (os === 'debian') {
     const registry = ops.file('/etc/docker/registry/config.yml', { content: registryConfig(plan), mode: '0644' });
     host.add(registry);
@@ -148,6 +150,10 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
     host.add(ops.service('nfs-server.service', { restartAfter: [exports, nfsConf], dropIn: AFTER_OVERLAY }));
   }
   registryHostOps(host, plan);
+  // The swarm rides on the overlay, so it comes after the hub is up.
+  host.add(swarmManager(plan.swarm.managerAddress, plan.swarm.addressPool));
+  host.add(swarmOverlayNetwork(SWARM_NETWORK, OVERLAY_MTU));
+  host.output('cpuFlags', await host.fact(facts.cpuFlags));
 }
 
 export default definePlaybook<ClusterPlan>({

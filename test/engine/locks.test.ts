@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openProject, type Project } from '../../src/core/project.js';
 import { localProvider } from '../../src/providers/local/index.js';
 import { StateStore } from '../../src/state/store.js';
@@ -46,9 +46,10 @@ describe('locks between pcc runs', () => {
     const update = store.update((s) => {
       s.images.x = { hash: 'h', builtAt: new Date().toISOString() };
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await vi.waitFor(() => expect(waits).toHaveLength(1), { timeout: 10_000 });
     expect(waits).toEqual([{ message: `waiting for the pcc run with pid ${child.pid} (it holds .pcc/state.json)`, at: expect.any(Number) }]);
-    expect(waits[0]!.at).toBeLessThan(300);
+    // At once: the first look, not a timeout (this machine is shared, so with room for a slow start).
+    expect(waits[0]!.at).toBeLessThan(3_000);
     child.stdin!.end();
     await update;
     expect((await store.read()).images.x?.hash).toBe('h');
@@ -61,7 +62,7 @@ describe('locks between pcc runs', () => {
     const waits: string[] = [];
     const started = Date.now();
     await new StateStore(project, (m) => waits.push(m)).update(() => undefined);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(waits).toEqual([]);
   });
 
@@ -74,11 +75,11 @@ describe('locks between pcc runs', () => {
     });
     const child = await holdLock(path.join(project.stateDir, 'local.lock'));
     const destroy = localProvider.destroy(ctx);
-    await new Promise((r) => setTimeout(r, 500));
+    await vi.waitFor(() => expect(notes).toHaveLength(1), { timeout: 10_000 });
     expect(notes).toEqual([`local: waiting for the pcc run with pid ${child.pid} (it holds the local hosts of this project)`]);
     const killedAt = Date.now();
     child.kill('SIGKILL');
     await destroy;
-    expect(Date.now() - killedAt).toBeLessThan(2_000);
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
   });
 });

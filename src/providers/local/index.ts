@@ -214,7 +214,9 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
     throw new PccError(`local: ${name} was made on the base ${m.base}, which is gone; run pcc destroy local and acquire again`);
   }
   ctx.progress.host(name, fresh ? `creating at ${m.address} (${m.site})` : `resuming at ${m.address} (${m.site})`);
-  await ensureHostNetwork(m, net);
+  const network = await ensureHostNetwork(m, net);
+  // Left half-made by a kill while it was being made: said, since it explains a slow or failed earlier run.
+  if (network.repaired) ctx.progress.host(name, `repaired its network namespace ${m.netns} (${network.repaired})`);
   await ensureRootMounted(m);
   const meta: Record<string, string> = {};
   if (fresh) {
@@ -292,8 +294,9 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
     const local = readLocal(state) ?? emptyLocal(net);
     check(local, net, ctx);
     local.cloudSubnet ??= net.cloud.cidr;
+    // A machine whose last start failed is started again even if its nspawn lives on: it never answered.
     const items = Object.entries(local.machines)
-      .filter(([, m]) => !isRunning(m))
+      .filter(([name, m]) => !isRunning(m) || state.hosts[name]?.status === 'failed')
       .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
     const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute' && m.site === site).length;
     const taken = new Set<string>();

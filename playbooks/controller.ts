@@ -4,7 +4,7 @@
 import { OVERLAY_MTU, SWARM_NETWORK, type ClusterPlan } from '../src/fleet/cluster.js';
 import { jobReaperOps } from '../src/jobs/reaper.js';
 import { swarmManager, swarmOverlayNetwork } from '../src/swarm/ops.js';
-import { wireguardBackend } from '../src/network/wireguard.js';
+import { WG_INTERFACE, wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
 import { registryHostOps } from './registry-host.js';
 
@@ -20,25 +20,36 @@ export function registryConfig(plan: ClusterPlan): string {
     '  delete:',
     '    enabled: true',
     'http:',
-    // All interfaces of the controller, none of them public: the overlay, and the
-    // host-only network that the user's machine builds through.
-    `  addr: :${plan.registryPort}`,
+    // The overlay address only: compute hosts pull over WireGuard, and the
+    // user's machine pushes through an SSH tunnel to this same address.
+    `  addr: ${plan.overlay.hub.address}:${plan.registryPort}`,
     '',
   ].join('\n');
 }
 
-export function ganeshaConfig(plan: ClusterPlan): string {
+/** Who writes to the project over NFS: everyone is mapped to the owner of the project folder. */
+export interface ExportOwner {
+  uid: number;
+  gid: number;
+}
+
+export function ganeshaConfig(plan: ClusterPlan, owner: ExportOwner): string {
   return [
     '# Written by pcc: the project folder for every host, as /project.',
-    'NFS_CORE_PARAM { Protocols = 4; }',
+    // NFSv4 only, so no portmapper, lock manager or quota service; the overlay address only.
+    `NFS_CORE_PARAM { Protocols = 4; Bind_addr = ${plan.overlay.hub.address}; Enable_NLM = false; Enable_RQUOTA = false; }`,
     // No grace period: clients reclaim nothing, and a fresh controller serves at once.
     'NFSV4 { Graceless = true; }',
     'EXPORT {',
     '  Export_Id = 1;',
     `  Path = ${plan.exportPath};`,
     `  Pseudo = ${plan.exportPath};`,
-    '  Access_Type = RW;',
-    '  Squash = No_Root_Squash;',
+    // Nobody by default; the overlay's hosts below. Every user (root too) is the
+    // project folder's owner there, so no host can make files the owner cannot touch.
+    '  Access_Type = None;',
+    '  Squash = All_Squash;',
+    `  Anonymous_Uid = ${owner.uid};`,
+    `  Anonymous_Gid = ${owner.gid};`,
     '  SecType = sys;',
     '  Protocols = 4;',
     '  Transports = TCP;',
@@ -49,16 +60,58 @@ export function ganeshaConfig(plan: ClusterPlan): string {
   ].join('\n');
 }
 
+/** Flatcar's kernel NFS server: the overlay only, everyone mapped to the folder's owner. */
+export function kernelExports(plan: ClusterPlan, owner: ExportOwner): string {
+  return `# Written by pcc\n${plan.exportPath} ${plan.overlay.subnet}(rw,sync,no_subtree_check,all_squash,anonuid=${owner.uid},anongid=${owner.gid})\n`;
+}
+
+/** Flatcar's nfsd listens on the overlay address only, NFSv4 only (no rpcbind or statd needed). */
+export function kernelNfsConf(plan: ClusterPlan): string {
+  return ['# Written by pcc', '[nfsd]', `host=${plan.overlay.hub.address}`, 'vers3=n', 'udp=n', ''].join('\n');
+}
+
+/** Services that bind the overlay address start after the overlay is up, and retry if it was slow. */
+export const AFTER_OVERLAY = [
+  '[Unit]',
+  `After=wg-quick@${WG_INTERFACE}.service`,
+  `Wants=wg-quick@${WG_INTERFACE}.service`,
+  '',
+  '[Service]',
+  'Restart=on-failure',
+  'RestartSec=2',
+  '',
+].join('\n');
+
+/** NFSv4 needs neither: rpcbind and statd would only listen on every address. */
+export const NFS_V3_SERVICES = ['rpcbind.socket', 'rpcbind.service', 'nfs-ganesha-lock.service', 'rpc-statd.service'];
+
+/** `systemctl mask --now` for each unit not masked yet. */
+export function maskUnits(units: readonly string[]): ReturnType<typeof ops.command> {
+  const check = units.map((u) => `[ "$(systemctl is-enabled ${u} 2>/dev/null)" = masked ]`).join(' && ');
+  return ops.command(['systemctl', 'mask', '--now', ...units], { name: `mask ${units.join(' ')}`, unless: check });
+}
+
+const exportOwner = (exportPath: string) => facts.commandOutput(`stat -c '%u %g' ${exportPath}`, [exportPath]);
+
+function parseOwner(out: { code: number; stdout: string }, exportPath: string): ExportOwner {
+  const [uid, gid] = out.stdout.trim().split(' ').map(Number);
+  if (out.code !== 0 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
+    throw new Error(`the controller cannot stat ${exportPath}, the project folder it exports`);
+  }
+  return { uid: uid!, gid: gid! };
+}
+
 export function registryUnit(plan: ClusterPlan): string {
   return [
     '[Unit]',
     'Description=pcc private registry',
-    'After=docker.service',
+    `After=docker.service wg-quick@${WG_INTERFACE}.service`,
     'Requires=docker.service',
+    `Wants=wg-quick@${WG_INTERFACE}.service`,
     '',
     '[Service]',
     'ExecStartPre=-/usr/bin/docker rm -f pcc-registry',
-    `ExecStart=/usr/bin/docker run --rm --name pcc-registry -p ${plan.registryPort}:5000 -v ${plan.registryStorage}:/var/lib/registry registry:2`,
+    `ExecStart=/usr/bin/docker run --rm --name pcc-registry -p ${plan.overlay.hub.address}:${plan.registryPort}:5000 -v ${plan.registryStorage}:/var/lib/registry registry:2`,
     'ExecStop=/usr/bin/docker stop pcc-registry',
     'Restart=always',
     '',
@@ -69,29 +122,34 @@ export function registryUnit(plan: ClusterPlan): string {
 }
 
 export async function controllerOps(host: HostContext, plan: ClusterPlan): Promise<void> {
-  const os = facts.osFamily(await host.fact(facts.osRelease));
+  const [release, ownerOut] = await Promise.all([host.fact(facts.osRelease), host.fact(exportOwner(plan.exportPath))]);
+  const os = facts.osFamily(release);
+  const owner = parseOwner(ownerOut, plan.exportPath);
+  if (os !== 'debian' && os !== 'flatcar') throw new Error('the controller needs Debian/Ubuntu or Flatcar');
   if (os === 'debian') {
-    host.add(ops.packages(['docker.io', 'docker-registry', 'nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind', 'wireguard-tools', 'wireguard-go']));
+    host.add(ops.packages(['docker.io', 'docker-registry', 'nfs-ganesha', 'nfs-ganesha-vfs', 'wireguard-tools', 'wireguard-go']));
+  }
+  // The hub first: the registry and the export listen on its overlay address.
+  for (const op of wireguardBackend().hubOps(plan.overlay)) host.add(op);
+  if (os === 'debian') {
     const registry = ops.file('/etc/docker/registry/config.yml', { content: registryConfig(plan), mode: '0644' });
     host.add(registry);
-    host.add(ops.service('docker-registry.service', { restartAfter: [registry] }));
-    const ganesha = ops.file('/etc/ganesha/ganesha.conf', { content: ganeshaConfig(plan), mode: '0644' });
+    host.add(ops.service('docker-registry.service', { restartAfter: [registry], dropIn: AFTER_OVERLAY }));
+    host.add(maskUnits(NFS_V3_SERVICES));
+    const ganesha = ops.file('/etc/ganesha/ganesha.conf', { content: ganeshaConfig(plan, owner), mode: '0644' });
     host.add(ganesha);
-    host.add(ops.service('rpcbind.service'));
-    host.add(ops.service('nfs-ganesha.service', { restartAfter: [ganesha] }));
-  } else if (os === 'flatcar') {
+    host.add(ops.service('nfs-ganesha.service', { restartAfter: [ganesha], dropIn: AFTER_OVERLAY }));
+  } else {
     // Flatcar has no packages: the registry runs as a container, the export uses the kernel's NFS server.
     host.add(ops.directory(plan.registryStorage));
     host.add(ops.systemdUnit('pcc-registry.service', { content: registryUnit(plan) }));
-    const exports = ops.file('/etc/exports', {
-      content: `# Written by pcc\n${plan.exportPath} ${plan.overlay.subnet}(rw,sync,no_subtree_check,no_root_squash)\n`,
-    });
+    const exports = ops.file('/etc/exports', { content: kernelExports(plan, owner) });
+    const nfsConf = ops.file('/etc/nfs.conf.d/pcc.conf', { content: kernelNfsConf(plan) });
     host.add(exports);
-    host.add(ops.service('nfs-server.service', { restartAfter: [exports] }));
-  } else {
-    throw new Error('the controller needs Debian/Ubuntu or Flatcar');
+    host.add(nfsConf);
+    host.add(maskUnits(['rpcbind.socket', 'rpcbind.service', 'rpc-statd.service']));
+    host.add(ops.service('nfs-server.service', { restartAfter: [exports, nfsConf], dropIn: AFTER_OVERLAY }));
   }
-  for (const op of wireguardBackend().hubOps(plan.overlay)) host.add(op);
   registryHostOps(host, plan);
   // The swarm rides on the overlay, so it comes after the hub is up.
   host.add(swarmManager(plan.swarm.managerAddress, plan.swarm.addressPool));

@@ -1,4 +1,4 @@
-import { openProject, type Project } from '../core/project.js';
+import { checkProjectFolder, openProject, type Project } from '../core/project.js';
 import type { Progress } from '../core/progress.js';
 import type { ProviderContext } from '../providers/types.js';
 import { loadSettings, type Settings } from '../settings/load.js';
@@ -25,8 +25,10 @@ export interface CliContext {
   core(options?: { dry?: boolean }): ProviderContext;
 }
 
-export function createContext(args: GlobalArgs): CliContext {
+/** `startsProject`: the command may make a new project in an empty folder (init, up, acquire). */
+export function createContext(args: GlobalArgs, startsProject = false): CliContext {
   const project = openProject({ project: args.project });
+  if (args.project !== undefined) checkProjectFolder(project, args.project, startsProject);
   const json = Boolean(args.json);
   let settings: Settings | undefined;
   let state: StateStore | undefined;
@@ -35,7 +37,7 @@ export function createContext(args: GlobalArgs): CliContext {
     project,
     json,
     settings: () => (settings ??= loadSettings(project)),
-    state: () => (state ??= new StateStore(project)),
+    state: () => (state ??= new StateStore(project, (m) => process.stderr.write(`${m}\n`))),
     out: (line) => {
       if (!json) process.stdout.write(`${line}\n`);
     },

@@ -13,6 +13,8 @@ interface CommandSpec {
   describe: string;
   builder?: (y: Argv) => Argv<any>;
   load: Loader;
+  /** May make a new project in a folder that is not one yet. */
+  startsProject?: true;
 }
 
 const providers = ['local', 'vagrant', 'ec2'] as const;
@@ -26,6 +28,7 @@ const commands: CommandSpec[] = [
         .option('provider', { choices: ['vagrant', 'local'] as const, default: 'vagrant', describe: 'where the controller runs' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
     load: () => import('./commands/init.js'),
+    startsProject: true,
   },
   {
     command: 'acquire <provider>',
@@ -43,6 +46,7 @@ const commands: CommandSpec[] = [
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'render and plan only' }),
     load: () => import('./commands/acquire.js'),
+    startsProject: true,
   },
   {
     command: 'setup <pattern>',
@@ -59,6 +63,7 @@ const commands: CommandSpec[] = [
     builder: (y) =>
       y.option('provider', { choices: ['local', 'vagrant'] as const, default: 'local', describe: 'where everything runs' }),
     load: () => import('./commands/up.js'),
+    startsProject: true,
   },
   {
     command: 'build',
@@ -169,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
 
   for (const spec of commands) {
     parser.command(spec.command, spec.describe, spec.builder ?? ((y) => y), async (args) => {
-      exitCode = await runCommand(spec.load, args as GlobalArgs);
+      exitCode = await runCommand(spec, args as GlobalArgs);
     });
   }
 
@@ -183,9 +188,9 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-async function runCommand(load: Loader, args: GlobalArgs): Promise<number> {
-  const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
-  return mod.default(args, createContext(args));
+async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> {
+  const [{ createContext }, mod] = await Promise.all([import('./context.js'), spec.load()]);
+  return mod.default(args, createContext(args, spec.startsProject === true));
 }
 
 async function reportError(err: unknown): Promise<number> {

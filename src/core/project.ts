@@ -1,5 +1,7 @@
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { PccError } from './errors.js';
 
 /** Where pcc reads and writes: the project folder and the user's home. */
 export interface Project {
@@ -48,4 +50,22 @@ export function openProject(options: { project?: string; home?: string; cwd?: st
 export function projectName(root: string): string {
   const base = path.basename(root).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   return base.length > 0 ? base.slice(0, 40) : 'pcc';
+}
+
+/** What makes a folder a pcc project: any of these in it. */
+const PROJECT_MARKS = ['config', 'docker', 'playbooks', '.pcc'];
+
+/**
+ * An explicit `--project` must name a folder, and (unless the command starts a
+ * project there) a pcc project: a typo would otherwise read as an empty
+ * project whose hosts are all gone.
+ */
+export function checkProjectFolder(project: Project, flag: string, startsProject: boolean): void {
+  if (!existsSync(project.root) || !statSync(project.root).isDirectory()) {
+    throw new PccError(`--project ${flag}: no such folder (${project.root}); check the path`);
+  }
+  if (startsProject || PROJECT_MARKS.some((m) => existsSync(path.join(project.root, m)))) return;
+  throw new PccError(
+    `--project ${flag}: ${project.root} is not a pcc project (it has no ${PROJECT_MARKS.map((m) => `${m}/`).join(', ')}); check the path, or start one there with pcc init or pcc up`,
+  );
 }

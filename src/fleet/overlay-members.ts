@@ -8,6 +8,7 @@ import type { OverlayNode } from '../network/overlay.js';
 import { isDialable, siteAddressOf, siteOf } from '../network/reach.js';
 import { generateWireguardKeys } from '../network/wireguard.js';
 import type { ProviderContext } from '../providers/types.js';
+import { settingWhere } from '../settings/where.js';
 import type { HostRecord, State } from '../state/schema.js';
 import { CONTROLLER } from './cluster.js';
 
@@ -27,7 +28,8 @@ export function controllerOf(state: State): HostRecord {
  * once: later runs find them in the state and `.pcc/overlay/`.
  */
 export async function enrollOverlay(ctx: ProviderContext, names: readonly string[]): Promise<void> {
-  const subnet = parseSubnet(ctx.settings.values.OVERLAY_SUBNET, 'OVERLAY_SUBNET');
+  const where = settingWhere(ctx.settings, 'OVERLAY_SUBNET');
+  const subnet = parseSubnet(ctx.settings.values.OVERLAY_SUBNET, where);
   const hub = nthAddress(subnet, 1);
   await ctx.state.update(async (state) => {
     const controller = controllerOf(state);
@@ -35,7 +37,7 @@ export async function enrollOverlay(ctx: ProviderContext, names: readonly string
       const host = state.hosts[name];
       if (!host) continue;
       if (!host.overlayAddress) {
-        host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, 'OVERLAY_SUBNET');
+        host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, where);
       }
       const file = keyFile(ctx.project, name);
       if (!host.meta.wgPublicKey || (await readIfExists(file)) === undefined) {
@@ -45,7 +47,7 @@ export async function enrollOverlay(ctx: ProviderContext, names: readonly string
       }
     }
     if (controller.overlayAddress !== hub) {
-      throw new PccError(`OVERLAY_SUBNET changed to ${subnet.cidr} after init; change it back, or pcc destroy and init again`);
+      throw new PccError(`${where} changed to ${subnet.cidr} after init; change it back, or pcc destroy and init again`);
     }
   });
 }

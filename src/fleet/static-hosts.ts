@@ -1,7 +1,13 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { PccError } from '../core/errors.js';
+import { expandHome } from '../core/project.js';
+import { hostGroups } from '../inventory/pattern.js';
 import type { ProviderContext } from '../providers/types.js';
-import type { HostRecord } from '../state/schema.js';
+import { isSshConfigWord } from '../sshconfig/entries.js';
+import type { HostRecord, State } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
+import { CONTROLLER_GROUP } from './cluster.js';
 
 /** A host name becomes an ssh alias and a file name (config/hosts/<name>.env). */
 export const HOST_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -21,10 +27,46 @@ export function parseTarget(target: string): { user: string; address: string; po
   if (!m) throw new PccError(`target '${target}' is not user@address[:port]; e.g. pcc hosts add gpu1 ubuntu@203.0.113.7:22`);
   const port = m[3] ? Number(m[3]) : 22;
   if (port < 1 || port > 65535) throw new PccError(`target '${target}': port ${port} is out of range 1-65535`);
-  return { user: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port };
+  const parsed = { user: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port };
+  // Checked here, before anything is saved: a record the alias writer cannot write would block every later hosts add.
+  for (const [field, value] of [['user', parsed.user], ['address', parsed.address]] as const) {
+    if (!isSshConfigWord(value)) {
+      throw new PccError(`target '${target}': the ${field} '${value}' cannot go into an ssh config (no quotes, #, backslashes or spaces)`);
+    }
+  }
+  return parsed;
 }
 
+/** Groups every pcc host may be in, and the pattern word for every host. */
+const BUILTIN_GROUPS = ['all', 'static', 'local', 'vagrant', 'ec2', 'cpu', 'gpu', CONTROLLER_GROUP];
+
+/**
+ * A host named like a group (web, all) or a group named like a host would
+ * silently widen every pattern that names either: refused.
+ */
+function refuseNameClashes(state: State, input: StaticHostInput): void {
+  const others = Object.values(state.hosts).filter((h) => h.name !== input.name);
+  const groups = new Set([...BUILTIN_GROUPS, ...others.flatMap(hostGroups)]);
+  if (groups.has(input.name)) {
+    throw new PccError(`host name '${input.name}' is also a group name, so patterns naming the group would match it; choose another name`);
+  }
+  for (const g of input.groups) {
+    if (g === 'all' || others.some((h) => h.name === g) || g === input.name) {
+      throw new PccError(`--group '${g}' is also a host name, so patterns naming the host would match the group; choose another group`);
+    }
+  }
+}
+
+/** The key file, resolved as the ssh alias will use it (relative to the project). */
+function checkKey(ctx: ProviderContext, key: string | undefined): void {
+  if (key === undefined) return;
+  const file = path.resolve(ctx.project.root, expandHome(key, ctx.project.home));
+  if (!existsSync(file)) throw new PccError(`--key ${key}: no such file (${file}); give the private key that logs in to the host`);
+}
+
+/** `pcc hosts add`: the key must exist now (an imported inventory may name keys of another machine). */
 export async function addStaticHost(ctx: ProviderContext, input: StaticHostInput): Promise<HostRecord> {
+  checkKey(ctx, input.key);
   return (await addStaticHosts(ctx, [input]))[0]!;
 }
 
@@ -41,6 +83,7 @@ export async function addStaticHosts(ctx: ProviderContext, inputs: readonly Stat
   });
   const records = await ctx.state.update((state) =>
     parsed.map(({ input, user, address, port }) => {
+      refuseNameClashes(state, input);
       const existing = state.hosts[input.name];
       if (existing && existing.provider !== 'static') {
         throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);

@@ -6,7 +6,9 @@ import type { StateStore } from '../state/store.js';
 import { makeBuilder, pushedDigest, type Builder, type BuilderName } from './builders.js';
 import { contextPaths } from './context.js';
 import { decide, hashTag, planImages, type ImageSpec } from './plan.js';
-import { manifestStatus, resolveRegistry, type RegistryTarget } from './registry.js';
+import { manifestStatus, resolveRegistry, splitHostPort, type RegistryTarget } from './registry.js';
+import { REGISTRY_ARG } from './dockerfile.js';
+import type { Connection } from '../remote/connection.js';
 import { localRunner, NOT_FOUND, runLocal, type RunResult, type Runner } from './runner.js';
 
 export type ImageOutcome = 'built' | 'skipped' | 'failed' | 'blocked';
@@ -64,20 +66,25 @@ export async function buildImages(options: BuildOptions): Promise<BuildReport> {
   const { settings, store, progress } = options;
   const state = await store.read();
   const registry = resolveRegistry(settings.values, settings.origin, state);
-  const plan = await planImages({
-    dockerDir: options.project.dockerDir,
-    projectRoot: options.project.root,
-    registry,
-    settings,
-  });
-  const builder = makeBuilder(options.builder ?? settings.values.PCC_BUILDER, { plainHttp: registry.plainHttp });
   const ownRunner = options.runner === undefined;
+  // The controller's registry listens on the overlay only: from here it is reached through SSH.
+  const reach = await reachRegistry(options, registry);
+  // Builds here push through the tunnel; builds on a host push to the overlay address itself.
+  const pushTo = ownRunner ? reach.dial : registry;
   const runner = options.runner ?? localRunner();
-  const session = new BuildSession(builder, runner, registry, store, progress);
-
   try {
-    const decisions = await decideAll(plan.specs, state, Boolean(options.force), progress);
-    await dropSkipsMissingFromRegistry(plan.specs, decisions, registry);
+    const plan = await planImages({
+      dockerDir: options.project.dockerDir,
+      projectRoot: options.project.root,
+      registry: pushTo,
+      settings,
+    });
+    const builder = makeBuilder(options.builder ?? settings.values.PCC_BUILDER, { plainHttp: pushTo.plainHttp });
+    const session = new BuildSession(builder, runner, pushTo, registry, store, progress);
+    // Hashed with the registry's own name, so a build through a tunnel (a new port each time) is not a change.
+    const hashSpecs = plan.specs.map((s) => ({ ...s, buildArgs: { ...s.buildArgs, [REGISTRY_ARG]: registry.host } }));
+    const decisions = await decideAll(hashSpecs, state, Boolean(options.force), progress);
+    await dropSkipsMissingFromRegistry(plan.specs, decisions, reach.dial);
     const results: ImageResult[] = [];
     const byImage = new Map<string, ImageResult>();
     for (const spec of plan.specs) {
@@ -95,7 +102,36 @@ export async function buildImages(options: BuildOptions): Promise<BuildReport> {
     };
   } finally {
     if (ownRunner) await runner.close();
+    await reach.close();
   }
+}
+
+/** Where this machine talks to the registry: itself, or a tunnel through the controller it runs on. */
+async function reachRegistry(options: BuildOptions, registry: RegistryTarget): Promise<{ dial: RegistryTarget; close(): Promise<void> }> {
+  if (!registry.controller) return { dial: registry, close: async () => undefined };
+  const host = (await options.store.read()).hosts[registry.controller];
+  if (!host) return { dial: registry, close: async () => undefined };
+  const [{ connectorFor }, { openTunnel }, { UnreachableError }] = await Promise.all([
+    import('../fleet/connect.js'),
+    import('../remote/tunnel.js'),
+    import('../remote/connection.js'),
+  ]);
+  let conn: Connection;
+  try {
+    conn = await (await connectorFor(options.project, options.settings))(host);
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    throw new PccError(`the registry listens on ${registry.host}, reached through SSH to ${host.name}: ${err.message}; is the controller up (pcc init)?`);
+  }
+  const { hostname, port } = splitHostPort(registry.host);
+  const tunnel = await openTunnel(conn, hostname, port ?? 5000);
+  return {
+    dial: { ...registry, host: tunnel.local, plainHttp: true, source: `${registry.source}, through SSH` },
+    close: async () => {
+      await tunnel.close();
+      conn.close();
+    },
+  };
 }
 
 type Decided =
@@ -167,7 +203,10 @@ class BuildSession {
   constructor(
     private readonly builder: Builder,
     private readonly runner: Runner,
+    /** Where the builder pushes (a tunnel's loopback end for builds here). */
     private readonly registry: RegistryTarget,
+    /** The name hosts pull by, for the report. */
+    private readonly named: RegistryTarget,
     private readonly store: StateStore,
     private readonly progress: Progress,
   ) {}
@@ -177,8 +216,9 @@ class BuildSession {
     if (decision.action === 'fail') return { ...base, result: 'failed', reason: decision.reason, output: decision.output };
     if (decision.action === 'block') return { ...base, result: 'blocked', reason: decision.reason };
     const tags = [this.ref(spec.image, 'latest'), this.ref(spec.image, hashTag(decision.hash))];
+    const named = tags.map((t) => `${this.named.host}${t.slice(this.registry.host.length)}`);
     if (decision.action === 'skip') {
-      return { ...base, result: 'skipped', tags, hash: decision.hash, digest: decision.digest };
+      return { ...base, result: 'skipped', tags: named, hash: decision.hash, digest: decision.digest };
     }
     const blocker = spec.dependencies.find((d) => {
       const r = done.get(d)?.result;
@@ -195,7 +235,7 @@ class BuildSession {
         state.images[spec.image] = { hash: decision.hash, digest, builtAt: new Date().toISOString() };
       });
       this.progress.host(spec.image, `pushed ${digest ?? '(no digest reported)'}`);
-      return { ...base, result: 'built', reason: decision.reason, tags, hash: decision.hash, digest, seconds: seconds() };
+      return { ...base, result: 'built', reason: decision.reason, tags: named, hash: decision.hash, digest, seconds: seconds() };
     } catch (err) {
       if (!(err instanceof StepFailed)) throw err;
       this.progress.host(spec.image, `failed: ${err.message}`);
@@ -239,7 +279,9 @@ class BuildSession {
     for (const dep of spec.dependencies) {
       const depResult = done.get(dep)!;
       if (depResult.result === 'built') continue;
-      const [latest, exact] = depResult.tags as [string, string];
+      // Where this builder reaches it (the report names it as hosts do).
+      const latest = this.ref(dep, 'latest');
+      const exact = this.ref(dep, hashTag(depResult.hash!));
       say(`fetching ${exact}`);
       await this.step(this.builder.pull(exact), `cannot fetch ${exact}`);
       await this.step(this.builder.tag(exact, latest), `cannot tag ${exact}`);

@@ -15,6 +15,11 @@ export interface RegistryTarget {
   source: string;
   /** pcc's registry serves plain HTTP on loopback and private networks; anything else is assumed to speak TLS. */
   plainHttp: boolean;
+  /**
+   * The controller whose registry this is. It listens on the overlay only, so
+   * this machine reaches it through an SSH tunnel to that host.
+   */
+  controller?: string;
 }
 
 export function resolveRegistry(
@@ -32,8 +37,9 @@ export function resolveRegistry(
   }
   const controller = state.hosts[CONTROLLER];
   if (controller) {
-    const host = `${formatAddress(controller.address)}:${values.REGISTRY_PORT}`;
-    return { host, source: `the controller (${CONTROLLER})`, plainHttp: isPlainHttpHost(host) };
+    // The name every host pulls by: the hub's overlay address, where the registry listens.
+    const host = `${formatAddress(controller.overlayAddress ?? controller.address)}:${values.REGISTRY_PORT}`;
+    return { host, source: `the controller (${CONTROLLER})`, plainHttp: isPlainHttpHost(host), controller: CONTROLLER };
   }
   throw new PccError('no registry: run pcc init to bring up the controller, or set REGISTRY_HOST=host:port in config/');
 }

@@ -4,5 +4,5 @@ export type { BlockOptions, LineOptions, TemplateOptions } from './edit.js';
 export { directory, file, writeFileCommand, type FileOptions, type Ownership } from './files.js';
 export { ANYTHING, SYSTEM, staleAfter, type Change, type FactReader, type Operation, type PlanContext } from './operation.js';
 export { packages } from './packages.js';
-export { service, systemdUnit, type ServiceOptions, type UnitOptions } from './systemd.js';
+export { service, systemdUnit, type ExistingServiceOptions, type ServiceOptions, type UnitOptions } from './systemd.js';
 export { jsonFile, withListEntries } from './json.js';

@@ -16,16 +16,26 @@ export interface UnitOptions extends ServiceOptions {
   content: string;
 }
 
+export interface ExistingServiceOptions extends ServiceOptions {
+  /** pcc's drop-in for a unit the system ships (`<unit>.d/pcc.conf`); a change reloads systemd and restarts it. */
+  dropIn?: string;
+}
+
 /** An existing unit kept enabled and running; restarted after changes it depends on. */
-export function service(unit: string, options: ServiceOptions = {}): Operation {
+export function service(unit: string, options: ExistingServiceOptions = {}): Operation {
   const status = unitState(unit);
+  const dropInPath = `/etc/systemd/system/${unit}.d/pcc.conf`;
+  const dropIn = options.dropIn === undefined ? undefined : fileState(dropInPath);
   return {
     name: `service ${unit}`,
-    facts: [status],
-    touches: [SYSTEM],
+    facts: dropIn ? [dropIn, status] : [status],
+    touches: dropIn ? [dropInPath, SYSTEM] : [SYSTEM],
     plan(read, earlier) {
-      const restart = (options.restartAfter ?? []).some((op) => earlier.changed(op));
-      return planService(unit, read(status), options, restart, []);
+      const written = dropIn && planFile(dropInPath, read(dropIn), { content: options.dropIn!, mode: '0644' });
+      const restart = Boolean(written) || (options.restartAfter ?? []).some((op) => earlier.changed(op));
+      const reload = written ? [cmd('mkdir', '-p', `/etc/systemd/system/${unit}.d`), ...written.commands, cmd('systemctl', 'daemon-reload')] : [];
+      const change = planService(unit, read(status), options, restart, reload, written ? [written.summary] : []);
+      return change && { ...change, diff: written?.diff };
     },
   };
 }

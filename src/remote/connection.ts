@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { PccError } from '../core/errors.js';
 import { expandHome } from '../core/project.js';
@@ -115,6 +116,15 @@ export class Connection {
       if (err instanceof UnreachableError) throw err;
       throw new UnreachableError(this.host.name, `${this.host.name}: connection lost: ${(err as Error).message}`);
     }
+  }
+
+  /** A TCP stream to `host:port` as the remote host sees it (the far end of `ssh -L`). */
+  forwardOut(host: string, port: number): Promise<Duplex> {
+    const client = this.ssh.connection;
+    if (!client) return Promise.reject(new UnreachableError(this.host.name, `${this.host.name}: not connected`));
+    return new Promise((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => (err ? reject(err) : resolve(channel)));
+    });
   }
 
   close(): void {

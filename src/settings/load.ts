@@ -130,7 +130,7 @@ function refuseReadableByOthers(file: string, rel: string): void {
   }
 }
 
-function closestKey(key: string, candidates: string[]): string | undefined {
+export function closestKey(key: string, candidates: string[]): string | undefined {
   let best: { key: string; d: number } | undefined;
   for (const c of candidates) {
     const d = editDistance(key, c);

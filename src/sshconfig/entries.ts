@@ -32,8 +32,13 @@ export interface EntryPaths {
 /** `%` starts a token in IdentityFile and UserKnownHostsFile; a path means it literally. */
 const literalPath = (p: string) => quoteArg(p.replace(/%/g, '%%'));
 
+/** Whether ssh's config reader takes `value` as one literal word (no quotes, comment, escape or space). */
+export function isSshConfigWord(value: string): boolean {
+  return value !== '' && !/[\s"'#\\]/.test(value);
+}
+
 function word(host: HostRecord, field: string, value: string): string {
-  if (value === '' || /[\s"'#\\]/.test(value)) {
+  if (!isSshConfigWord(value)) {
     throw new PccError(`host ${host.name}: ${field} '${value}' cannot go into an ssh config entry; fix the host record`);
   }
   return value;

@@ -49,8 +49,8 @@ export async function writeProviderAliases(
     if (h.provider !== provider) throw new Error(`writeProviderAliases(${provider}): host ${h.name} belongs to ${h.provider}`);
   }
   return withSshLock(project, async (createdSshDir) => {
-    await mkdir(sshConfigDir(project), { recursive: true, mode: 0o700 });
     await noteUndo(project, { createdSshDir });
+    await mkdir(sshConfigDir(project), { recursive: true, mode: 0o700 });
     const warnings = await ensureInclude(project);
 
     const user = await userDefinedHosts(project);
@@ -189,6 +189,7 @@ async function teardown(project: Project) {
   }
   await unlink(undoRecordFile(project)).catch(() => undefined);
   await rmdir(sshConfigDir(project)).catch(() => undefined);
-  await rmdir(path.dirname(sshConfigDir(project))).catch(() => undefined);
+  // ~/.ssh/config.d only when pcc made it: a folder the user made (empty or not) stays.
+  if (undo.createdConfigDir) await rmdir(path.dirname(sshConfigDir(project))).catch(() => undefined);
   return undo;
 }

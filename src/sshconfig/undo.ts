@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
-import { undoRecordFile } from './paths.js';
+import { sshConfigDir, undoRecordFile } from './paths.js';
 
 /**
  * What pcc changed outside its own folder. Flags only ever turn on until the
@@ -9,6 +11,8 @@ import { undoRecordFile } from './paths.js';
  */
 export interface UndoRecord {
   createdSshDir?: boolean;
+  /** ~/.ssh/config.d, the folder around pcc's own: removed at the end only if pcc made it. */
+  createdConfigDir?: boolean;
   createdConfig?: boolean;
   addedInclude?: boolean;
 }
@@ -24,7 +28,9 @@ export async function readUndo(project: Project): Promise<UndoRecord> {
   }
 }
 
+/** Called before pcc writes anything into ~/.ssh/config.d, so it sees whether the user had that folder. */
 export async function noteUndo(project: Project, flags: UndoRecord): Promise<void> {
+  if (!existsSync(path.dirname(sshConfigDir(project)))) flags = { ...flags, createdConfigDir: true };
   const record = await readUndo(project);
   const next: UndoRecord = { ...record };
   for (const [k, v] of Object.entries(flags) as [keyof UndoRecord, boolean | undefined][]) if (v) next[k] = true;

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../core/errors.js';
-import { lockLibrary } from '../core/lock-library.js';
+import { acquireLock } from '../core/process-lock.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { emptyState, stateSchema, type State } from './schema.js';
@@ -15,7 +15,11 @@ const queues = new Map<string, Promise<void>>();
 export class StateStore {
   readonly file: string;
 
-  constructor(readonly project: Project) {
+  constructor(
+    readonly project: Project,
+    /** Told at once when another live pcc holds the state lock. */
+    private readonly onWait?: (message: string) => void,
+  ) {
     this.file = path.join(project.stateDir, 'state.json');
   }
 
@@ -57,16 +61,8 @@ export class StateStore {
 
   private async updateLocked<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
     await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
-    let release: () => Promise<void>;
-    try {
-      release = await (await lockLibrary()).lock(this.project.stateDir, {
-        lockfilePath: `${this.file}.lock`,
-        stale: 30_000,
-        retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
-      });
-    } catch (err) {
-      throw new PccError(`${this.rel()} is locked by another pcc process; wait for it to finish (${(err as Error).message})`);
-    }
+    // Writes are short: a live holder is waited for a while, a dead one's lock taken over at once.
+    const release = await acquireLock({ lockDir: `${this.file}.lock`, what: this.rel(), waitMs: 60_000, onWait: this.onWait });
     try {
       const state = await this.read();
       const result = await mutate(state);

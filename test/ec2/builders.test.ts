@@ -45,6 +45,7 @@ describe('RunInstances input', () => {
       SecurityGroupIds: ['sg-1'],
       UserData: Buffer.from(plan.userData).toString('base64'),
       ClientToken: 'pcc-token',
+      MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },
@@ -136,6 +137,12 @@ describe('security group rules', () => {
     );
     expect(() => parseCallerCidr('300.1.1.1', 'config/ec2.env')).toThrow(/is not an IPv4 address or CIDR/);
     expect(() => parseCallerCidr('::1/128', 'config/ec2.env')).toThrow(/is not an IPv4 address or CIDR/);
+  });
+
+  test('EC2_SSH_CIDR with host bits (127.0.0.1/8) is refused naming the file, before it goes to AWS', () => {
+    expect(() => parseCallerCidr('127.0.0.1/8', 'config/ec2.env')).toThrow(
+      'config/ec2.env: EC2_SSH_CIDR=127.0.0.1/8 has host bits set; write 127.0.0.0/8 for the whole network or 127.0.0.1/32 for this address alone',
+    );
   });
 });
 

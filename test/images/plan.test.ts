@@ -253,9 +253,10 @@ describe('registry', () => {
     });
     const state = emptyState();
     state.hosts.init = {
-      name: 'init', address: '10.213.0.1', port: 22, user: 'root', provider: 'local', groups: [], createdAt: 'now', meta: {},
+      name: 'init', address: '10.213.0.1', overlayAddress: '10.214.0.1', port: 22, user: 'root', provider: 'local', groups: [], createdAt: 'now', meta: {},
     };
-    expect(resolveRegistry(values, {}, state)).toEqual({ host: '10.213.0.1:5000', source: 'the controller (init)', plainHttp: true });
+    // The overlay address, where the controller's registry listens (reached from here through an SSH tunnel).
+    expect(resolveRegistry(values, {}, state)).toEqual({ host: '10.214.0.1:5000', source: 'the controller (init)', plainHttp: true, controller: 'init' });
   });
 
   it('tells the user to run pcc init or set REGISTRY_HOST when there is no registry', () => {

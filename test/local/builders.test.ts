@@ -26,7 +26,7 @@ import {
 } from '../../src/providers/local/recipe.js';
 
 describe('local provider: network builders', () => {
-  const subnet = parseSubnet('10.213.0.0/24');
+  const subnet = parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET');
 
   it('bridge: fixed MAC, the first address, up', () => {
     expect(createBridgeArgvs('pcc-br0', subnet)).toEqual([
@@ -64,16 +64,19 @@ describe('local provider: network builders', () => {
   });
 
   it('allocates the lowest free address from .2 and says when the subnet is full', () => {
-    expect(allocateAddress(subnet, [])).toBe('10.213.0.2');
-    expect(allocateAddress(subnet, ['10.213.0.2', '10.213.0.4'])).toBe('10.213.0.3');
+    const where = 'config/local.env: LOCAL_SUBNET';
+    expect(allocateAddress(subnet, [], where)).toBe('10.213.0.2');
+    expect(allocateAddress(subnet, ['10.213.0.2', '10.213.0.4'], where)).toBe('10.213.0.3');
     // The last address is the home router's.
-    const tiny = parseSubnet('10.1.2.0/29');
-    expect(allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4'])).toBe('10.1.2.5');
-    expect(() => allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5'])).toThrow(/LOCAL_SUBNET=10.1.2.0\/29 has no free address/);
+    const tiny = parseSubnet('10.1.2.0/29', where);
+    expect(allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4'], where)).toBe('10.1.2.5');
+    expect(() => allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5'], where)).toThrow(
+      /^config\/local.env: LOCAL_SUBNET=10.1.2.0\/29 has no free address/,
+    );
   });
 
   it('sites: a cloud bridge without this machine on it, and a NAT router that lets only replies come home', () => {
-    const s = { home: parseSubnet('10.213.0.0/24'), homeBridge: 'pcc-0ad50000', cloud: parseSubnet('10.212.0.0/24'), cloudBridge: 'pcc-0ad40000', router: routerName(parseSubnet('10.213.0.0/24')) };
+    const s = { home: parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET'), homeBridge: 'pcc-0ad50000', cloud: parseSubnet('10.212.0.0/24', 'LOCAL_CLOUD_SUBNET'), cloudBridge: 'pcc-0ad40000', router: routerName(parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET')) };
     expect(createCloudBridgeArgvs(s.cloudBridge, s.cloud)).toEqual([
       ['ip', 'link', 'add', 'name', 'pcc-0ad40000', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
       ['ip', 'link', 'set', 'pcc-0ad40000', 'up'],
@@ -105,11 +108,11 @@ describe('local provider: network builders', () => {
 
   it('bridge name: LOCAL_BRIDGE, else one per subnet; bad values name the setting', () => {
     expect(bridgeName(subnet)).toBe('pcc-0ad50000');
-    expect(bridgeName(parseSubnet('10.213.7.0/24'))).toBe('pcc-0ad50700');
+    expect(bridgeName(parseSubnet('10.213.7.0/24', 'LOCAL_SUBNET'))).toBe('pcc-0ad50700');
     expect(bridgeName(subnet, 'mybr')).toBe('mybr');
     expect(() => bridgeName(subnet, 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
-    expect(() => parseSubnet('10.213.0.1/24')).toThrow(/has host bits set; use 10.213.0.0\/24/);
-    expect(() => parseSubnet('10.213.0.0/31')).toThrow(/^LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
+    expect(() => parseSubnet('10.213.0.1/24', 'config/local.env: LOCAL_SUBNET')).toThrow(/has host bits set; use 10.213.0.0\/24/);
+    expect(() => parseSubnet('10.213.0.0/31', 'config/local.env: LOCAL_SUBNET')).toThrow(/^config\/local.env: LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
   });
 });
 

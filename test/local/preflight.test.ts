@@ -66,7 +66,7 @@ try {
   function nothingCreated() {
     expect(existsSync(path.join(dir, 'project', '.pcc'))).toBe(false);
     expect(netnsList().filter((n) => n.includes(claim.subnet.replace(/\.0\/24$/, '.')))).toEqual([]);
-    expect(linkList()).not.toContain(bridgeName(parseSubnet(claim.subnet)));
+    expect(linkList()).not.toContain(bridgeName(parseSubnet(claim.subnet, 'LOCAL_SUBNET')));
   }
 
   it('as a non-root user (setpriv --reuid=65534): one line saying nspawn needs root', () => {

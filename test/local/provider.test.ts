@@ -22,7 +22,7 @@ describe('local provider on real nspawn hosts', () => {
   let first: HostRecord[];
   const ipForward = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
   const forwardBefore = ipForward();
-  const readBridge = () => bridgeName(parseSubnet(claim.subnet));
+  const readBridge = () => bridgeName(parseSubnet(claim.subnet, 'LOCAL_SUBNET'));
 
   beforeAll(() => {
     claim = claimTestSubnet();

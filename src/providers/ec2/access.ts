@@ -8,6 +8,7 @@ import {
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import { PccError } from '../../core/errors.js';
+import { intToIp, ipToInt, maskOf } from '../../network/ipv4.js';
 import type { AwsClients } from './clients.js';
 import { keyFingerprint, type UserKey } from '../../core/user-key.js';
 import { baseTags, projectFilter, tagSpecs, type Role } from './tags.js';
@@ -162,7 +163,15 @@ export function parseCallerCidr(value: string, origin: string): string {
   if (prefix < 8) {
     throw new PccError(`${origin}: EC2_SSH_CIDR=${value} would open SSH to much of the internet; use your own address, e.g. 203.0.113.7/32`);
   }
-  return `${m.slice(1, 5).join('.')}/${prefix}`;
+  const address = m.slice(1, 5).join('.');
+  const network = intToIp((ipToInt(address) & maskOf(prefix)) >>> 0);
+  if (network !== address) {
+    // AWS would take the whole /prefix anyway; say which was meant instead of widening it quietly.
+    throw new PccError(
+      `${origin}: EC2_SSH_CIDR=${value.trim()} has host bits set; write ${network}/${prefix} for the whole network or ${address}/32 for this address alone`,
+    );
+  }
+  return `${address}/${prefix}`;
 }
 
 /** Asks a what-is-my-address service (EC2_CHECKIP_URL); only used when EC2_SSH_CIDR is unset. */

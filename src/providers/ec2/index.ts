@@ -5,6 +5,7 @@ import { createClients, withAwsErrors, type AwsClients } from './clients.js';
 import { sweepRegion } from './destroy.js';
 import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { knownRegions } from './record.js';
+import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
 import { save } from './save.js';
 import { regionStatus } from './status.js';
 
@@ -32,6 +33,8 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider {
   /** save, destroy and status look in every region the project has used; regions are few, so one at a time. */
   const everyRegion = async <T>(ctx: ProviderContext, fn: (aws: AwsClients) => Promise<T[]>): Promise<T[]> => {
     const out: T[] = [];
+    await dropUnknownRegions(ctx);
+    checkRegion(ctx.settings.values.EC2_REGION, regionSource(ctx, undefined));
     for (const region of await knownRegions(ctx)) out.push(...(await inRegion(ctx, region, fn)));
     return out;
   };
@@ -39,8 +42,13 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider {
   return {
     name: 'ec2',
 
-    acquire: (request, ctx) =>
-      inRegion(ctx, request.region ?? ctx.settings.values.EC2_REGION, (aws) => acquire(aws, request, ctx, hooks)),
+    async acquire(request, ctx) {
+      const region = request.region ?? ctx.settings.values.EC2_REGION;
+      // Before anything is recorded: a region that does not exist would fail every later destroy.
+      checkRegion(region, regionSource(ctx, request.region));
+      await dropUnknownRegions(ctx);
+      return inRegion(ctx, region, (aws) => acquire(aws, request, ctx, hooks));
+    },
 
     save: (request, ctx): Promise<HostRecord[]> => everyRegion(ctx, (aws) => save(aws, request, ctx, delay)),
 

@@ -69,6 +69,9 @@ export function runInstancesInput(plan: LaunchPlan): RunInstancesCommandInput {
     SecurityGroupIds: [plan.securityGroupId],
     UserData: Buffer.from(plan.userData).toString('base64'),
     ClientToken: plan.clientToken,
+    // IMDSv2 only (a session token, no plain GETs). Hop limit 1: pcc gives its
+    // instances no IAM role, so no container on them needs the metadata service.
+    MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
     TagSpecifications: tagSpecs(plan.spot ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'], tags),
   };
   if (plan.rootDeviceName && plan.rootVolumeGb) {

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
+import { acquireLock } from '../../core/process-lock.js';
 import type { Progress } from '../../core/progress.js';
 import { run, runAll } from './exec.js';
 import { unmountBelow } from './mounts.js';
@@ -59,20 +59,13 @@ export async function ensureBase(options: {
   if (existsSync(finalDir)) return finalDir;
 
   await mkdir(options.cacheDir, { recursive: true, mode: 0o755 });
-  let release: () => Promise<void>;
-  try {
-    // `${finalDir}.lock`, one per recipe.
-    release = await lockfile.lock(finalDir, {
-      realpath: false,
-      stale: 30_000,
-      // Another run may be building right now: wait for it (a build is ~2 min).
-      retries: { retries: 900, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
-  } catch (err) {
-    throw new PccError(
-      `local: the base in ${options.cacheDir} is being built by another pcc run that did not finish; wait or remove ${finalDir}.lock (${(err as Error).message})`,
-    );
-  }
+  // `${finalDir}.lock`, one per recipe. Another run may be building right now: wait for it (a build is ~2 min).
+  const release = await acquireLock({
+    lockDir: `${finalDir}.lock`,
+    what: `the base in ${options.cacheDir}`,
+    waitMs: 900_000,
+    onWait: (m) => options.progress.note(`local: ${m}`),
+  });
   try {
     if (existsSync(finalDir)) return finalDir;
     await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));

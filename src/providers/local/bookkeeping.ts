@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PccError } from '../../core/errors.js';
 import type { Project } from '../../core/project.js';
+import type { Settings } from '../../settings/load.js';
+import { settingWhere } from '../../settings/where.js';
 import type { State } from '../../state/schema.js';
 
 /**
@@ -64,20 +66,28 @@ export function patchMachine(state: State, name: string, patch: Partial<Machine>
 }
 
 /** The subnets and bridge are fixed while machines exist: changing them under running hosts would strand them. */
-export function checkNetworkSettings(local: LocalState | undefined, subnet: string, bridge: string, cloudSubnet: string): void {
+export function checkNetworkSettings(
+  local: LocalState | undefined,
+  subnet: string,
+  bridge: string,
+  cloudSubnet: string,
+  settings: Pick<Settings, 'origin'>,
+): void {
   if (!local || Object.keys(local.machines).length === 0) return;
   if (local.cloudSubnet !== undefined && local.cloudSubnet !== cloudSubnet) {
     throw new PccError(
-      `LOCAL_CLOUD_SUBNET is ${cloudSubnet} but the local hosts use ${local.cloudSubnet}; set it back, or pcc destroy local first`,
+      `${settingWhere(settings, 'LOCAL_CLOUD_SUBNET')} is ${cloudSubnet} but the local hosts use ${local.cloudSubnet}; set it back, or pcc destroy local first`,
     );
   }
   if (local.subnet !== subnet) {
     throw new PccError(
-      `LOCAL_SUBNET is ${subnet} but the local hosts use ${local.subnet}; set it back, or pcc destroy local first`,
+      `${settingWhere(settings, 'LOCAL_SUBNET')} is ${subnet} but the local hosts use ${local.subnet}; set it back, or pcc destroy local first`,
     );
   }
   if (local.bridge !== bridge) {
-    throw new PccError(`LOCAL_BRIDGE is ${bridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
+    throw new PccError(
+      `${settingWhere(settings, 'LOCAL_BRIDGE')} is ${bridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`,
+    );
   }
 }
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PccError, errorMessage } from '../../core/errors.js';
+import { acquireLock } from '../../core/process-lock.js';
 import { expandHome } from '../../core/project.js';
 import type { HostRecord, State } from '../../state/schema.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
@@ -42,6 +42,7 @@ import {
   type Sites,
 } from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
+import { settingWhere } from '../../settings/where.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
 export const CONTROLLER_NAME = 'init';
@@ -57,8 +58,8 @@ const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'iptables', 'ssh-keygen', 'mount'];
 const STOP_TOOLS = ['ip', 'mount'];
 
 function networkSettings(ctx: ProviderContext): Sites {
-  const home = parseSubnet(ctx.settings.values.LOCAL_SUBNET);
-  const cloud = parseSubnet(ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  const home = parseSubnet(ctx.settings.values.LOCAL_SUBNET, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
+  const cloud = parseSubnet(ctx.settings.values.LOCAL_CLOUD_SUBNET, settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET'));
   if (home.cidr === cloud.cidr) {
     throw new PccError(`LOCAL_CLOUD_SUBNET=${cloud.cidr} is LOCAL_SUBNET too; give the simulated internet a subnet of its own, e.g. 10.212.0.0/24`);
   }
@@ -71,8 +72,8 @@ function emptyLocal(net: Net): LocalState {
   return { subnet: net.home.cidr, bridge: net.homeBridge, cloudSubnet: net.cloud.cidr, machines: {} };
 }
 
-function check(local: LocalState | undefined, net: Net): void {
-  checkNetworkSettings(local, net.home.cidr, net.homeBridge, net.cloud.cidr);
+function check(local: LocalState | undefined, net: Net, ctx: ProviderContext): void {
+  checkNetworkSettings(local, net.home.cidr, net.homeBridge, net.cloud.cidr, ctx.settings);
 }
 
 function baseCacheDir(ctx: ProviderContext): string {
@@ -84,7 +85,7 @@ async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; 
   const net = networkSettings(ctx);
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
-  check(readLocal(await ctx.state.read()), net);
+  check(readLocal(await ctx.state.read()), net, ctx);
   const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
   return { net, base, key };
@@ -101,19 +102,13 @@ async function exclusively<T>(ctx: ProviderContext, tools: string[], fn: () => P
   requireRoot();
   requireTools(tools);
   await mkdir(ctx.project.stateDir, { recursive: true, mode: 0o700 });
-  let release: () => Promise<void>;
-  try {
-    // Keyed by its own path: proper-lockfile tracks in-process locks by the
-    // locked file, and the state store already locks the state dir itself.
-    release = await lockfile.lock(path.join(ctx.project.stateDir, 'local'), {
-      realpath: false,
-      stale: 30_000,
-      // A base build (first run only) can take minutes.
-      retries: { retries: 600, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
-  } catch (err) {
-    throw new PccError(`local: another pcc run is changing local hosts in this project; wait for it (${errorMessage(err)})`);
-  }
+  const release = await acquireLock({
+    lockDir: path.join(ctx.project.stateDir, 'local.lock'),
+    what: 'the local hosts of this project',
+    // A base build (first run only) can take minutes.
+    waitMs: 600_000,
+    onWait: (m) => ctx.progress.note(`local: ${m}`),
+  });
   try {
     return await fn();
   } finally {
@@ -148,7 +143,7 @@ function recordNewMachine(
 ): void {
   const cloud = site === 'cloud';
   const used = Object.values(local.machines).map((m) => m.address);
-  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
+  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET')) : allocateAddress(net.home, used, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
   const netns = netnsName(name, address);
   local.machines[name] = {
     role,
@@ -185,12 +180,15 @@ function setHostStatus(state: State, name: string, status: string, meta: Record<
 async function controllerExtras(ctx: ProviderContext, m: Machine): Promise<BootExtras> {
   const registryDir = path.join(ctx.project.stateDir, 'registry');
   await mkdir(registryDir, { recursive: true, mode: 0o755 });
+  // The mount point of the tmpfs that hides it: made here, not by nspawn as root through the bind.
+  await mkdir(ctx.project.configDir, { recursive: true, mode: 0o755 });
   const owner = passwdEntry(path.join(m.base, 'etc/passwd'), 'docker-registry');
   if (owner) await chown(registryDir, owner.uid, owner.gid);
   return {
     binds: [`${ctx.project.root}:${CONTROLLER_EXPORT}`, `${registryDir}:${CONTROLLER_REGISTRY_STORAGE}`],
-    // pcc's own files (keys, state, the hosts' disks) are not part of the export.
-    tmpfs: [`${CONTROLLER_EXPORT}/.pcc`],
+    // pcc's own files (keys, state, the hosts' disks) and the settings with their
+    // secrets (config/.private) are not part of the export, nor seen by the controller.
+    tmpfs: [`${CONTROLLER_EXPORT}/.pcc`, `${CONTROLLER_EXPORT}/config`],
     // ganesha exports by file handle.
     syscalls: ['open_by_handle_at'],
   };
@@ -216,7 +214,9 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
     throw new PccError(`local: ${name} was made on the base ${m.base}, which is gone; run pcc destroy local and acquire again`);
   }
   ctx.progress.host(name, fresh ? `creating at ${m.address} (${m.site})` : `resuming at ${m.address} (${m.site})`);
-  await ensureHostNetwork(m, net);
+  const network = await ensureHostNetwork(m, net);
+  // Left half-made by a kill while it was being made: said, since it explains a slow or failed earlier run.
+  if (network.repaired) ctx.progress.host(name, `repaired its network namespace ${m.netns} (${network.repaired})`);
   await ensureRootMounted(m);
   const meta: Record<string, string> = {};
   if (fresh) {
@@ -260,8 +260,8 @@ async function bringUpAll(
 
 /** The network the machines were made on, which the settings may no longer say. */
 function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
-  const home = parseSubnet(local.subnet);
-  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  const home = parseSubnet(local.subnet, 'LOCAL_SUBNET (recorded in .pcc/state.json)');
+  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET'));
   return { home, homeBridge: local.bridge, cloud, cloudBridge: bridgeName(cloud), router: routerName(home) };
 }
 
@@ -292,10 +292,11 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
   // --count is how many compute hosts of that site there should be: saved ones come back first, new ones fill up.
   const plan = await ctx.state.update((state) => {
     const local = readLocal(state) ?? emptyLocal(net);
-    check(local, net);
+    check(local, net, ctx);
     local.cloudSubnet ??= net.cloud.cidr;
+    // A machine whose last start failed is started again even if its nspawn lives on: it never answered.
     const items = Object.entries(local.machines)
-      .filter(([, m]) => !isRunning(m))
+      .filter(([name, m]) => !isRunning(m) || state.hosts[name]?.status === 'failed')
       .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
     const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute' && m.site === site).length;
     const taken = new Set<string>();
@@ -324,7 +325,7 @@ async function planAcquire(request: AcquireRequest, site: LocalSite, ctx: Provid
   const taken = new Set<string>();
   for (let i = computeCount; i < request.count; i++) {
     const name = nextComputeName(state, taken, site);
-    const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
+    const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET')) : allocateAddress(net.home, used, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
     taken.add(name);
     used.push(address);
     ctx.progress.host(name, `would create at ${address} on the ${site} segment (bridge ${site === 'cloud' ? net.cloudBridge : net.homeBridge})`);

@@ -62,8 +62,17 @@ export async function removeSites(s: Sites): Promise<string[]> {
   return removed;
 }
 
-export async function ensureHostNetwork(m: Machine, s: Sites): Promise<void> {
-  if (netnsExists(m.netns) && linkExists(m.veth)) return;
+/**
+ * Makes the machine's netns and veth, or finds them complete. A network a
+ * kill interrupted (host0 down or without its address) is made again; the
+ * return value then says what was wrong, for a line to the user.
+ */
+export async function ensureHostNetwork(m: Machine, s: Sites): Promise<{ repaired?: string }> {
+  let repaired: string | undefined;
+  if (netnsExists(m.netns) && linkExists(m.veth)) {
+    repaired = await halfMadeNetwork(m);
+    if (!repaired) return {};
+  }
   await runAll(deleteHostNetworkArgvs(m), { allowFail: true });
   const cloud = m.site === 'cloud';
   await runAll(
@@ -76,6 +85,18 @@ export async function ensureHostNetwork(m: Machine, s: Sites): Promise<void> {
       ...(cloud ? {} : { gateway: routerHomeAddress(s.home) }),
     }),
   );
+  return repaired ? { repaired } : {};
+}
+
+/** What the last steps of createHostNetworkArgvs left undone, if anything. */
+async function halfMadeNetwork(m: Machine): Promise<string | undefined> {
+  const inNs = (args: string[]) => run(['ip', '-n', m.netns, ...args], { allowFail: true });
+  if (!(await inNs(['-o', '-4', 'addr', 'show', 'dev', 'host0'])).includes(` ${m.address}/`)) return 'host0 had no address';
+  if (!/<[^>]*\bUP\b[^>]*>/.test(await inNs(['-o', 'link', 'show', 'dev', 'host0']))) return 'host0 was down';
+  if (m.site !== 'cloud' && (await inNs(['route', 'show', 'default'])).trim() === '') return 'it had no default route';
+  const forwarding = await run(['ip', 'netns', 'exec', m.netns, 'sysctl', '-n', 'net.ipv4.ip_forward'], { allowFail: true });
+  if (forwarding.trim() !== '1') return 'its forwarding was off';
+  return undefined;
 }
 
 export async function ensureRootMounted(m: Machine): Promise<void> {

@@ -14,7 +14,8 @@ export const LOCAL_SITES: readonly LocalSite[] = ['home', 'cloud'];
  */
 export type { Subnet } from '../../network/ipv4.js';
 
-export function parseSubnet(cidr: string, where = 'LOCAL_SUBNET'): Subnet {
+/** `where` names the setting and its file (settingWhere). */
+export function parseSubnet(cidr: string, where: string): Subnet {
   return parseIpv4Subnet(cidr, where);
 }
 
@@ -23,9 +24,9 @@ export function gatewayAddress(subnet: Subnet): string {
   return nthAddress(subnet, 1);
 }
 
-/** The lowest free host address (from .2, the router's kept free), or an error naming the setting. */
-export function allocateAddress(subnet: Subnet, used: Iterable<string>, setting = 'LOCAL_SUBNET'): string {
-  return lowestFree(subnet, [...used, routerHomeAddress(subnet)], 2, setting);
+/** The lowest free host address (from .2, the router's kept free), or an error naming the setting and its file. */
+export function allocateAddress(subnet: Subnet, used: Iterable<string>, where: string): string {
+  return lowestFree(subnet, [...used, routerHomeAddress(subnet)], 2, where);
 }
 
 /** The home NAT router's address on the home segment: the subnet's last, so hosts count up from .2. */

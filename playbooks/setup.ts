@@ -1,9 +1,11 @@
 // `pcc setup <pattern>`: each compute host trusts the registry, mounts the
-// project share, joins the overlay and, where a GPU is found, gets the NVIDIA
-// runtime. The controller in the same run learns the new overlay peers.
+// project share, joins the overlay and the swarm and, where a GPU is found,
+// gets the NVIDIA runtime. The controller and every other enrolled host in
+// the same run learn the new overlay peers.
 import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
+import { swarmWorker } from '../src/swarm/ops.js';
 import { controllerOps } from './controller.js';
 import { readGpuPlan } from './gpu.js';
 import { registryHostOps } from './registry-host.js';
@@ -36,10 +38,15 @@ export function projectMountUnit(plan: ClusterPlan): string {
   ].join('\n');
 }
 
-async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
+function overlayMember(host: HostContext, plan: ClusterPlan) {
   const node = plan.overlay.peers.find((p) => p.name === host.name);
   if (!node) throw new Error(`${host.name} has no overlay address; run it through pcc setup`);
-  const [os, canMount, gpu] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient), readGpuPlan(host, plan)]);
+  return node;
+}
+
+async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
+  const node = overlayMember(host, plan);
+  const [os, canMount, cpuFlags, gpu] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient), host.fact(facts.cpuFlags), readGpuPlan(host, plan)]);
   if (facts.osFamily(os) === 'debian') {
     // A docker already there (the Deep Learning AMI's docker-ce) is kept: docker.io would replace it.
     const docker = (await host.fact(facts.docker)).installed ? [] : ['docker.io'];
@@ -48,14 +55,17 @@ async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   for (const op of gpu.host) host.add(op);
   registryHostOps(host, plan, gpu.docker);
   for (const op of gpu.verify) host.add(op);
-  for (const op of wireguardBackend(plan.overlayPort).peerOps(node, plan.overlay)) host.add(op);
+  for (const op of wireguardBackend().peerOps(node, plan.overlay)) host.add(op);
   host.add(ops.directory('/project'));
   // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
   host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
   host.output('projectMounted', canMount);
-  for (const op of gpu.last) host.add(op);
   host.output('gpu', gpu.gpu.nvidia);
   if (gpu.cuda) host.output('cuda', gpu.cuda);
+  host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));
+  host.output('cpuFlags', cpuFlags);
+  // Last: a reboot (to fetch the driver sysext) ends the host's run; setup waits and runs again.
+  for (const op of gpu.last) host.add(op);
   if (gpu.rebooting) host.output('rebooting', true);
 }
 
@@ -63,6 +73,8 @@ export default definePlaybook<ClusterPlan>({
   name: 'setup',
   async run(host, plan) {
     if (host.record.groups.includes(CONTROLLER_GROUP)) await controllerOps(host, plan);
+    else if (plan.overlayOnly.includes(host.name)) for (const op of wireguardBackend().peerOps(overlayMember(host, plan), plan.overlay)) host.add(op);
     else await computeOps(host, plan);
   },
 });
+

@@ -19,15 +19,18 @@ const flatcar = { id: 'flatcar', idLike: [], versionId: '4230.2.0', prettyName: 
 const plan = {
   registryHost: '10.214.0.1:5000',
   registryPort: 5000,
-  overlayPort: 51820,
   exportPath: '/srv/project',
   registryStorage: '/srv/registry',
   overlay: {
     subnet: '10.214.0.0/24',
-    hub: { name: 'init', address: '10.214.0.1', endpoint: '127.0.0.1:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
-    peers: [{ name: 'gpu1', address: '10.214.0.2', publicKey: 'peerpub=', privateKey: 'peerpriv=' }],
+    port: 51820,
+    mtu: 1420,
+    hub: { name: 'init', address: '10.214.0.1', site: 'home', siteEndpoint: '192.168.56.10:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
+    peers: [{ name: 'gpu1', address: '10.214.0.2', site: 'home', publicKey: 'peerpub=', privateKey: 'peerpriv=' }],
   },
   nvidia: { driverSeries: '570', runtimeVersion: 'v1.17.9' },
+  swarm: { managerAddress: '10.214.0.1', addressPool: '10.215.0.0/16', joinToken: 'SWMTKN-1-test' },
+  overlayOnly: [],
 } satisfies ClusterPlan;
 
 const A10G_UUID = 'GPU-00000000-0000-0000-0000-0000000a10a1';
@@ -230,6 +233,7 @@ describe('the setup playbook on a recorded DLAMI host', () => {
       gpu: recorded('dlami-g5-a10g.txt'),
       'gpu-host': merged(),
       docker: { installed: true, running: true },
+      'cpu-flags': ['avx2'],
     });
     await setupPlaybook.run(host, plan);
     const opNames = names(added);
@@ -239,7 +243,7 @@ describe('the setup playbook on a recorded DLAMI host', () => {
     const restart = opNames.indexOf('service docker.service');
     expect(opNames.slice(0, restart).filter((n) => n === 'json /etc/docker/daemon.json')).toHaveLength(2);
     expect(opNames[restart + 1]).toBe('docker nvidia runtime registered');
-    expect(outputs).toEqual({ projectMounted: false, gpu: true, cuda: '12.2' });
+    expect(outputs).toEqual({ projectMounted: false, gpu: true, cuda: '12.2', cpuFlags: ['avx2'] });
   });
 
   it('a plain Ubuntu without docker gets docker.io', async () => {
@@ -249,6 +253,7 @@ describe('the setup playbook on a recorded DLAMI host', () => {
       gpu: recorded('c6i-no-gpu.txt'),
       'gpu-host': { dockerInstalled: false, nvidiaCtk: false, extensions: [] },
       docker: { installed: false, running: false },
+      'cpu-flags': [],
     });
     await setupPlaybook.run(host, plan);
     expect(added[0]!.name).toBe('packages docker.io wireguard-tools wireguard-go');

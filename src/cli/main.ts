@@ -99,14 +99,15 @@ const commands: CommandSpec[] = [
   },
   {
     command: 'hosts [action] [name] [target]',
-    describe: 'List hosts; `hosts add NAME user@addr[:port]` and `hosts rm NAME` manage static ones',
+    describe: 'List hosts; `hosts show NAME`, `hosts add NAME user@addr[:port]`, `hosts rm NAME`, `hosts import inventory.ini|yml`',
     builder: (y) =>
       y
-        .positional('action', { choices: ['list', 'add', 'rm'] as const, default: 'list' })
-        .positional('name', { type: 'string' })
+        .positional('action', { choices: ['list', 'show', 'add', 'rm', 'import'] as const, default: 'list' })
+        .positional('name', { type: 'string', describe: 'host name (import: the inventory file)' })
         .positional('target', { type: 'string', describe: 'user@address[:port]' })
         .option('key', { type: 'string', describe: 'private key file' })
-        .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' }),
+        .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' })
+        .option('var', { type: 'string', array: true, describe: 'add: a variable K=V for config/hosts/NAME.env (repeatable)' }),
     load: () => import('./commands/hosts.js'),
   },
   {
@@ -122,7 +123,8 @@ const commands: CommandSpec[] = [
       y
         .positional('playbook', { type: 'string' })
         .positional('pattern', { type: 'string' })
-        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' })
+        .option('var', { type: 'string', array: true, describe: 'a variable K=V, over every file (repeatable)' }),
     load: () => import('./commands/run.js'),
   },
 ];

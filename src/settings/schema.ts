@@ -4,8 +4,8 @@ import { FLATCAR_DRIVER_SERIES } from '../gpu/generation.js';
 /**
  * Every setting pcc knows, by the env key a user writes in `config/*.env`.
  * Each entry carries its own fix text so that a bad value gets a one-line error.
- * Keys with a known prefix that are not listed here are typos and are refused;
- * any other key is passed through to playbooks as a variable.
+ * Settings files refuse any other key (a typo, or a key in the wrong case);
+ * playbook variables live in `config/vars.env` and may not use pcc's prefixes.
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);

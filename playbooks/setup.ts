@@ -46,7 +46,12 @@ function overlayMember(host: HostContext, plan: ClusterPlan) {
 
 async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   const node = overlayMember(host, plan);
-  const [os, canMount, cpuFlags, gpu] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient), host.fact(facts.cpuFlags), readGpuPlan(host, plan)]);
+  const [os, canMount, gpu, cpuFlags] = await Promise.all([
+    host.fact(facts.osRelease),
+    host.fact(nfsClient),
+    readGpuPlan(host, plan),
+    host.fact(facts.cpuFlags),
+  ]);
   if (facts.osFamily(os) === 'debian') {
     // A docker already there (the Deep Learning AMI's docker-ce) is kept: docker.io would replace it.
     const docker = (await host.fact(facts.docker)).installed ? [] : ['docker.io'];

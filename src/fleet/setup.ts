@@ -60,9 +60,9 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   const hosts = [controller, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!), ...overlayOnly];
   const { default: setupPlaybook } = await import('../../playbooks/setup.js');
   const options = await runOptions(ctx, { dry: ctx.dry, input: plan });
-  const first = await runPlaybook(setupPlaybook, hosts, options);
-  if (ctx.dry) return first;
-  const result = await afterReboots(first, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
+  let result = await runPlaybook(setupPlaybook, hosts, options);
+  if (ctx.dry) return result;
+  result = await afterReboots(result, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
   await recordGpuGroups(ctx, result);
   const labels = labelsFromSetup(await ctx.state.read(), result);
   const { default: labelsPlaybook } = await import('../../playbooks/swarm-labels.js');

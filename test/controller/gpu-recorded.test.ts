@@ -25,11 +25,11 @@ const plan = {
     subnet: '10.214.0.0/24',
     port: 51820,
     mtu: 1420,
-    hub: { name: 'init', address: '10.214.0.1', site: 'home', siteEndpoint: '192.168.56.10:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
-    peers: [{ name: 'gpu1', address: '10.214.0.2', site: 'home', publicKey: 'peerpub=', privateKey: 'peerpriv=' }],
+    hub: { name: 'init', address: '10.214.0.1', site: 'home', siteEndpoint: '127.0.0.1:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
+    peers: [{ name: 'gpu1', address: '10.214.0.2', site: 'ec2:us-east-1', publicEndpoint: '203.0.113.9:51820', publicKey: 'peerpub=', privateKey: 'peerpriv=' }],
   },
   nvidia: { driverSeries: '570', runtimeVersion: 'v1.17.9' },
-  swarm: { managerAddress: '10.214.0.1', addressPool: '10.215.0.0/16', joinToken: 'SWMTKN-1-test' },
+  swarm: { managerAddress: '10.214.0.1', addressPool: '10.215.0.0/16' },
   overlayOnly: [],
 } satisfies ClusterPlan;
 

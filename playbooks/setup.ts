@@ -65,12 +65,13 @@ async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
   host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
   host.output('projectMounted', canMount);
-  for (const op of gpu.last) host.add(op);
   host.output('gpu', gpu.gpu.nvidia);
   if (gpu.cuda) host.output('cuda', gpu.cuda);
-  if (gpu.rebooting) host.output('rebooting', true);
   host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));
   host.output('cpuFlags', cpuFlags);
+  // Last: a reboot (to fetch the driver sysext) ends the host's run; setup waits and runs again.
+  for (const op of gpu.last) host.add(op);
+  if (gpu.rebooting) host.output('rebooting', true);
 }
 
 export default definePlaybook<ClusterPlan>({

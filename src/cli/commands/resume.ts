@@ -1,17 +1,14 @@
-import { acquire } from '../../fleet/lifecycle.js';
+import { resume } from '../../fleet/resume.js';
+import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
+import { renderRecap } from '../recap.js';
 
-/** Resuming is acquiring with nothing new: every provider brings back its saved hosts first. */
 export default async function resumeCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
-  const core = ctx.core();
-  const state = await core.state.read();
-  const saved = Object.values(state.hosts).filter((h) => h.provider === args.provider);
-  if (saved.length === 0) {
-    ctx.out(`no saved ${args.provider} hosts; create some with pcc acquire ${args.provider}`);
-    return 0;
-  }
-  const outcome = await acquire(args.provider, { type: 'cpu', count: saved.length, wait: args.provider !== 'ec2' }, core);
+  const outcome = await resume(args.provider, ctx.core());
   if (ctx.json) ctx.emitJson(outcome);
-  else ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
-  return outcome.unreachable.length ? 2 : 0;
+  else {
+    ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
+    if (outcome.setup) ctx.out(renderRecap(outcome.setup));
+  }
+  return outcome.unreachable.length || (outcome.setup && runFailed(outcome.setup)) ? 2 : 0;
 }

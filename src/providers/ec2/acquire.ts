@@ -65,7 +65,7 @@ export async function acquire(
   const kind = kindHash({ project: project.name, type: hostType, instanceType, ami: choiceKey(choice), spot });
 
   const mine = existing.filter((i) => tagValue(i.Tags, TAG_REQUEST) === kind && ['pending', 'running'].includes(stateOf(i)));
-  const missing = request.count - mine.length;
+  const missing = request.resumeOnly ? 0 : request.count - mine.length;
   if (missing <= 0) {
     progress.note(`${mine.length} ${hostType} host(s) of ${instanceType} already exist; nothing to launch (raise --count for more)`);
     if (!ctx.dry) await access();

@@ -9,6 +9,8 @@ export interface LineOptions extends Ownership {
   line: string;
   /** The line to replace: the last line that matches wins, as in Ansible. Without a match the line is appended. */
   match?: RegExp;
+  /** Without a match the line goes first, not last: a top-level TOML key must come before the first [section]. */
+  atStart?: boolean;
 }
 
 export function lineInFile(path: string, options: LineOptions): Operation {
@@ -24,7 +26,7 @@ export function lineInFile(path: string, options: LineOptions): Operation {
   };
 }
 
-export function withLine(text: string, options: { line: string; match?: RegExp }): string {
+export function withLine(text: string, options: { line: string; match?: RegExp; atStart?: boolean }): string {
   const lines = splitLines(text);
   const matcher = options.match ?? { test: (l: string) => l === options.line };
   let index = -1;
@@ -32,6 +34,7 @@ export function withLine(text: string, options: { line: string; match?: RegExp }
     if (matcher.test(l)) index = i;
   });
   if (index >= 0) lines[index] = options.line;
+  else if (options.atStart) lines.unshift(options.line);
   else lines.push(options.line);
   return joinLines(lines);
 }

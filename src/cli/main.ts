@@ -172,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
       throw err ?? new UsageError(msg);
     });
 
+  skipHelpRendering(parser);
   for (const spec of commands) {
     parser.command(spec.command, spec.describe, spec.builder ?? ((y) => y), async (args) => {
       exitCode = await runCommand(spec, args as GlobalArgs);
@@ -187,6 +188,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/**
+ * yargs renders the matched command's whole help text before the handler's
+ * promise settles, only in case the handler prints it later; pcc's handlers
+ * never do, and that rendering (string widths of every line) was a tenth of
+ * `pcc hosts` in \`node --cpu-prof\`. Errors and --help still render it.
+ */
+function skipHelpRendering(parser: Argv): void {
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } })
+    .getInternalMethods?.()
+    .getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
+}
 
 async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> {
   const [{ createContext }, mod] = await Promise.all([import('./context.js'), spec.load()]);

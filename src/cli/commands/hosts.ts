@@ -47,7 +47,9 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
   }
 
   const all = Object.values((await ctx.state().read()).hosts).sort((a, b) => naturalCompare(a.name, b.name));
-  const varsOf = hostVarsResolver(ctx.project, ctx.settings());
+  // Only show and --json print variables: the table needs no settings.
+  let resolver: ReturnType<typeof hostVarsResolver> | undefined;
+  const varsOf = (h: HostRecord) => (resolver ??= hostVarsResolver(ctx.project, ctx.settings()))(h);
   if (args.action === 'show') {
     if (!args.name) throw new PccError('usage: pcc hosts show NAME');
     const host = all.find((h) => h.name === args.name);

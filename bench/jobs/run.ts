@@ -72,16 +72,22 @@ try {
     pcc('job', 'run', 'mybusybox', '--name', `many${rep}`, '--replicas', String(TASKS), '--wait', '--', 'true');
     swarm.push(seconds(t));
 
+    console.error(`rep ${rep + 1}: first task running ${firstRunning.at(-1)!.toFixed(2)} s, pcc job ${swarm.at(-1)!.toFixed(2)} s`);
+
+    // OpenSSH reads ~/.ssh/config from the passwd home, not $HOME: name pcc's config.
+    t = performance.now();
+    execFileSync(
+      'parallel',
+      ['--ssh', `ssh -F ${path.join(home, '.ssh/config')}`, '--sshlogin', '4/local1,4/local2', `docker run --rm ${image} true`, ':::', ...Array.from({ length: TASKS }, (_, i) => String(i))],
+      { env, stdio: 'ignore' },
+    );
+    gnuParallel.push(seconds(t));
+    console.error(`rep ${rep + 1}: GNU parallel ${gnuParallel.at(-1)!.toFixed(2)} s`);
+
     t = performance.now();
     for (let i = 0; i < TASKS; i++) pcc('exec', `local${1 + (i % 2)}`, '--', `docker run --rm ${image} true`);
     execLoop.push(seconds(t));
-
-    t = performance.now();
-    execFileSync('parallel', ['--sshlogin', '4/local1,4/local2', `docker run --rm ${image} true`, ':::', ...Array.from({ length: TASKS }, (_, i) => String(i))], {
-      env,
-      stdio: 'ignore',
-    });
-    gnuParallel.push(seconds(t));
+    console.error(`rep ${rep + 1}: pcc exec loop ${execLoop.at(-1)!.toFixed(2)} s`);
     pcc('job', 'rm', `first${rep}`, '--yes');
     pcc('job', 'rm', `many${rep}`, '--yes');
   }

@@ -62,7 +62,9 @@ export class Manager {
   stream(command: Command, onOutput: (chunk: string) => void): { done: Promise<number>; stop: () => void } {
     const root = this.conn.host.user === 'root' ? '' : 'sudo -n ';
     const inner = command.argv.map(quote).join(' ');
-    const watchdog = `${inner} & p=$!; trap 'kill $p 2>/dev/null' EXIT; (cat >/dev/null; kill $p 2>/dev/null) & wait $p`;
+    // The command goes to the background, `cat` holds stdin in the foreground: sh gives a background
+    // list /dev/null for stdin, so the watch must not be the one in the background.
+    const watchdog = `${inner} & p=$!; cat >/dev/null; kill $p 2>/dev/null`;
     const done = this.conn.exec(`${root}sh -c ${quote(watchdog)}`, { onOutput }).then(
       (r) => r.code,
       () => 0,

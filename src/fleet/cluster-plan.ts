@@ -11,7 +11,7 @@ const DEFAULT_REGISTRY_STORAGE = '/var/lib/docker-registry';
 /** The plan every setup run works from: the hub knows every enrolled host, not only the ones being set up. */
 export async function clusterPlan(project: Project, settings: Settings, state: State): Promise<ClusterPlan> {
   const controller = controllerOf(state);
-  const reachAt = controller.meta.lanAddress ?? controller.address;
+  const reachAt = controller.reachableAddress ?? controller.address;
   const hub = await overlayNode(project, controller, `${reachAt}:${settings.values.OVERLAY_PORT}`);
   const enrolled = Object.values(state.hosts).filter((h) => h.name !== CONTROLLER && h.overlayAddress && h.meta.wgPublicKey);
   const peers = await Promise.all(enrolled.map((h) => overlayNode(project, h)));

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PccError } from '../core/errors.js';
-import { lockLibrary } from '../core/lock-library.js';
+import { withFileLock } from '../core/lock.js';
 import type { Project } from '../core/project.js';
 
 /** Serializes this process's changes, so that parallel host connections do not queue on the file lock. */
@@ -22,22 +21,12 @@ export function withSshLock<T>(project: Project, fn: (createdSshDir: boolean) =>
 async function locked<T>(project: Project, fn: (createdSshDir: boolean) => Promise<T>): Promise<T> {
   const createdSshDir = !existsSync(project.sshDir);
   await mkdir(project.sshDir, { recursive: true, mode: 0o700 });
-  let release: () => Promise<void>;
-  try {
-    release = await (await lockLibrary()).lock(project.sshDir, {
-      lockfilePath: path.join(project.sshDir, '.pcc.lock'),
-      realpath: false,
-      stale: 30_000,
-      retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
-    });
-  } catch (err) {
-    throw new PccError(
-      `${project.sshDir}/.pcc.lock is held by another pcc process; wait for it to finish (${(err as Error).message})`,
-    );
-  }
-  try {
-    return await fn(createdSshDir);
-  } finally {
-    await release();
-  }
+  return withFileLock(
+    {
+      lockfile: path.join(project.sshDir, '.pcc.lock'),
+      waitSeconds: 30,
+      busy: `${project.sshDir}/.pcc.lock is held by another pcc process; wait for it to finish`,
+    },
+    () => fn(createdSshDir),
+  );
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../core/errors.js';
-import { lockLibrary } from '../core/lock-library.js';
+import { withFileLock } from '../core/lock.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { emptyState, stateSchema, type State } from './schema.js';
@@ -57,24 +57,19 @@ export class StateStore {
 
   private async updateLocked<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
     await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
-    let release: () => Promise<void>;
-    try {
-      release = await (await lockLibrary()).lock(this.project.stateDir, {
-        lockfilePath: `${this.file}.lock`,
-        stale: 30_000,
-        retries: { retries: 50, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
-      });
-    } catch (err) {
-      throw new PccError(`${this.rel()} is locked by another pcc process; wait for it to finish (${(err as Error).message})`);
-    }
-    try {
-      const state = await this.read();
-      const result = await mutate(state);
-      await writeOwnedFile(this.file, `${JSON.stringify(stateSchema.parse(state), null, 2)}\n`, { mode: 0o600 });
-      return result;
-    } finally {
-      await release();
-    }
+    return withFileLock(
+      {
+        lockfile: `${this.file}.lock`,
+        waitSeconds: 30,
+        busy: `${this.rel()} is locked by another pcc process; wait for it to finish`,
+      },
+      async () => {
+        const state = await this.read();
+        const result = await mutate(state);
+        await writeOwnedFile(this.file, `${JSON.stringify(stateSchema.parse(state), null, 2)}\n`, { mode: 0o600 });
+        return result;
+      },
+    );
   }
 
   private rel(): string {

@@ -33,19 +33,20 @@ describe('local provider: network builders', () => {
   });
 
   it('host: netns, veth with host0 inside, MACs derived from the address, no route', () => {
-    const h = { netns: netnsName('local1', '10.213.0.2'), veth: vethName('10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0' };
+    const id = '0123456789ab';
+    const h = { netns: netnsName(id, 'local1'), veth: vethName(id, '10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0' };
     expect(createHostNetworkArgvs(h)).toEqual([
-      ['ip', 'netns', 'add', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'add', 'vp0ad50002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
-        'peer', 'name', 'host0', 'address', '02:00:0a:d5:00:02', 'netns', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'set', 'vp0ad50002', 'master', 'pcc-br0', 'up'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'lo', 'up'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'host0', 'up'],
+      ['ip', 'netns', 'add', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'add', 'v012345670002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
+        'peer', 'name', 'host0', 'address', '02:00:0a:d5:00:02', 'netns', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'set', 'v012345670002', 'master', 'pcc-br0', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'host0', 'up'],
     ]);
     expect(deleteHostNetworkArgvs(h)).toEqual([
-      ['ip', 'netns', 'del', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'del', 'vp0ad50002'],
+      ['ip', 'netns', 'del', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'del', 'v012345670002'],
     ]);
   });
 
@@ -63,11 +64,10 @@ describe('local provider: network builders', () => {
     expect(() => allocateAddress(tiny, ['10.1.2.2'])).toThrow(/LOCAL_SUBNET=10.1.2.0\/30 has no free address/);
   });
 
-  it('bridge name: LOCAL_BRIDGE, else one per subnet; bad values name the setting', () => {
-    expect(bridgeName(subnet)).toBe('pcc-0ad50000');
-    expect(bridgeName(parseSubnet('10.213.7.0/24'))).toBe('pcc-0ad50700');
-    expect(bridgeName(subnet, 'mybr')).toBe('mybr');
-    expect(() => bridgeName(subnet, 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
+  it('bridge name: LOCAL_BRIDGE, else one per project (its id); bad values name the setting', () => {
+    expect(bridgeName('0123456789ab')).toBe('pcc-0123456789');
+    expect(bridgeName('0123456789ab', 'mybr')).toBe('mybr');
+    expect(() => bridgeName('0123456789ab', 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
     expect(() => parseSubnet('10.213.0.1/24')).toThrow(/has host bits set; use 10.213.0.0\/24/);
     expect(() => parseSubnet('10.213.0.0/31')).toThrow(/^LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
   });

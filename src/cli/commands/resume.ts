@@ -1,17 +1,12 @@
-import { acquire } from '../../fleet/lifecycle.js';
+import { resume } from '../../fleet/lifecycle.js';
 import type { CliContext } from '../context.js';
 
-/** Resuming is acquiring with nothing new: every provider brings back its saved hosts first. */
-export default async function resumeCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
-  const core = ctx.core();
-  const state = await core.state.read();
-  const saved = Object.values(state.hosts).filter((h) => h.provider === args.provider);
-  if (saved.length === 0) {
-    ctx.out(`no saved ${args.provider} hosts; create some with pcc acquire ${args.provider}`);
-    return 0;
-  }
-  const outcome = await acquire(args.provider, { type: 'cpu', count: saved.length, wait: args.provider !== 'ec2' }, core);
+/** Starts what was saved, and never creates anything: a resume costs no new host. */
+export default async function resumeCommand(args: { provider: string; wait: boolean; dry: boolean }, ctx: CliContext): Promise<number> {
+  const outcome = await resume(args.provider, ctx.core({ dry: args.dry }), { wait: args.wait && !args.dry });
   if (ctx.json) ctx.emitJson(outcome);
-  else ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
+  else if (outcome.plan.length === 0) ctx.out(`no saved ${args.provider} hosts; create some with pcc acquire ${args.provider}`);
+  else if (!args.dry) ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
+  for (const u of outcome.unreachable) ctx.err(`${u.host}: not reachable over ssh yet: ${u.error}`);
   return outcome.unreachable.length ? 2 : 0;
 }

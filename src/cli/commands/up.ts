@@ -19,7 +19,7 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
     return 2;
   }
   const state = await core.state.read();
-  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name);
+  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name && h.groups.includes('cpu'));
   step(compute.length ? `compute hosts: ${compute.map((h) => h.name).join(', ')}` : 'one compute host');
   const acquired = await acquire(args.provider, { type: 'cpu', count: Math.max(1, compute.length), wait: true }, core);
   const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { withFileLock } from '../../core/lock.js';
 import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
 import type { Progress } from '../../core/progress.js';
@@ -59,41 +59,33 @@ export async function ensureBase(options: {
   if (existsSync(finalDir)) return finalDir;
 
   await mkdir(options.cacheDir, { recursive: true, mode: 0o755 });
-  let release: () => Promise<void>;
-  try {
-    // `${finalDir}.lock`, one per recipe.
-    release = await lockfile.lock(finalDir, {
-      realpath: false,
-      stale: 30_000,
-      // Another run may be building right now: wait for it (a build is ~2 min).
-      retries: { retries: 900, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
-  } catch (err) {
-    throw new PccError(
-      `local: the base in ${options.cacheDir} is being built by another pcc run that did not finish; wait or remove ${finalDir}.lock (${(err as Error).message})`,
-    );
-  }
-  try {
-    if (existsSync(finalDir)) return finalDir;
-    await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));
-    const buildDir = path.join(options.cacheDir, `.build-${path.basename(finalDir)}-${process.pid}`);
-    const mirror = chooseMirror(options.mirror);
-    options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, about 2 minutes)`);
-    try {
-      await (options.build ?? buildBase)(buildDir, mirror);
-      await rename(buildDir, finalDir);
-    } catch (err) {
-      await discard(buildDir);
-      if (err instanceof PccError) {
-        throw new PccError(`${err.message}; check LOCAL_MIRROR (now ${mirror}) and the network, then retry`);
+  // Another run may be building right now: wait for it (a build is ~2 min).
+  return withFileLock(
+    {
+      lockfile: `${finalDir}.lock`,
+      waitSeconds: 900,
+      busy: `local: the base in ${options.cacheDir} is being built by another pcc run that did not finish; wait or remove ${finalDir}.lock`,
+    },
+    async () => {
+      if (existsSync(finalDir)) return finalDir;
+      await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));
+      const buildDir = path.join(options.cacheDir, `.build-${path.basename(finalDir)}-${process.pid}`);
+      const mirror = chooseMirror(options.mirror);
+      options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, about 2 minutes)`);
+      try {
+        await (options.build ?? buildBase)(buildDir, mirror);
+        await rename(buildDir, finalDir);
+      } catch (err) {
+        await discard(buildDir);
+        if (err instanceof PccError) {
+          throw new PccError(`${err.message}; check LOCAL_MIRROR (now ${mirror}) and the network, then retry`);
+        }
+        throw err;
       }
-      throw err;
-    }
-    options.progress.note(`local: base ready in ${finalDir}`);
-    return finalDir;
-  } finally {
-    await release();
-  }
+      options.progress.note(`local: base ready in ${finalDir}`);
+      return finalDir;
+    },
+  );
 }
 
 export async function buildBase(dir: string, mirror: string): Promise<void> {

@@ -59,19 +59,6 @@ export function patchMachine(state: State, name: string, patch: Partial<Machine>
   writeLocal(state, local);
 }
 
-/** The subnet and bridge are fixed while machines exist: changing them under running hosts would strand them. */
-export function checkNetworkSettings(local: LocalState | undefined, subnet: string, bridge: string): void {
-  if (!local || Object.keys(local.machines).length === 0) return;
-  if (local.subnet !== subnet) {
-    throw new PccError(
-      `LOCAL_SUBNET is ${subnet} but the local hosts use ${local.subnet}; set it back, or pcc destroy local first`,
-    );
-  }
-  if (local.bridge !== bridge) {
-    throw new PccError(`LOCAL_BRIDGE is ${bridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
-  }
-}
-
 /** Where a machine keeps its disk (in the project) and where its root is mounted (in /run, outside the exported project). */
 export function machinePaths(project: Project, name: string, netns: string): Pick<Machine, 'dir' | 'root'> {
   return { dir: path.join(project.stateDir, 'local', name), root: path.join('/run/pcc/local', netns) };

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { withFileLock } from '../../core/lock.js';
 import { PccError, errorMessage } from '../../core/errors.js';
 import { expandHome } from '../../core/project.js';
 import type { HostRecord, State } from '../../state/schema.js';
+import type { ListedHost, Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { basePath, ensureBase } from './base.js';
 import {
-  checkNetworkSettings,
   machinePaths,
   patchMachine,
   readLocal,
@@ -29,8 +29,9 @@ import {
   type BootExtras,
 } from './lifecycle.js';
 import { isMachineProcess } from './machine.js';
-import { allocateAddress, bridgeName, netnsName, parseSubnet, vethName, type Subnet } from './network.js';
+import { allocateAddress, bridgeName, netnsName, vethName, type Subnet } from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
+import { chooseSubnet, rootAddresses } from './subnet.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
 export const CONTROLLER_NAME = 'init';
@@ -48,23 +49,54 @@ interface Net {
   bridge: string;
 }
 
-function networkSettings(ctx: ProviderContext): Net {
-  const subnet = parseSubnet(ctx.settings.values.LOCAL_SUBNET);
-  return { subnet, bridge: bridgeName(subnet, ctx.settings.values.LOCAL_BRIDGE) };
+/**
+ * The project's bridge and subnet: what its hosts use, or for a new project
+ * LOCAL_SUBNET, or a free one when another project holds the default.
+ */
+async function networkFor(ctx: ProviderContext, local: LocalState | undefined): Promise<Net> {
+  const configuredBridge = ctx.settings.values.LOCAL_BRIDGE;
+  const hasHosts = local !== undefined && Object.keys(local.machines).length > 0;
+  if (hasHosts && configuredBridge !== undefined && configuredBridge !== local.bridge) {
+    throw new PccError(`LOCAL_BRIDGE is ${configuredBridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
+  }
+  const bridge = hasHosts ? local.bridge : bridgeName(ctx.project.id, configuredBridge);
+  // A dry run on a machine without `ip` still plans.
+  const addresses = await rootAddresses().catch(() => []);
+  const own = addresses.find((a) => a.dev === bridge);
+  const { subnet, picked } = chooseSubnet({
+    // A bridge left by a run killed before it recorded anything is this project's claim too.
+    recorded: hasHosts ? local.subnet : own && !ctx.settings.origin.LOCAL_SUBNET ? `${own.address.replace(/\.\d+$/, '.0')}/${own.prefix}` : undefined,
+    configured: ctx.settings.values.LOCAL_SUBNET,
+    origin: ctx.settings.origin.LOCAL_SUBNET,
+    ownBridge: bridge,
+    addresses,
+  });
+  if (picked) ctx.progress.note(`local: ${ctx.settings.values.LOCAL_SUBNET} is taken on this machine; this project's hosts use ${subnet.cidr}`);
+  return { subnet, bridge };
 }
 
 function baseCacheDir(ctx: ProviderContext): string {
   return path.resolve(expandHome(ctx.settings.values.LOCAL_BASE_CACHE, ctx.project.home));
 }
 
+/** Where projects on this machine agree on subnets: picking one and making its bridge is one step. */
+const SUBNET_LOCK = '/run/pcc/local-subnets.lock';
+
 /** Settings that agree with the existing hosts, the user's key and the base: all before any host is created. */
 async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; key: UserKey }> {
-  const net = networkSettings(ctx);
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
-  checkNetworkSettings(readLocal(await ctx.state.read()), net.subnet.cidr, net.bridge);
   const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
+  const net = await withFileLock(
+    { lockfile: SUBNET_LOCK, waitSeconds: 30, busy: `local: another pcc run is choosing a subnet (${SUBNET_LOCK})` },
+    async () => {
+      const chosen = await networkFor(ctx, readLocal(await ctx.state.read()));
+      // The bridge holds the subnet's first address: from here on, other projects see it taken.
+      await ensureBridge(chosen.bridge, chosen.subnet);
+      return chosen;
+    },
+  );
   return { net, base, key };
 }
 
@@ -79,24 +111,15 @@ async function exclusively<T>(ctx: ProviderContext, tools: string[], fn: () => P
   requireRoot();
   requireTools(tools);
   await mkdir(ctx.project.stateDir, { recursive: true, mode: 0o700 });
-  let release: () => Promise<void>;
-  try {
-    // Keyed by its own path: proper-lockfile tracks in-process locks by the
-    // locked file, and the state store already locks the state dir itself.
-    release = await lockfile.lock(path.join(ctx.project.stateDir, 'local'), {
-      realpath: false,
-      stale: 30_000,
+  return withFileLock(
+    {
+      lockfile: path.join(ctx.project.stateDir, 'local.lock'),
       // A base build (first run only) can take minutes.
-      retries: { retries: 600, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
-  } catch (err) {
-    throw new PccError(`local: another pcc run is changing local hosts in this project; wait for it (${errorMessage(err)})`);
-  }
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+      waitSeconds: 600,
+      busy: 'local: another pcc run is changing local hosts in this project; wait for it',
+    },
+    fn,
+  );
 }
 
 function localHosts(state: State): HostRecord[] {
@@ -122,12 +145,12 @@ function recordNewMachine(
   key: UserKey,
 ): void {
   const address = allocateAddress(net.subnet, Object.values(local.machines).map((m) => m.address));
-  const netns = netnsName(name, address);
+  const netns = netnsName(ctx.project.id, name);
   local.machines[name] = {
     role,
     address,
     netns,
-    veth: vethName(address),
+    veth: vethName(ctx.project.id, address),
     ...machinePaths(ctx.project, name, netns),
     base,
     cgroups: [],
@@ -233,53 +256,122 @@ function isRunning(m: Machine): boolean {
   return isMachineProcess(m.pid, m.root);
 }
 
-async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+const SPEC: Spec<null> = { key: 'cpu', label: 'cpu (systemd-nspawn)', detail: null };
+
+async function list(ctx: ProviderContext): Promise<ListedHost[]> {
+  const machines = readLocal(await ctx.state.read())?.machines ?? {};
+  return Object.entries(machines).map(([name, m]) => ({
+    name,
+    role: m.role,
+    spec: m.role === 'compute' ? SPEC.key : 'controller',
+    state: isRunning(m) ? 'running' : 'stopped',
+  }));
+}
+
+async function spec(request: AcquireRequest): Promise<Spec<null>> {
   if (request.type === 'gpu') {
     throw new PccError('the local provider has no GPU hosts; use --type cpu, or a provider with GPUs (ec2)');
   }
-  if (ctx.dry) return planAcquire(request, ctx);
-  const { net, base, key } = await prepare(ctx);
+  return SPEC;
+}
 
-  // --count is how many compute hosts there should be: saved ones come back first, new ones fill up.
-  const plan = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
-    checkNetworkSettings(local, net.subnet.cidr, net.bridge);
-    const items = Object.entries(local.machines)
-      .filter(([, m]) => !isRunning(m))
-      .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
-    const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute').length;
+/** New compute hosts local<N>: recorded (status `creating`) before any of them exists, then booted. */
+async function create(_spec: Spec<null>, count: number, ctx: ProviderContext): Promise<HostRecord[]> {
+  if (ctx.dry) {
+    const state = await ctx.state.read();
+    const local = readLocal(state);
+    const net = await networkFor(ctx, local);
+    const used = Object.values(local?.machines ?? {}).map((m) => m.address);
     const taken = new Set<string>();
-    for (let i = computeCount; i < request.count; i++) {
+    for (let i = 0; i < count; i++) {
+      const name = nextComputeName(state, taken);
+      const address = allocateAddress(net.subnet, used);
+      taken.add(name);
+      used.push(address);
+      ctx.progress.host(name, `would create at ${address} on bridge ${net.bridge}`);
+    }
+    return [];
+  }
+  requireTools(BOOT_TOOLS);
+  const { net, base, key } = await prepare(ctx);
+  const names = await ctx.state.update((state) => {
+    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
+    const taken = new Set<string>();
+    for (let i = 0; i < count; i++) {
       const name = nextComputeName(state, taken);
       taken.add(name);
       recordNewMachine(state, local, name, 'compute', ctx, net, base, key);
-      items.push({ name, fresh: true });
     }
     writeLocal(state, local);
-    return items;
+    return [...taken];
   });
-  await bringUpAll(plan, ctx, net, key);
-  const state = await ctx.state.read();
-  return localHosts(state).filter((h) => h.status === 'running');
+  await bringUpAll(names.map((name) => ({ name, fresh: true })), ctx, net, key);
+  return hostsNamed(ctx, names);
 }
 
-async function planAcquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
-  const net = networkSettings(ctx);
-  const state = await ctx.state.read();
-  const local = readLocal(state);
-  const machines = Object.entries(local?.machines ?? {});
-  for (const [name, m] of machines) if (!isRunning(m)) ctx.progress.host(name, `would resume at ${m.address}`);
-  const computeCount = machines.filter(([, m]) => m.role === 'compute').length;
-  const used = machines.map(([, m]) => m.address);
-  const taken = new Set<string>();
-  for (let i = computeCount; i < request.count; i++) {
-    const name = nextComputeName(state, taken);
-    const address = allocateAddress(net.subnet, used);
-    taken.add(name);
-    used.push(address);
-    ctx.progress.host(name, `would create at ${address} on bridge ${net.bridge}`);
+/** Saved or crashed hosts boot again with their disks; a host killed before its first boot finished is made fresh. */
+async function start(names: string[], ctx: ProviderContext): Promise<HostRecord[]> {
+  if (ctx.dry) {
+    const machines = readLocal(await ctx.state.read())?.machines ?? {};
+    for (const name of names) ctx.progress.host(name, `would resume at ${machines[name]?.address}`);
+    return [];
   }
-  return localHosts(state);
+  requireTools(BOOT_TOOLS);
+  const { net, key } = await prepare(ctx);
+  const state = await ctx.state.read();
+  const items = names.map((name) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
+  await bringUpAll(items, ctx, net, key);
+  return hostsNamed(ctx, names);
+}
+
+async function hostsNamed(ctx: ProviderContext, names: readonly string[]): Promise<HostRecord[]> {
+  const state = await ctx.state.read();
+  return names.flatMap((n) => (state.hosts[n] ? [state.hosts[n]] : []));
+}
+
+/** Power off and keep the disks; the bridge stays, holding the project's subnet for the resume. */
+async function stop(names: string[], _request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  const machines = readLocal(await ctx.state.read())?.machines ?? {};
+  if (ctx.dry) {
+    for (const name of names) ctx.progress.host(name, 'would power off and keep its disk');
+    return [];
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      const m = machines[name];
+      if (!m) return;
+      ctx.progress.host(name, 'powering off');
+      await powerOff(name, m);
+      await ctx.state.update((state) => {
+        patchMachine(state, name, { pid: undefined, startedAt: undefined, cgroups: [] });
+        setHostStatus(state, name, 'saved');
+      });
+      ctx.progress.host(name, 'saved');
+    }),
+  );
+  return hostsNamed(ctx, names);
+}
+
+/** Machines, their network, mounts and disks; each record goes once its machine is gone. */
+async function terminate(names: string[], ctx: ProviderContext): Promise<string[]> {
+  const machines = readLocal(await ctx.state.read())?.machines ?? {};
+  if (ctx.dry) return names.map((name) => `machine ${name} (${machines[name]?.address}) and its disk ${machines[name]?.dir}`);
+  const perMachine = await Promise.all(
+    names.map(async (name) => {
+      const m = machines[name];
+      ctx.progress.host(name, 'destroying');
+      const lines = m ? await removeMachine(name, m) : [];
+      await ctx.state.update((state) => {
+        const l = readLocal(state);
+        if (l) delete l.machines[name];
+        writeLocal(state, l);
+        delete state.hosts[name];
+      });
+      ctx.progress.host(name, 'destroyed');
+      return lines;
+    }),
+  );
+  return perMachine.flat();
 }
 
 async function startController(ctx: ProviderContext): Promise<HostRecord> {
@@ -307,50 +399,16 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
   return (await ctx.state.read()).hosts[CONTROLLER_NAME]!;
 }
 
-async function save(_request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
-  const local = readLocal(await ctx.state.read());
-  const machines = Object.entries(local?.machines ?? {});
-  if (ctx.dry) {
-    for (const [name] of machines) ctx.progress.host(name, 'would power off and keep its disk');
-    return [];
-  }
-  await Promise.all(
-    machines.map(async ([name, m]) => {
-      ctx.progress.host(name, 'powering off');
-      await powerOff(name, m);
-      await ctx.state.update((state) => {
-        patchMachine(state, name, { pid: undefined, startedAt: undefined, cgroups: [] });
-        setHostStatus(state, name, 'saved');
-      });
-      ctx.progress.host(name, 'saved');
-    }),
-  );
-  if (local) await removeBridge(local.bridge);
-  return localHosts(await ctx.state.read()).filter((h) => h.status === 'saved');
-}
-
+/** Everything local of this project: every machine, the bridge, and host records without a machine. */
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
-  const state0 = await ctx.state.read();
-  const local = readLocal(state0);
-  const machines = Object.entries(local?.machines ?? {});
+  const local = readLocal(await ctx.state.read());
+  const names = Object.keys(local?.machines ?? {});
   if (ctx.dry) {
-    return { removed: machines.map(([name, m]) => `would remove machine ${name} (${m.address}) and its disk ${m.dir}`) };
+    const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
+    if (local) lines.push(`would remove bridge ${local.bridge}`);
+    return { removed: lines };
   }
-  const perMachine = await Promise.all(
-    machines.map(async ([name, m]) => {
-      ctx.progress.host(name, 'destroying');
-      const lines = await removeMachine(name, m);
-      await ctx.state.update((state) => {
-        const l = readLocal(state);
-        if (l) delete l.machines[name];
-        writeLocal(state, l);
-        delete state.hosts[name];
-      });
-      ctx.progress.host(name, 'destroyed');
-      return lines;
-    }),
-  );
-  const removed = perMachine.flat();
+  const removed = await terminate(names, ctx);
   if (local && (await removeBridge(local.bridge))) removed.push(`bridge ${local.bridge}`);
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
@@ -360,7 +418,7 @@ async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
     }
     writeLocal(state, undefined);
   });
-  for (const dir of [path.join(ctx.project.stateDir, 'local'), '/run/pcc/local', '/run/pcc']) {
+  for (const dir of [path.join(ctx.project.stateDir, 'local'), '/run/pcc/local']) {
     await rmdir(dir).catch(() => undefined);
   }
   return { removed };
@@ -383,10 +441,15 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
   });
 }
 
-export const localProvider: Provider & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
+export const localProvider: Provider<null> & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
   name: 'local',
-  acquire: (request, ctx) => exclusively(ctx, BOOT_TOOLS, () => acquire(request, ctx)),
-  save: (request, ctx) => exclusively(ctx, STOP_TOOLS, () => save(request, ctx)),
+  exclusive: (ctx, fn) => exclusively(ctx, STOP_TOOLS, fn),
+  list,
+  spec,
+  create,
+  start,
+  stop,
+  terminate,
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),

@@ -37,23 +37,27 @@ export function macFor(ip: string, side: 0 | 1): string {
 
 const hex = (ip: string) => ipToInt(ip).toString(16).padStart(8, '0');
 
-/** LOCAL_BRIDGE, else one per subnet (two projects on two subnets get two bridges). */
-export function bridgeName(subnet: Subnet, configured?: string): string {
-  const name = configured ?? `pcc-${subnet.network.toString(16).padStart(8, '0')}`;
+/**
+ * Every local resource name carries the project id, so that two projects on
+ * one machine never touch each other's hosts (interface names: 15 characters
+ * at most, so the id's first 10 or 8 digits).
+ */
+export function bridgeName(projectId: string, configured?: string): string {
+  const name = configured ?? `pcc-${projectId.slice(0, 10)}`;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
     throw new PccError(`LOCAL_BRIDGE=${name} is not a valid interface name; use at most 15 letters, digits, '-', '_' or '.'`);
   }
   return name;
 }
 
-/** Unique per address, so hosts named local1 in two projects or test files never clash. */
-export function netnsName(host: string, ip: string): string {
-  return `pcc-${host}-${ip}`;
+/** Names the netns, the nspawn machine, its root mount and its cgroups. */
+export function netnsName(projectId: string, host: string): string {
+  return `pcc-${projectId}-${host}`;
 }
 
-/** The root-namespace end of a host's veth; interface names are limited to 15 characters. */
-export function vethName(ip: string): string {
-  return `vp${hex(ip)}`;
+/** The root-namespace end of a host's veth: the project id's first 8 digits and the address's last 16 bits. */
+export function vethName(projectId: string, ip: string): string {
+  return `v${projectId.slice(0, 8)}${hex(ip).slice(4)}`;
 }
 
 export function linkExists(name: string): boolean {

@@ -22,17 +22,23 @@ export interface AcquireOutcome {
   unreachable: { host: string; error: string }[];
 }
 
-/** Runs planned steps; what each primitive removed is collected for the report. */
-async function runSteps<D>(provider: Provider<D>, steps: readonly Step[], ctx: ProviderContext, extra: { spec?: Spec<D>; save?: SaveRequest } = {}): Promise<string[]> {
+/** Runs planned steps; what each primitive started, made or removed is collected for the report. */
+async function runSteps<D>(
+  provider: Provider<D>,
+  steps: readonly Step[],
+  ctx: ProviderContext,
+  extra: { spec?: Spec<D>; save?: SaveRequest } = {},
+): Promise<{ removed: string[]; up: HostRecord[] }> {
   const removed: string[] = [];
+  const up: HostRecord[] = [];
   for (const step of steps) {
     ctx.progress.note(`${ctx.dry ? 'would ' : ''}${describeStep(provider.name, step)}`);
     switch (step.op) {
       case 'start':
-        await provider.start(step.hosts, ctx);
+        up.push(...(await provider.start(step.hosts, ctx)));
         break;
       case 'create':
-        await provider.create(extra.spec!, step.count, ctx);
+        up.push(...(await provider.create(extra.spec!, step.count, ctx)));
         break;
       case 'stop':
         await provider.stop(step.hosts, extra.save ?? {}, ctx);
@@ -43,7 +49,7 @@ async function runSteps<D>(provider: Provider<D>, steps: readonly Step[], ctx: P
         break;
     }
   }
-  return removed;
+  return { removed, up };
 }
 
 const locked = <D, T>(provider: Provider<D>, ctx: ProviderContext, fn: () => Promise<T>): Promise<T> =>
@@ -61,12 +67,15 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
   }
   return locked(provider, ctx, async () => {
     const spec = await provider.spec(request, ctx);
-    const plan = planAcquire(await provider.list(ctx), spec, request.count);
+    const listed = await provider.list(ctx);
+    const plan = planAcquire(listed, spec, request.count);
     if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
-    await runSteps(provider, plan, ctx, { spec });
+    const { up } = await runSteps(provider, plan, ctx, { spec });
     if (ctx.dry) return { plan, hosts: [] };
-    const running = (await provider.list(ctx)).filter((h) => h.role === 'compute' && h.spec === spec.key && h.state === 'running');
-    return { plan, hosts: await hostsNamed(ctx, running.map((h) => h.name)) };
+    // What ran already, and what the steps brought up: every running host of the spec.
+    const before = await hostsNamed(ctx, listed.filter((h) => h.role === 'compute' && h.spec === spec.key && h.state === 'running').map((h) => h.name));
+    const upNames = new Set(up.map((h) => h.name));
+    return { plan, hosts: [...before.filter((h) => !upNames.has(h.name)), ...up] };
   });
 }
 
@@ -91,7 +100,7 @@ export async function saveOn<D>(provider: Provider<D>, request: SaveRequest, ctx
 export async function releaseOn<D>(provider: Provider<D>, names: readonly string[], ctx: ProviderContext): Promise<{ plan: Step[]; removed: string[] }> {
   return locked(provider, ctx, async () => {
     const plan = planRelease(await provider.list(ctx), names);
-    const removed = await runSteps(provider, plan, ctx);
+    const { removed } = await runSteps(provider, plan, ctx);
     return { plan, removed };
   });
 }

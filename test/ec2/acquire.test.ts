@@ -9,7 +9,7 @@ import {
 import { describe, expect, test } from 'vitest';
 import { MOTO_ACCOUNT_ID } from '../fixtures/moto.js';
 import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite } from './harness.js';
-import { acquireOn, saveOn } from '../../src/fleet/lifecycle.js';
+import { acquireOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 // moto's instances cannot be reached over SSH: every acquire here uses wait=false
 // (the provider itself never opens SSH; the core's SSH wait is not under test).
@@ -84,7 +84,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     expect(again.map((h) => h.providerId).sort()).toEqual(first.map((h) => h.providerId).sort());
     expect(calls).not.toContain('RunInstances');
     expect(await liveInstances()).toHaveLength(2);
-    expect(suite.t.messages.join('\n')).toMatch(/already exist; nothing to launch/);
+    expect(suite.t.messages.join('\n')).toMatch(/already running; nothing to do/);
   });
 
   test('a crash after RunInstances, before the state is written: the re-run adopts those instances', async () => {
@@ -164,7 +164,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     expect(err.message).not.toContain('\n');
   });
 
-  test('save stops the hosts; acquire then starts the same ids instead of launching', async () => {
+  test('save stops the hosts; resume, and then acquire of the same spec, start the same ids instead of launching', async () => {
     const { provider, calls } = countingProvider();
     const hosts = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
     const saved = await saveOn(provider, {}, suite.t.ctx()).then((r) => r.hosts);
@@ -172,13 +172,20 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     expect((await liveInstances()).map((i) => i.State?.Name)).toEqual(['stopped', 'stopped']);
 
     calls.length = 0;
-    // Plain `pcc acquire ec2` (type cpu, count 1) resumes what was saved.
-    const resumed = await acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts);
+    // `pcc resume ec2` starts what was saved.
+    const resumed = await resumeOn(provider, suite.t.ctx()).then((r) => r.hosts);
     expect(calls).not.toContain('RunInstances');
     expect(calls).toContain('StartInstances');
     expect(resumed.map((h) => h.providerId).sort()).toEqual(hosts.map((h) => h.providerId).sort());
     expect(resumed.map((h) => h.name)).toEqual(['gpu1', 'gpu2']);
     expect((await liveInstances()).map((i) => i.State?.Name)).toEqual(['running', 'running']);
+
+    // Saved again, `acquire --type gpu --count 2` starts the same two: stopped ones of the spec first.
+    await saveOn(provider, {}, suite.t.ctx());
+    calls.length = 0;
+    const again = await acquireOn(provider, gpu2, suite.t.ctx());
+    expect(again.plan).toEqual([{ op: 'start', hosts: ['gpu1', 'gpu2'] }]);
+    expect(calls).not.toContain('RunInstances');
   });
 
   test('a PCC_SSH_KEY the user set that is missing is a one-line error naming the file', async () => {

@@ -9,7 +9,7 @@ import type { ProviderContext } from '../../src/providers/types.js';
 import type { HostRecord } from '../../src/state/schema.js';
 import { claimTestSubnet, localContext } from '../fixtures/local-hosts.js';
 import { linkList, mountPoints, netnsList, processAlive, ssh, writeKnownHosts } from './helpers.js';
-import { acquireOn, saveOn } from '../../src/fleet/lifecycle.js';
+import { acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 /**
  * The local provider end to end on real systemd-nspawn hosts: acquire, save,
@@ -87,7 +87,7 @@ describe('local provider on real nspawn hosts', () => {
     for (const s of statuses) expect(Date.parse(s.since!)).toBeLessThanOrEqual(Date.now());
   });
 
-  it('save, then acquire: the same hosts come back with their files', async () => {
+  it('save, then resume: the same hosts come back with their files', async () => {
     ssh(first[0]!, 'echo kept > /root/marker && docker info --format "{{.ServerVersion}}" > /root/docker-version', knownHosts);
     const pids = Object.values(readLocal(await ctx.state.read())!.machines).map((m) => m.pid!);
 
@@ -97,11 +97,11 @@ describe('local provider on real nspawn hosts', () => {
       ['local2', 'saved'],
     ]);
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
-    expect(netnsList().filter((n) => n.endsWith(`-${first[0]!.address}`))).toEqual([]);
+    expect(netnsList().filter((n) => n.startsWith(`pcc-${ctx.project.id}-`))).toEqual([]);
     expect(existsSync(path.join(ctx.project.stateDir, 'local', 'local1', 'upper', 'root', 'marker'))).toBe(true);
     expect((await localProvider.status(ctx)).map((s) => s.state)).toEqual(['saved', 'saved']);
 
-    const again = await acquireOn(localProvider, { type: 'cpu', count: 1, wait: true }, ctx).then((r) => r.hosts);
+    const again = await resumeOn(localProvider, ctx).then((r) => r.hosts);
     expect(again.map((h) => [h.name, h.address, h.meta.hostKey, h.status])).toEqual(
       first.map((h) => [h.name, h.address, h.meta.hostKey, 'running']),
     );
@@ -122,21 +122,46 @@ describe('local provider on real nspawn hosts', () => {
     expect(ssh(local3, 'hostname', knownHosts)).toBe('local3');
   });
 
-  it('a host whose nspawn was killed shows as stopped, and acquire boots it again (its orphans killed first)', async () => {
+  it('a host whose nspawn was killed shows as stopped, and resume boots it again (its orphans killed first)', async () => {
     const before = readLocal(await ctx.state.read())!.machines.local2!;
     const oldInit = Number(readFileSync(`/proc/${before.pid}/task/${before.pid}/children`, 'utf8').trim());
     process.kill(before.pid!, 'SIGKILL');
     for (let i = 0; i < 100 && processAlive(before.pid!); i++) await new Promise((r) => setTimeout(r, 20));
     expect((await localProvider.status(ctx)).find((s) => s.name === 'local2')!.state).toBe('stopped');
 
-    const hosts = await acquireOn(localProvider, { type: 'cpu', count: 1, wait: true }, ctx).then((r) => r.hosts);
-    expect(hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
+    const hosts = await resumeOn(localProvider, ctx).then((r) => r.hosts);
+    expect(hosts.map((h) => h.name)).toEqual(['local2']);
     const after = readLocal(await ctx.state.read())!.machines.local2!;
     expect(after.pid).not.toBe(before.pid);
     // The old host's systemd outlived its nspawn (as an orphan) until acquire killed it.
     expect(oldInit).toBeGreaterThan(1);
     expect(processAlive(oldInit)).toBe(false);
     expect(ssh(hosts.find((h) => h.name === 'local2')!, 'cat /proc/1/comm', knownHosts)).toBe('systemd');
+  });
+
+  it('ten save/resume cycles keep the host count (resume never creates)', { timeout: 600_000 }, async () => {
+    for (let i = 0; i < 10; i++) {
+      await saveOn(localProvider, {}, ctx);
+      const back = await resumeOn(localProvider, ctx);
+      expect(back.plan).toEqual([{ op: 'start', hosts: ['local1', 'local2', 'local3'] }]);
+    }
+    expect(Object.keys((await ctx.state.read()).hosts).sort()).toEqual(['local1', 'local2', 'local3']);
+    expect((await localProvider.list(ctx)).map((h) => h.state)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('release one of three: its machine, disk and record go, the other two keep running', async () => {
+    const before = readLocal(await ctx.state.read())!.machines;
+    const r = await releaseOn(localProvider, ['local2'], ctx);
+    expect(r.plan).toEqual([{ op: 'terminate', hosts: ['local2'] }]);
+    const after = readLocal(await ctx.state.read())!.machines;
+    expect(Object.keys(after).sort()).toEqual(['local1', 'local3']);
+    expect(after.local1!.pid).toBe(before.local1!.pid);
+    expect(netnsList()).not.toContain(before.local2!.netns);
+    expect(existsSync(before.local2!.dir)).toBe(false);
+    // --count 3 again makes exactly the missing one.
+    const again = await acquireOn(localProvider, { type: 'cpu', count: 3, wait: true }, ctx);
+    expect(again.plan).toEqual([{ op: 'create', spec: 'cpu', label: 'cpu (systemd-nspawn)', count: 1 }]);
+    expect(again.hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
   });
 
   it('destroy leaves no namespace, link, mount, process, cgroup or file behind', async () => {

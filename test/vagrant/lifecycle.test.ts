@@ -5,7 +5,7 @@ import { isPccError } from '../../src/core/errors.js';
 import { selectHosts } from '../../src/inventory/pattern.js';
 import { vagrantProvider } from '../../src/providers/vagrant/index.js';
 import { makeProject, StandIn, standInPath, type TestProject } from './helpers.js';
-import { acquireOn, saveOn } from '../../src/fleet/lifecycle.js';
+import { acquireOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 /**
  * VirtualBox cannot run here: vagrant is the stand-in from
@@ -73,7 +73,9 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       groups: ['vagrant', 'controller'],
       providerId: 'init',
       status: 'running',
-      meta: { role: 'controller', lanAddress: '192.168.56.10', exportPath: '/project', registryStorage: '/var/lib/registry' },
+      // Where the other machines (and the registry's clients) reach it: not vagrant's port forward.
+      reachableAddress: '192.168.56.10',
+      meta: { role: 'controller', exportPath: '/project', registryStorage: '/var/lib/registry' },
     });
     const state = await p.ctx.state.read();
     expect(state.hosts.init).toEqual(init);
@@ -91,7 +93,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       ['vagrant', '127.0.0.1', 2200, ['vagrant', 'cpu']],
       ['vagrant2', '127.0.0.1', 2201, ['vagrant', 'cpu']],
     ]);
-    expect(hosts.map((h) => h.meta.lanAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
+    expect(hosts.map((h) => h.reachableAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
     expect(p.hostLines).toContainEqual(['vagrant2', 'Fixed port collision for 22 => 2222. Now on port 2201.']);
 
     // The names the ssh aliases are made of (`<host>`, `<group>-<host>`).
@@ -132,10 +134,10 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
     vagrant.take();
   });
 
-  it('recorded resume: acquire again resumes the saved machines instead of making new ones', async () => {
+  it('recorded resume: resume starts the saved machines and makes no new ones', async () => {
     vagrant.answer({ up: 'up-resume', 'ssh-config': 'ssh-config' });
     const before = (await p.ctx.state.read()).hosts;
-    const hosts = await acquireOn(vagrantProvider, { type: 'cpu', count: 1, wait: true }, p.ctx).then((r) => r.hosts);
+    const hosts = await resumeOn(vagrantProvider, p.ctx).then((r) => r.hosts);
     expect(vagrant.take().map((c) => c.argv)).toEqual([
       [...UP, 'init', 'vagrant', 'vagrant2'],
       ['ssh-config', 'init', 'vagrant', 'vagrant2'],
@@ -148,7 +150,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
     const after = await p.ctx.state.read();
     expect(Object.keys(after.hosts).sort()).toEqual(['init', 'vagrant', 'vagrant2']);
     expect(after.hosts.vagrant!.createdAt).toBe(before.vagrant!.createdAt);
-    expect(p.notes.some((n) => n.startsWith('vagrant: resuming init, vagrant, vagrant2'))).toBe(true);
+    expect(p.notes).toContain('vagrant: start init, vagrant, vagrant2');
   });
 
   it('recorded halt: save --halt halts every machine and records them powered off', async () => {

@@ -77,6 +77,12 @@ export interface Provider<Detail = unknown> {
   /** Remove every host and every shared resource of the project (found by its id). */
   destroy(ctx: ProviderContext): Promise<DestroyReport>;
   status(ctx: ProviderContext): Promise<HostStatus[]>;
+  /**
+   * Brings the project's shared resources up to date before any step, and
+   * on an acquire with nothing to do too (EC2: the key pair, and the security
+   * group opened to where the user is now).
+   */
+  refreshAccess?(spec: Spec<Detail>, ctx: ProviderContext): Promise<void>;
   /** Runs a whole reconcile under the provider's own lock, where two at once could double up (local). */
   exclusive?<T>(ctx: ProviderContext, fn: () => Promise<T>): Promise<T>;
   /** The controller (`pcc init`), for providers that can host it. */

@@ -46,8 +46,8 @@ describe('ec2 save, destroy and status against moto (no SSH: wait=false)', () =>
     for (const h of hosts) expect(text).toContain(`instance ${h.providerId} (${h.name}, g5.xlarge, ${REGION})`);
     expect(text).toMatch(/^image ami-/m);
     expect(text).toMatch(/^snapshot snap-/m);
-    expect(text).toMatch(/^security group sg-\S+ \(pcc-des\d+\)$/m);
-    expect(text).toMatch(/^key pair pcc-des\d+-[0-9a-f]{8}$/m);
+    expect(text).toMatch(/^security group sg-\S+ \(pcc-des\d+-[0-9a-f]{12}\)$/m);
+    expect(text).toMatch(/^key pair pcc-des\d+-[0-9a-f]{12}-[0-9a-f]{8}$/m);
 
     expect(await leftovers(suite.t.project.id)).toEqual(nothing);
     const state = await suite.t.ctx().state.read();

@@ -142,6 +142,12 @@ export async function startInstances(aws: AwsClients, ids: readonly string[], ct
   return settle(run, found);
 }
 
+/** The key pair and the security group, opened to where the user is now (stale rules revoked). */
+export async function refreshAccess(aws: AwsClients, ctx: ProviderContext, hooks: Ec2Hooks): Promise<void> {
+  await rememberRegion(ctx, aws.region);
+  await ensureAccess(aws, ctx, await ensureUserKey(ctx.project, ctx.settings), hooks);
+}
+
 /** What the steps after the first look share. */
 interface Run {
   aws: AwsClients;

@@ -1,7 +1,7 @@
 import type { HostRecord } from '../../state/schema.js';
 import type { DestroyReport, FoundProject, HostStatus, Provider, ProviderContext } from '../types.js';
 import { adoptRegion, findProjects } from './adopt.js';
-import { createInstances, ec2Spec, startInstances, type Ec2Spec } from './acquire.js';
+import { createInstances, ec2Spec, refreshAccess, startInstances, type Ec2Spec } from './acquire.js';
 import { createClients, withAwsErrors, type AwsClients } from './clients.js';
 import { sweepRegion, terminateInstances } from './destroy.js';
 import { listRegion } from './list.js';
@@ -58,6 +58,8 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     list: (ctx) => everyRegion(ctx, (aws) => listRegion(aws, ctx)),
 
     spec: (request, ctx) => inRegion(ctx, request.region ?? ctx.settings.values.EC2_REGION, (aws) => ec2Spec(aws, request, ctx)),
+
+    refreshAccess: (spec, ctx) => inRegion(ctx, spec.detail.region, (aws) => refreshAccess(aws, ctx, hooks)),
 
     create: (spec, count, ctx) => inRegion(ctx, spec.detail.region, (aws) => createInstances(aws, spec, count, ctx, hooks)),
 

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS } from '../providers/registry.js';
+import { COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS, type AcquireOption } from '../providers/registry.js';
 import type { CliContext, GlobalArgs } from './context.js';
 
 /**
@@ -21,7 +21,9 @@ const providers = COMPUTE_PROVIDERS;
 /** Every provider's own flags (from the registry); a flag given to another provider is refused by the command. */
 function providerOptions(y: Argv, kind: 'acquireOptions' | 'saveOptions'): Argv {
   for (const entry of PROVIDERS) {
-    for (const o of entry[kind]) y = y.option(o.flag, { type: o.type, describe: `${entry.name}: ${o.describe}` });
+    for (const o of entry[kind] as readonly AcquireOption[]) {
+      y = y.option(o.flag, { type: o.type, ...(o.choices ? { choices: o.choices } : {}), describe: `${entry.name}: ${o.describe}` });
+    }
   }
   return y;
 }

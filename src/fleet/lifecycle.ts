@@ -6,6 +6,8 @@ import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
+import { forgetSwarmNodes } from './swarm.js';
+import { siteOf } from '../network/reach.js';
 import { describeStep, planAcquire, planRelease, planResume, planSave, type Spec, type Step } from './reconcile.js';
 
 /**
@@ -43,10 +45,14 @@ async function runSteps<D>(
       case 'stop':
         await provider.stop(step.hosts, extra.save ?? {}, ctx);
         break;
-      case 'terminate':
+      case 'terminate': {
+        // Swarm first: the manager forgets the nodes while it can still be told which.
+        const state = await ctx.state.read();
+        if (!ctx.dry) removed.push(...(await forgetSwarmNodes(step.hosts.flatMap((h) => (state.hosts[h] ? [state.hosts[h]] : [])), ctx)));
         removed.push(...(await provider.terminate(step.hosts, ctx)));
         if (!ctx.dry) for (const h of step.hosts) await forgetOverlayKey(ctx.project, h);
         break;
+      }
     }
   }
   return { removed, up };
@@ -190,8 +196,10 @@ export async function destroyPlan(providerName: string, ctx: ProviderContext): P
 export async function destroy(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {
   const provider = await loadProvider(providerName);
   const before = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
+  if (ctx.dry) return provider.destroy(ctx);
+  const forgotten = await forgetSwarmNodes(before, ctx);
   const report = await provider.destroy(ctx);
-  if (ctx.dry) return report;
+  report.removed.push(...forgotten);
   // A removed host's secrets go with it.
   for (const h of before) await forgetOverlayKey(ctx.project, h.name);
   await refreshAliases(ctx, provider.name);
@@ -214,5 +222,6 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
       }
     }
   }
-  return rows;
+  // Where each host sits is pcc's own knowledge, the same for every provider.
+  return rows.map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
 }

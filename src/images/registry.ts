@@ -34,7 +34,7 @@ export function resolveRegistry(
   const controller = state.hosts[CONTROLLER];
   if (controller) {
     // Where other hosts reach the controller: a Vagrant controller's SSH address is vagrant's port forward on loopback.
-    const host = `${formatAddress(controller.reachableAddress ?? controller.address)}:${values.REGISTRY_PORT}`;
+    const host = `${formatAddress(controller.siteAddress ?? controller.address)}:${values.REGISTRY_PORT}`;
     return { host, source: `the controller (${CONTROLLER})`, plainHttp: isPlainHttpHost(host) };
   }
   throw new PccError('no registry: run pcc init to bring up the controller, or set REGISTRY_HOST=host:port in config/');

@@ -10,6 +10,7 @@ export interface AcquireOption {
   /** The flag, kebab-case, e.g. `instance-type`. */
   flag: string;
   type: 'string' | 'boolean';
+  choices?: readonly string[];
   describe: string;
 }
 
@@ -34,7 +35,9 @@ export const PROVIDERS = [
     controller: true,
     compute: true,
     settingsPrefix: 'LOCAL_',
-    acquireOptions: [],
+    acquireOptions: [
+      { flag: 'site', type: 'string', choices: ['home', 'cloud'], describe: 'home (behind the NAT, the default) or cloud (the simulated internet)' },
+    ],
     saveOptions: [],
     load: async (): Promise<Provider<any>> => (await import('./local/index.js')).localProvider,
   },

@@ -73,8 +73,9 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       groups: ['vagrant', 'controller'],
       providerId: 'init',
       status: 'running',
-      // Where the other machines (and the registry's clients) reach it: not vagrant's port forward.
-      reachableAddress: '192.168.56.10',
+      site: 'home',
+      dialable: false,
+      siteAddress: '192.168.56.10',
       meta: { role: 'controller', exportPath: '/project', registryStorage: '/var/lib/registry' },
     });
     const state = await p.ctx.state.read();
@@ -93,7 +94,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       ['vagrant', '127.0.0.1', 2200, ['vagrant', 'cpu']],
       ['vagrant2', '127.0.0.1', 2201, ['vagrant', 'cpu']],
     ]);
-    expect(hosts.map((h) => h.reachableAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
+    expect(hosts.map((h) => h.siteAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
     expect(p.hostLines).toContainEqual(['vagrant2', 'Fixed port collision for 22 => 2222. Now on port 2201.']);
 
     // The names the ssh aliases are made of (`<host>`, `<group>-<host>`).

@@ -11,6 +11,8 @@ import type { State } from '../../state/schema.js';
  */
 const machineSchema = z.object({
   role: z.enum(['compute', 'controller']),
+  /** Absent in states written before sites: home. */
+  site: z.enum(['home', 'cloud']).default('home'),
   address: z.string(),
   netns: z.string(),
   veth: z.string(),
@@ -28,6 +30,8 @@ const machineSchema = z.object({
 const localStateSchema = z.object({
   subnet: z.string(),
   bridge: z.string(),
+  /** The simulated internet's subnet; absent in states written before sites (then the setting's). */
+  cloudSubnet: z.string().optional(),
   machines: z.record(z.string(), machineSchema).default({}),
 });
 

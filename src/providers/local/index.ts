@@ -19,19 +19,31 @@ import {
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import {
   boot,
-  ensureBridge,
   ensureHostNetwork,
   ensureRootMounted,
+  ensureSites,
   powerOff,
-  removeBridge,
   removeMachine,
+  removeSites,
   writeFirstBootFiles,
   type BootExtras,
 } from './lifecycle.js';
 import { isMachineProcess } from './machine.js';
-import { allocateAddress, bridgeName, netnsName, vethName, type Subnet } from './network.js';
+import {
+  allocateAddress,
+  bridgeName,
+  cloudBridgeName,
+  LOCAL_SITES,
+  netnsName,
+  parseSubnet,
+  routerCloudAddress,
+  routerName,
+  vethName,
+  type LocalSite,
+  type Sites,
+} from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
-import { chooseSubnet, rootAddresses } from './subnet.js';
+import { chooseSubnet, rootAddresses, type InterfaceAddress } from './subnet.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
 export const CONTROLLER_NAME = 'init';
@@ -39,47 +51,64 @@ export const CONTROLLER_EXPORT = '/project-export';
 export const CONTROLLER_REGISTRY_STORAGE = '/var/lib/docker-registry';
 
 const COMPUTE_GROUPS = ['local', 'cpu'];
+/** Cloud-segment hosts are also group `cloud`, so `pcc setup cloud` and `local:&cloud` work. */
+const CLOUD_GROUP = 'cloud';
 const CONTROLLER_GROUPS = ['init', 'controller'];
 const BOOT_TIMEOUT_MS = 60_000;
-const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'ssh-keygen', 'mount'];
+const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'iptables', 'ssh-keygen', 'mount'];
 const STOP_TOOLS = ['ip', 'mount'];
 
-interface Net {
-  subnet: Subnet;
-  bridge: string;
+type Net = Sites;
+
+function emptyLocal(net: Net): LocalState {
+  return { subnet: net.home.cidr, bridge: net.homeBridge, cloudSubnet: net.cloud.cidr, machines: {} };
 }
 
 /**
- * The project's bridge and subnet: what its hosts use, or for a new project
- * LOCAL_SUBNET, or a free one when another project holds the default.
+ * The project's two segments: what its hosts use, or for a new project the
+ * settings, or free subnets when another project holds the defaults. Every
+ * name carries the project id.
  */
 async function networkFor(ctx: ProviderContext, local: LocalState | undefined): Promise<Net> {
-  const configuredBridge = ctx.settings.values.LOCAL_BRIDGE;
+  const v = ctx.settings.values;
+  const origin = ctx.settings.origin;
   const hasHosts = local !== undefined && Object.keys(local.machines).length > 0;
-  if (hasHosts && configuredBridge !== undefined && configuredBridge !== local.bridge) {
-    throw new PccError(`LOCAL_BRIDGE is ${configuredBridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
+  if (hasHosts && v.LOCAL_BRIDGE !== undefined && v.LOCAL_BRIDGE !== local.bridge) {
+    throw new PccError(`LOCAL_BRIDGE is ${v.LOCAL_BRIDGE} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
   }
-  const bridge = hasHosts ? local.bridge : bridgeName(ctx.project.id, configuredBridge);
+  const homeBridge = hasHosts ? local.bridge : bridgeName(ctx.project.id, v.LOCAL_BRIDGE);
+  const cloudBridge = cloudBridgeName(ctx.project.id);
   // A dry run on a machine without `ip` still plans.
-  const addresses = await rootAddresses().catch(() => []);
-  const own = addresses.find((a) => a.dev === bridge);
-  const { subnet, picked } = chooseSubnet({
-    // A bridge left by a run killed before it recorded anything is this project's claim too.
-    recorded: hasHosts ? local.subnet : own && !ctx.settings.origin.LOCAL_SUBNET ? `${own.address.replace(/\.\d+$/, '.0')}/${own.prefix}` : undefined,
-    configured: ctx.settings.values.LOCAL_SUBNET,
-    origin: ctx.settings.origin.LOCAL_SUBNET,
-    ownBridge: bridge,
+  const addresses = await rootAddresses().catch((): InterfaceAddress[] => []);
+  // A bridge left by a run killed before it recorded anything is this project's claim too.
+  const own = addresses.find((a) => a.dev === homeBridge);
+  const leftover = own && !origin.LOCAL_SUBNET ? `${own.address.replace(/\.\d+$/, '.0')}/${own.prefix}` : undefined;
+  const home = chooseSubnet({
+    recorded: hasHosts ? local.subnet : leftover,
+    configured: v.LOCAL_SUBNET,
+    origin: origin.LOCAL_SUBNET,
+    ownBridge: homeBridge,
     addresses,
   });
-  if (picked) ctx.progress.note(`local: ${ctx.settings.values.LOCAL_SUBNET} is taken on this machine; this project's hosts use ${subnet.cidr}`);
-  return { subnet, bridge };
+  const cloud = chooseSubnet({
+    recorded: hasHosts ? local.cloudSubnet : undefined,
+    configured: v.LOCAL_CLOUD_SUBNET,
+    origin: origin.LOCAL_CLOUD_SUBNET,
+    setting: 'LOCAL_CLOUD_SUBNET',
+    ownBridge: homeBridge,
+    // The home subnet just chosen is taken too.
+    addresses: [...addresses, { dev: 'the-home-segment', address: home.subnet.cidr.split('/')[0]!, prefix: home.subnet.prefix }],
+  });
+  if (home.picked) ctx.progress.note(`local: ${v.LOCAL_SUBNET} is taken on this machine; this project's home hosts use ${home.subnet.cidr}`);
+  if (cloud.picked) ctx.progress.note(`local: ${v.LOCAL_CLOUD_SUBNET} is taken on this machine; this project's cloud hosts use ${cloud.subnet.cidr}`);
+  return { home: home.subnet, homeBridge, cloud: cloud.subnet, cloudBridge, router: routerName(ctx.project.id) };
 }
 
 function baseCacheDir(ctx: ProviderContext): string {
   return path.resolve(expandHome(ctx.settings.values.LOCAL_BASE_CACHE, ctx.project.home));
 }
 
-/** Where projects on this machine agree on subnets: picking one and making its bridge is one step. */
+/** Where projects on this machine agree on subnets: picking them and making the bridges that claim them is one step. */
 const SUBNET_LOCK = '/run/pcc/local-subnets.lock';
 
 /** Settings that agree with the existing hosts, the user's key and the base: all before any host is created. */
@@ -92,8 +121,8 @@ async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; 
     { lockfile: SUBNET_LOCK, waitSeconds: 30, busy: `local: another pcc run is choosing a subnet (${SUBNET_LOCK})` },
     async () => {
       const chosen = await networkFor(ctx, readLocal(await ctx.state.read()));
-      // The bridge holds the subnet's first address: from here on, other projects see it taken.
-      await ensureBridge(chosen.bridge, chosen.subnet);
+      // The home bridge holds the subnet's first address and the route to the cloud: other projects now see both taken.
+      await ensureSites(chosen);
       return chosen;
     },
   );
@@ -126,9 +155,11 @@ function localHosts(state: State): HostRecord[] {
   return Object.values(state.hosts).filter((h) => h.provider === 'local');
 }
 
-function nextComputeName(state: State, taken: Set<string>): string {
+/** Home hosts are `localN`, cloud-segment hosts `cloudN`, so an alias says where a host is. */
+function nextComputeName(state: State, taken: Set<string>, site: LocalSite): string {
+  const prefix = site === 'cloud' ? 'cloud' : 'local';
   for (let n = 1; ; n++) {
-    const name = `local${n}`;
+    const name = `${prefix}${n}`;
     if (!(name in state.hosts) && !taken.has(name)) return name;
   }
 }
@@ -139,15 +170,19 @@ function recordNewMachine(
   local: LocalState,
   name: string,
   role: Machine['role'],
+  site: LocalSite,
   ctx: ProviderContext,
   net: Net,
   base: string,
   key: UserKey,
 ): void {
-  const address = allocateAddress(net.subnet, Object.values(local.machines).map((m) => m.address));
+  const cloud = site === 'cloud';
+  const used = Object.values(local.machines).map((m) => m.address);
+  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
   const netns = netnsName(ctx.project.id, name);
   local.machines[name] = {
     role,
+    site,
     address,
     netns,
     veth: vethName(ctx.project.id, address),
@@ -162,7 +197,8 @@ function recordNewMachine(
     user: 'root',
     key: key.privateKey,
     provider: 'local',
-    groups: role === 'controller' ? CONTROLLER_GROUPS : COMPUTE_GROUPS,
+    groups: role === 'controller' ? CONTROLLER_GROUPS : cloud ? [...COMPUTE_GROUPS, CLOUD_GROUP] : COMPUTE_GROUPS,
+    ...(cloud ? { site: 'cloud', dialable: true } : { site: 'home' }),
     providerId: name,
     status: 'creating',
     createdAt: new Date().toISOString(),
@@ -209,12 +245,12 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
   if (!existsSync(m.base)) {
     throw new PccError(`local: ${name} was made on the base ${m.base}, which is gone; run pcc destroy local and acquire again`);
   }
-  ctx.progress.host(name, fresh ? `creating at ${m.address}` : `resuming at ${m.address}`);
-  await ensureHostNetwork(m, net.bridge, net.subnet.prefix);
+  ctx.progress.host(name, fresh ? `creating at ${m.address} (${m.site})` : `resuming at ${m.address} (${m.site})`);
+  await ensureHostNetwork(m, net);
   await ensureRootMounted(m);
   const meta: Record<string, string> = {};
   if (fresh) {
-    const registries = [net.subnet.cidr, ctx.settings.values.OVERLAY_SUBNET];
+    const registries = [net.home.cidr, ctx.settings.values.OVERLAY_SUBNET];
     // host[:port] only: anything else in daemon.json keeps dockerd from starting.
     const registryHost = ctx.settings.values.REGISTRY_HOST;
     if (registryHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(registryHost)) registries.push(registryHost);
@@ -241,7 +277,7 @@ async function bringUpAll(
   net: Net,
   key: UserKey,
 ): Promise<void> {
-  if (items.length > 0) await ensureBridge(net.bridge, net.subnet);
+  if (items.length > 0) await ensureSites(net);
   const results = await Promise.allSettled(items.map((i) => bringUp(i.name, i.fresh, ctx, net, key)));
   const failed = items.filter((_, i) => results[i]!.status === 'rejected');
   if (failed.length === 0) return;
@@ -252,31 +288,57 @@ async function bringUpAll(
   );
 }
 
+/** The network the machines were made on, which the settings may no longer say. */
+function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
+  const home = parseSubnet(local.subnet);
+  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  return { home, homeBridge: local.bridge, cloud, cloudBridge: cloudBridgeName(ctx.project.id), router: routerName(ctx.project.id) };
+}
+
+function routerCloud(net: Net): string {
+  return routerCloudAddress(net.cloud);
+}
+
+function siteOf(request: AcquireRequest): LocalSite {
+  const site = request.site ?? 'home';
+  if (!(LOCAL_SITES as readonly string[]).includes(site)) {
+    throw new PccError(`--site ${site}: the local provider has the sites ${LOCAL_SITES.join(' and ')}`);
+  }
+  return site as LocalSite;
+}
+
 function isRunning(m: Machine): boolean {
   return isMachineProcess(m.pid, m.root);
 }
 
-const SPEC: Spec<null> = { key: 'cpu', label: 'cpu (systemd-nspawn)', detail: null };
+/** A spec per site: hosts of the home segment and of the cloud segment are not interchangeable. */
+interface LocalSpec {
+  site: LocalSite;
+}
+
+const specKey = (site: LocalSite) => `cpu:${site}`;
 
 async function list(ctx: ProviderContext): Promise<ListedHost[]> {
   const machines = readLocal(await ctx.state.read())?.machines ?? {};
   return Object.entries(machines).map(([name, m]) => ({
     name,
     role: m.role,
-    spec: m.role === 'compute' ? SPEC.key : 'controller',
+    spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
     state: isRunning(m) ? 'running' : 'stopped',
   }));
 }
 
-async function spec(request: AcquireRequest): Promise<Spec<null>> {
+async function spec(request: AcquireRequest): Promise<Spec<LocalSpec>> {
   if (request.type === 'gpu') {
     throw new PccError('the local provider has no GPU hosts; use --type cpu, or a provider with GPUs (ec2)');
   }
-  return SPEC;
+  const site = siteOf(request);
+  return { key: specKey(site), label: `cpu (systemd-nspawn, ${site} segment)`, detail: { site } };
 }
 
-/** New compute hosts local<N>: recorded (status `creating`) before any of them exists, then booted. */
-async function create(_spec: Spec<null>, count: number, ctx: ProviderContext): Promise<HostRecord[]> {
+/** New compute hosts local<N> (cloud<N>): recorded (status `creating`) before any of them exists, then booted. */
+async function create(s: Spec<LocalSpec>, count: number, ctx: ProviderContext): Promise<HostRecord[]> {
+  const site = s.detail.site;
   if (ctx.dry) {
     const state = await ctx.state.read();
     const local = readLocal(state);
@@ -284,23 +346,24 @@ async function create(_spec: Spec<null>, count: number, ctx: ProviderContext): P
     const used = Object.values(local?.machines ?? {}).map((m) => m.address);
     const taken = new Set<string>();
     for (let i = 0; i < count; i++) {
-      const name = nextComputeName(state, taken);
-      const address = allocateAddress(net.subnet, used);
+      const name = nextComputeName(state, taken, site);
+      const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
       taken.add(name);
       used.push(address);
-      ctx.progress.host(name, `would create at ${address} on bridge ${net.bridge}`);
+      ctx.progress.host(name, `would create at ${address} on the ${site} segment (bridge ${site === 'cloud' ? net.cloudBridge : net.homeBridge})`);
     }
     return [];
   }
   requireTools(BOOT_TOOLS);
   const { net, base, key } = await prepare(ctx);
   const names = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
+    const local = readLocal(state) ?? emptyLocal(net);
+    local.cloudSubnet ??= net.cloud.cidr;
     const taken = new Set<string>();
     for (let i = 0; i < count; i++) {
-      const name = nextComputeName(state, taken);
+      const name = nextComputeName(state, taken, site);
       taken.add(name);
-      recordNewMachine(state, local, name, 'compute', ctx, net, base, key);
+      recordNewMachine(state, local, name, 'compute', site, ctx, net, base, key);
     }
     writeLocal(state, local);
     return [...taken];
@@ -329,7 +392,7 @@ async function hostsNamed(ctx: ProviderContext, names: readonly string[]): Promi
   return names.flatMap((n) => (state.hosts[n] ? [state.hosts[n]] : []));
 }
 
-/** Power off and keep the disks; the bridge stays, holding the project's subnet for the resume. */
+/** Power off and keep the disks; the bridges and router stay, holding the project's subnets for the resume. */
 async function stop(names: string[], _request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
   const machines = readLocal(await ctx.state.read())?.machines ?? {};
   if (ctx.dry) {
@@ -388,10 +451,11 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
   }
   const { net, base, key } = await prepare(ctx);
   const items = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
+    const local = readLocal(state) ?? emptyLocal(net);
+    local.cloudSubnet ??= net.cloud.cidr;
     const m = local.machines[CONTROLLER_NAME];
     if (m && isRunning(m)) return [];
-    if (!m) recordNewMachine(state, local, CONTROLLER_NAME, 'controller', ctx, net, base, key);
+    if (!m) recordNewMachine(state, local, CONTROLLER_NAME, 'controller', 'home', ctx, net, base, key);
     writeLocal(state, local);
     return [{ name: CONTROLLER_NAME, fresh: state.hosts[CONTROLLER_NAME]?.meta.hostKey === undefined }];
   });
@@ -399,17 +463,17 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
   return (await ctx.state.read()).hosts[CONTROLLER_NAME]!;
 }
 
-/** Everything local of this project: every machine, the bridge, and host records without a machine. */
+/** Everything local of this project: every machine, the segments and router, and host records without a machine. */
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
   const local = readLocal(await ctx.state.read());
   const names = Object.keys(local?.machines ?? {});
   if (ctx.dry) {
     const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
-    if (local) lines.push(`would remove bridge ${local.bridge}`);
+    if (local) lines.push(`would remove bridges ${local.bridge} and ${cloudBridgeName(ctx.project.id)} and router ${routerName(ctx.project.id)}`);
     return { removed: lines };
   }
   const removed = await terminate(names, ctx);
-  if (local && (await removeBridge(local.bridge))) removed.push(`bridge ${local.bridge}`);
+  if (local) removed.push(...(await removeSites(sitesOf(local, ctx))));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
     for (const h of localHosts(state)) {
@@ -441,7 +505,7 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
   });
 }
 
-export const localProvider: Provider<null> & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
+export const localProvider: Provider<LocalSpec> & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
   name: 'local',
   exclusive: (ctx, fn) => exclusively(ctx, STOP_TOOLS, fn),
   list,

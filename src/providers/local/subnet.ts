@@ -30,7 +30,8 @@ export function parseAddresses(text: string): InterfaceAddress[] {
 /** Interfaces other than `ownBridge` whose network overlaps `subnet`. */
 export function subnetHolders(subnet: Subnet, addresses: readonly InterfaceAddress[], ownBridge: string): string[] {
   return addresses
-    .filter((a) => a.dev !== ownBridge && a.dev !== 'lo')
+    // `dev` may carry a note (`pcc-x (route)`): the interface is its first word.
+    .filter((a) => a.dev.split(' ')[0] !== ownBridge && a.dev !== 'lo')
     .filter((a) => {
       const theirs: Subnet = { cidr: '', network: (ipToInt(a.address) & maskOf(a.prefix)) >>> 0, prefix: a.prefix };
       return contains(subnet, a.address) || contains(theirs, intToIp(subnet.network));
@@ -54,21 +55,24 @@ export interface SubnetChoice {
   recorded?: string;
   /** LOCAL_SUBNET's value. */
   configured: string;
-  /** Where LOCAL_SUBNET was set (a file, the environment); undefined means the default. */
+  /** Where the setting was made (a file, the environment); undefined means the default. */
   origin?: string;
+  /** The setting's name, for messages. */
+  setting?: string;
   ownBridge: string;
   addresses: readonly InterfaceAddress[];
 }
 
 /** Pure: the subnet to use, or a one-line error naming LOCAL_SUBNET's file. */
 export function chooseSubnet(c: SubnetChoice): { subnet: Subnet; picked: boolean } {
-  const where = c.origin ? `${c.origin}: LOCAL_SUBNET` : 'LOCAL_SUBNET';
+  const setting = c.setting ?? 'LOCAL_SUBNET';
+  const where = c.origin ? `${c.origin}: ${setting}` : setting;
   const configured = parseSubnet(c.configured, where);
   if (c.recorded !== undefined) {
     if (c.origin !== undefined && c.recorded !== configured.cidr) {
       throw new PccError(`${where} is ${configured.cidr} but the local hosts use ${c.recorded}; set it back, or pcc destroy local first`);
     }
-    const subnet = parseSubnet(c.recorded, 'providers.local.subnet in .pcc/state.json');
+    const subnet = parseSubnet(c.recorded, `${setting} recorded in .pcc/state.json`);
     const holders = subnetHolders(subnet, c.addresses, c.ownBridge);
     if (holders.length > 0) {
       throw new PccError(
@@ -87,9 +91,21 @@ export function chooseSubnet(c: SubnetChoice): { subnet: Subnet; picked: boolean
   for (const candidate of candidateSubnets(configured)) {
     if (subnetHolders(candidate, c.addresses, c.ownBridge).length === 0) return { subnet: candidate, picked: candidate.cidr !== configured.cidr };
   }
-  throw new PccError(`local: no free subnet among the 100 after ${configured.cidr}; set LOCAL_SUBNET in config/local.env`);
+  throw new PccError(`local: no free subnet among the 100 after ${configured.cidr}; set ${setting} in config/local.env`);
 }
 
+/** `ip -4 route show`: `10.212.0.0/24 via 10.213.0.254 dev pcc-0123456789`: a routed subnet is as taken as an address. */
+export function parseRoutes(text: string): InterfaceAddress[] {
+  const out: InterfaceAddress[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)\s.*\bdev\s+(\S+)/.exec(line);
+    if (m) out.push({ dev: `${m[3]} (route)`, address: m[1]!, prefix: Number(m[2]) });
+  }
+  return out;
+}
+
+/** This machine's addresses and routed subnets; a project's own bridge is told apart by its name. */
 export async function rootAddresses(): Promise<InterfaceAddress[]> {
-  return parseAddresses(await run(['ip', '-4', '-o', 'addr', 'show']));
+  const [addrs, routes] = await Promise.all([run(['ip', '-4', '-o', 'addr', 'show']), run(['ip', '-4', 'route', 'show'])]);
+  return [...parseAddresses(addrs), ...parseRoutes(routes)];
 }

@@ -267,9 +267,12 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
         groups: hostGroupsFor(m),
         providerId: m.name,
         status: 'running',
-        reachableAddress: m.ip,
         createdAt: prev?.createdAt ?? now,
-        meta: { ...prev?.meta, ...machineMeta(m, ctx) },
+        // The VMs sit on the user's machine, behind its NAT, and reach each other on the host-only network.
+        site: 'home',
+        dialable: false,
+        siteAddress: m.ip,
+        meta: { ...withoutKey(prev?.meta, 'lanAddress'), ...machineMeta(m, ctx) },
       };
       if (record.key === undefined) delete record.key;
       state.hosts[m.name] = record;
@@ -288,6 +291,11 @@ function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {
     meta.registryStorage = CONTROLLER_MOUNTS.registry;
   }
   return meta;
+}
+
+function withoutKey(meta: Record<string, string> | undefined, key: string): Record<string, string> {
+  const { [key]: _gone, ...rest } = meta ?? {};
+  return rest;
 }
 
 /** Streams vagrant's output line by line to the machine each line is about. */

@@ -76,7 +76,8 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
     const listed = await provider.list(ctx);
     const plan = planAcquire(listed, spec, request.count);
     if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
-    if (!ctx.dry) await provider.refreshAccess?.(spec, ctx);
+    // Steps that bring hosts up refresh access themselves; with none, it is refreshed here.
+    if (!ctx.dry && plan.length === 0) await provider.refreshAccess?.(spec, ctx);
     const { up } = await runSteps(provider, plan, ctx, { spec });
     if (ctx.dry) return { plan, hosts: [] };
     // What ran already, and what the steps brought up: every running host of the spec.

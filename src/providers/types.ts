@@ -82,9 +82,9 @@ export interface Provider<Detail = unknown> {
   destroy(ctx: ProviderContext): Promise<DestroyReport>;
   status(ctx: ProviderContext): Promise<HostStatus[]>;
   /**
-   * Brings the project's shared resources up to date before any step, and
-   * on an acquire with nothing to do too (EC2: the key pair, and the security
-   * group opened to where the user is now).
+   * Brings the project's shared resources up to date on an acquire with
+   * nothing to do (`create` and `start` do it themselves; EC2: the key pair,
+   * and the security group opened to where the user is now).
    */
   refreshAccess?(spec: Spec<Detail>, ctx: ProviderContext): Promise<void>;
   /** Runs a whole reconcile under the provider's own lock, where two at once could double up (local). */

@@ -78,8 +78,8 @@ describe('local provider: network builders', () => {
     const s = { home: parseSubnet('10.213.0.0/24'), homeBridge: 'pcc-0123456789', cloud: parseSubnet('10.212.0.0/24'), cloudBridge: cloudBridgeName('0123456789ab'), router: routerName('0123456789ab') };
     expect(s.cloudBridge).toBe('pcl-0123456789');
     expect(createCloudBridgeArgvs(s.cloudBridge, s.cloud)).toEqual([
-      ['ip', 'link', 'add', 'name', 'pcc-0ad40000', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
-      ['ip', 'link', 'set', 'pcc-0ad40000', 'up'],
+      ['ip', 'link', 'add', 'name', 'pcl-0123456789', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
+      ['ip', 'link', 'set', 'pcl-0123456789', 'up'],
     ]);
     const inR = ['ip', 'netns', 'exec', 'pcc-0123456789ab-router'];
     expect(createRouterArgvs(s)).toEqual([

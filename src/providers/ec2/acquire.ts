@@ -71,8 +71,7 @@ export async function createInstances(
   const { project, settings, progress } = ctx;
   const s = settings.values;
   const { type: hostType, instanceType, spot, choice } = spec.detail;
-  const key = await ensureUserKey(project, settings);
-  if (key.generated) progress.note(`no key at ${s.PCC_SSH_KEY}: made ${key.privateKey} for this project's hosts`);
+  const key = await userKey(ctx);
   if (!ctx.dry) await rememberRegion(ctx, aws.region);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
 
@@ -132,7 +131,7 @@ export async function startInstances(aws: AwsClients, ids: readonly string[], ct
     ctx.progress.note(`would start ${ids.length} instance(s) in ${aws.region}: ${ids.join(', ')}`);
     return [];
   }
-  const key = await ensureUserKey(ctx.project, ctx.settings);
+  const key = await userKey(ctx);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
   await ensureAccess(aws, ctx, key, hooks);
   const found = (await projectInstances(aws, ctx.project)).filter((i) => ids.includes(i.InstanceId!));
@@ -145,7 +144,14 @@ export async function startInstances(aws: AwsClients, ids: readonly string[], ct
 /** The key pair and the security group, opened to where the user is now (stale rules revoked). */
 export async function refreshAccess(aws: AwsClients, ctx: ProviderContext, hooks: Ec2Hooks): Promise<void> {
   await rememberRegion(ctx, aws.region);
-  await ensureAccess(aws, ctx, await ensureUserKey(ctx.project, ctx.settings), hooks);
+  await ensureAccess(aws, ctx, await userKey(ctx), hooks);
+}
+
+/** The key the hosts authorize; made (and said so) where the user has none. */
+async function userKey(ctx: ProviderContext): Promise<UserKey> {
+  const key = await ensureUserKey(ctx.project, ctx.settings);
+  if (key.generated) ctx.progress.note(`no key at ${ctx.settings.values.PCC_SSH_KEY}: made ${key.privateKey} for this project's hosts`);
+  return key;
 }
 
 /** What the steps after the first look share. */

@@ -40,6 +40,15 @@ export function expandHome(p: string, home: string = userHome()): string {
   return p;
 }
 
+/**
+ * The one meaning of a key path (`--key`, PCC_SSH_KEY, a host record's key):
+ * `~/` is the home, and a relative path is relative to the project, never to
+ * wherever pcc happens to run.
+ */
+export function resolveKeyPath(key: string, project: Pick<Project, 'root' | 'home'>): string {
+  return path.resolve(project.root, expandHome(key, project.home));
+}
+
 export function openProject(options: { project?: string; home?: string; cwd?: string } = {}): Project {
   const home = options.home ?? userHome();
   const root = path.resolve(options.cwd ?? process.cwd(), expandHome(options.project ?? '.', home));

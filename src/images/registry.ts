@@ -6,7 +6,8 @@ import type { SettingsValues } from '../settings/schema.js';
 import type { State } from '../state/schema.js';
 
 /** The host that runs the registry, as `pcc init` records it. */
-export const CONTROLLER = 'init';
+export { CONTROLLER_NAME as CONTROLLER } from '../core/controller.js';
+import { CONTROLLER_NAME as CONTROLLER } from '../core/controller.js';
 
 export interface RegistryTarget {
   /** `host:port` as written in `FROM ${REGISTRY_HOST}/name`. */

@@ -101,7 +101,7 @@ describe('ec2 lifecycle on moto', () => {
     expect(await liveIds(id)).toEqual([]);
   });
 
-  test('destroy without --yes on a non-TTY exits non-zero and removes nothing; --dry lists only', async () => {
+  test('destroy without --yes on a non-TTY exits non-zero and removes nothing; --dry lists only', { timeout: 300_000 }, async () => {
     const { provider } = countingProvider();
     await acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx());
     const before = await liveIds(suite.t.project.id);

@@ -46,8 +46,8 @@ describe('local provider on real nspawn hosts', () => {
     expect(await acquireOn(localProvider, { type: 'cpu', count: 2, wait: true }, dry).then((r) => r.hosts)).toEqual([]);
     const prefix = claim.subnet.replace(/0\/24$/, '');
     expect(lines).toEqual([
-      `local1 would create at ${prefix}2 on bridge ${readBridge()}`,
-      `local2 would create at ${prefix}3 on bridge ${readBridge()}`,
+      `local1 would create at ${prefix}2 on the home segment (bridge ${readBridge()})`,
+      `local2 would create at ${prefix}3 on the home segment (bridge ${readBridge()})`,
     ]);
     // Only the project id, made at first use.
     expect(readdirSync(ctx.project.stateDir)).toEqual(['project-id']);
@@ -68,9 +68,9 @@ describe('local provider on real nspawn hosts', () => {
     expect(ssh(first[0]!, 'hostname', knownHosts)).toBe(first[0]!.name);
     expect(ssh(first[1]!, 'hostname', knownHosts)).toBe(first[1]!.name);
 
-    // Hosts reach each other, and nothing else: no default route.
+    // Hosts reach each other; their one way out is the home segment's NAT router.
     expect(ssh(first[0]!, `ping -c1 -W2 ${first[1]!.address} >/dev/null && echo ok`, knownHosts)).toBe('ok');
-    expect(ssh(first[0]!, 'ip route show default | wc -l', knownHosts)).toBe('0');
+    expect(ssh(first[0]!, 'ip route show default', knownHosts)).toMatch(/^default via \S+ dev host0/);
     expect(ipForward()).toBe(forwardBefore);
 
     // Each machine has its own cgroup in every hierarchy.
@@ -97,7 +97,8 @@ describe('local provider on real nspawn hosts', () => {
       ['local2', 'saved'],
     ]);
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
-    expect(netnsList().filter((n) => n.startsWith(`pcc-${ctx.project.id}-`))).toEqual([]);
+    // The hosts' namespaces go; the router stays with the bridges, holding the project's subnets.
+    expect(netnsList().filter((n) => n.startsWith(`pcc-${ctx.project.id}-`))).toEqual([`pcc-${ctx.project.id}-router`]);
     expect(existsSync(path.join(ctx.project.stateDir, 'local', 'local1', 'upper', 'root', 'marker'))).toBe(true);
     expect((await localProvider.status(ctx)).map((s) => s.state)).toEqual(['saved', 'saved']);
 

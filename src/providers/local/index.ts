@@ -46,7 +46,8 @@ import { requireRoot, requireTools } from './preflight.js';
 import { chooseSubnet, rootAddresses, type InterfaceAddress } from './subnet.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
-export const CONTROLLER_NAME = 'init';
+export { CONTROLLER_NAME } from '../../core/controller.js';
+import { CONTROLLER_NAME } from '../../core/controller.js';
 export const CONTROLLER_EXPORT = '/project-export';
 export const CONTROLLER_REGISTRY_STORAGE = '/var/lib/docker-registry';
 
@@ -507,7 +508,8 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
 
 export const localProvider: Provider<LocalSpec> & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
   name: 'local',
-  exclusive: (ctx, fn) => exclusively(ctx, STOP_TOOLS, fn),
+  // Checked before the lock and the project id exist: a reconcile may boot hosts.
+  exclusive: (ctx, fn) => exclusively(ctx, BOOT_TOOLS, fn),
   list,
   spec,
   create,

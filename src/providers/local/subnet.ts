@@ -73,7 +73,8 @@ export function chooseSubnet(c: SubnetChoice): { subnet: Subnet; picked: boolean
       throw new PccError(`${where} is ${configured.cidr} but the local hosts use ${c.recorded}; set it back, or pcc destroy local first`);
     }
     const subnet = parseSubnet(c.recorded, `${setting} recorded in .pcc/state.json`);
-    const holders = subnetHolders(subnet, c.addresses, c.ownBridge);
+    // Only an address is a claim on a subnet the project already has; a route another run added since is its own mistake.
+    const holders = subnetHolders(subnet, c.addresses.filter((a) => !a.dev.endsWith('(route)')), c.ownBridge);
     if (holders.length > 0) {
       throw new PccError(
         `local: this project's subnet ${subnet.cidr} is now used by ${holders.join(', ')} (another project took it while these hosts were down); pcc destroy local and acquire again, or free that subnet`,

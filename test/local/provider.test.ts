@@ -161,7 +161,7 @@ describe('local provider on real nspawn hosts', () => {
     expect(existsSync(before.local2!.dir)).toBe(false);
     // --count 3 again makes exactly the missing one.
     const again = await acquireOn(localProvider, { type: 'cpu', count: 3, wait: true }, ctx);
-    expect(again.plan).toEqual([{ op: 'create', spec: 'cpu', label: 'cpu (systemd-nspawn)', count: 1 }]);
+    expect(again.plan).toEqual([{ op: 'create', spec: 'cpu:home', label: 'cpu (systemd-nspawn, home segment)', count: 1 }]);
     expect(again.hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
   });
 

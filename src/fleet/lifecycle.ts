@@ -123,7 +123,7 @@ export async function acquire(providerName: string, request: AcquireRequest, ctx
   return { plan, hosts, aliases, unreachable };
 }
 
-export async function resume(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<AcquireOutcome> {
+export async function resumeHosts(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<AcquireOutcome> {
   const provider = await loadProvider(providerName);
   const { plan, hosts } = await resumeOn(provider, ctx);
   if (ctx.dry) return { plan, hosts, aliases: [], unreachable: [] };

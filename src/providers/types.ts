@@ -26,6 +26,7 @@ export interface AcquireRequest {
   ami?: string;
   /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
   site?: string;
+  /** `pcc resume`: bring back saved hosts, create none. */
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
   wait: boolean;
 }

@@ -6,6 +6,7 @@ import { vagrantProvider } from '../../src/providers/vagrant/index.js';
 import type { Machine } from '../../src/providers/vagrant/machines.js';
 import { makeProject, vagrantValidate, type TestProject } from './helpers.js';
 import { acquireOn } from '../../src/fleet/lifecycle.js';
+import { ignitionReport } from '../render/ignition-validate.js';
 
 /**
  * Every Vagrantfile shape pcc writes goes through the real
@@ -126,6 +127,11 @@ describe('generated Vagrantfiles pass the real vagrant validate --ignore-provide
     expect(text).toContain(`config.ssh.private_key_path = ['${p.keyPath.replace("'", "\\'")}', pcc_insecure_key].compact`);
     const gpuIgnition = JSON.parse(readFileSync(path.join(vagrantDir(p), 'ignition', 'vagrant3.ign'), 'utf8'));
     expect(gpuIgnition.ignition.version).toMatch(/^3\./);
+    // Every machine's first-boot config passes the upstream Ignition validator; VirtualBox has no GPU, so no NVIDIA sysexts.
+    for (const m of ['vagrant2', 'vagrant3']) {
+      expect(ignitionReport(readFileSync(path.join(vagrantDir(p), 'ignition', `${m}.ign`), 'utf8'))).toBe('');
+    }
+    expect(JSON.stringify(gpuIgnition)).not.toContain('nvidia');
 
     const result = vagrantValidate(vagrantDir(p), vagrantHome, nfsStandIn);
     expect(result.output).toContain('Vagrantfile validated successfully.');

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { acquire } from '../../fleet/lifecycle.js';
 import { initController, setupHosts } from '../../fleet/setup.js';
+import { HOME_SITE, siteOf } from '../../network/reach.js';
 import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
 import { renderRecap } from '../recap.js';
@@ -19,10 +20,11 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
     return 2;
   }
   const state = await core.state.read();
-  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name && h.groups.includes('cpu'));
+  // Home hosts only: cloud-segment hosts of the local provider are counted by their own `acquire --site cloud`.
+  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name && siteOf(h) === HOME_SITE);
   step(compute.length ? `compute hosts: ${compute.map((h) => h.name).join(', ')}` : 'one compute host');
   const acquired = await acquire(args.provider, { type: 'cpu', count: Math.max(1, compute.length), wait: true }, core);
-  const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name);
+  const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name && siteOf(h) === HOME_SITE);
   step('setup');
   const setup = await setupHosts(hosts.map((h) => h.name).join(':'), core);
   let built: unknown;

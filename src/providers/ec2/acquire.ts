@@ -11,7 +11,8 @@ import { desiredIngress, discoverPublicIp, ensureKeyPair, ensureSecurityGroup, p
 import type { AwsClients } from './clients.js';
 import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { instanceIds, launch, projectInstances, stateOf, waitFor, type LaunchPlan } from './instances.js';
-import { describeInstanceType, loginUser, resolveImage, type ImageChoice, type ResolvedImage } from './lookup.js';
+import { describeInstanceType, loginUser, resolveImage, type ImageChoice, type InstanceTypeInfo, type ResolvedImage } from './lookup.js';
+import { nvidiaProvisioning, type NvidiaProvisioning } from '../../gpu/flatcar.js';
 import { recordInstances, rememberRegion } from './record.js';
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import { clientToken, kindHash, tagValue, TAG_REQUEST, type HostType } from './tags.js';
@@ -25,6 +26,8 @@ export interface Ec2Spec {
   instanceType: string;
   spot: boolean;
   choice: ImageChoice;
+  /** What AWS says about the instance type (GPUs), for the GPU user data. */
+  info: InstanceTypeInfo;
 }
 
 /**
@@ -48,11 +51,13 @@ export async function ec2Spec(aws: AwsClients, request: AcquireRequest, ctx: Pro
   }
   const spot = request.spot ?? s.EC2_SPOT;
   const choice = imageChoice(request, ctx, hostType, info.architecture);
+  // A GPU Flatcar cannot drive is refused before any lookup or launch (checked again on the resolved image).
+  if (hostType === 'gpu' && !choice.explicit && !choice.ssmParameter) flatcarNvidia(info, ctx);
   const key = kindHash({ project: ctx.project.id, type: hostType, instanceType, ami: choiceKey(choice), spot });
   return {
     key,
     label: `${instanceType}${spot ? ' (spot)' : ''} ${hostType} in ${aws.region}`,
-    detail: { region: aws.region, type: hostType, instanceType, spot, choice },
+    detail: { region: aws.region, type: hostType, instanceType, spot, choice, info },
   };
 }
 
@@ -70,14 +75,14 @@ export async function createInstances(
 ): Promise<HostRecord[]> {
   const { project, settings, progress } = ctx;
   const s = settings.values;
-  const { type: hostType, instanceType, spot, choice } = spec.detail;
+  const { type: hostType, instanceType, spot, choice, info } = spec.detail;
   const key = await userKey(ctx);
   if (!ctx.dry) await rememberRegion(ctx, aws.region);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
 
   const image = await resolveImage(aws, choice);
   const user = s.EC2_SSH_USER ?? loginUser(image.flavour);
-  const userData = renderUserData(image, hostType, key.publicKey, user, ctx);
+  const userData = renderUserData(image, hostType === 'gpu' ? info : undefined, key.publicKey, user, ctx);
   const userDataFile = path.join(project.stateDir, 'ec2', `user-data-${spec.key}.${image.flavour === 'flatcar' ? 'ign' : 'yaml'}`);
   await writeOwnedFile(userDataFile, userData);
   const plan = `${count} × ${instanceType}${spot ? ' (spot)' : ''} from ${image.imageId} (${image.name}) in ${aws.region}`;
@@ -195,18 +200,27 @@ function choiceKey(choice: ImageChoice): string {
   return `lookup:${choice.owner}/${choice.namePattern}/${choice.architecture}`;
 }
 
-function renderUserData(image: ResolvedImage, type: HostType, publicKey: string, user: string, ctx: ProviderContext): string {
+function renderUserData(image: ResolvedImage, gpu: InstanceTypeInfo | undefined, publicKey: string, user: string, ctx: ProviderContext): string {
   const s = ctx.settings.values;
   const input: UserDataInput = {
     role: ROLE,
     sshAuthorizedKeys: [publicKey],
-    gpu: type === 'gpu',
+    ...(gpu && image.flavour === 'flatcar' ? { nvidia: flatcarNvidia(gpu, ctx) } : {}),
     user,
     flatcar: image.flavour === 'flatcar',
     ...(configuredRegistryHost(s) ? { registryHost: configuredRegistryHost(s) } : {}),
   };
   const templates = ctx.project.cloudConfigDir;
   return image.flavour === 'flatcar' ? renderIgnition(input, templates) : renderCloudConfig(input, templates);
+}
+
+/** The driver flavour follows the instance type's GPU; a GPU too old for it is refused before anything launches. */
+function flatcarNvidia(info: InstanceTypeInfo, ctx: ProviderContext): NvidiaProvisioning {
+  if (info.architecture !== 'x86_64') {
+    throw new PccError(`${info.instanceType} is ${info.architecture}: Flatcar's NVIDIA driver sysexts are built for amd64 only; pick an x86_64 GPU type or EC2_GPU_AMI=dlami`);
+  }
+  const s = ctx.settings.values;
+  return nvidiaProvisioning(info.gpuName ?? '', s.NVIDIA_DRIVER_SERIES, s.NVIDIA_RUNTIME_VERSION, `${info.instanceType} (${info.gpuName ?? 'NVIDIA GPU'})`);
 }
 
 async function ensureAccess(

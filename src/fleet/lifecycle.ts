@@ -34,7 +34,7 @@ async function runSteps<D>(
   const removed: string[] = [];
   const up: HostRecord[] = [];
   for (const step of steps) {
-    ctx.progress.note(`${ctx.dry ? 'would ' : ''}${describeStep(provider.name, step)}`);
+    ctx.progress.note(`${ctx.dry ? 'plan: ' : ''}${describeStep(provider.name, step)}`);
     switch (step.op) {
       case 'start':
         up.push(...(await provider.start(step.hosts, ctx)));

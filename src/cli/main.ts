@@ -1,4 +1,5 @@
 import yargs, { type Argv } from 'yargs';
+import { COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS, type AcquireOption } from '../providers/registry.js';
 import type { CliContext, GlobalArgs } from './context.js';
 
 /**
@@ -17,7 +18,17 @@ interface CommandSpec {
   startsProject?: true;
 }
 
-const providers = ['local', 'vagrant', 'ec2'] as const;
+const providers = COMPUTE_PROVIDERS;
+
+/** Every provider's own flags (from the registry); a flag given to another provider is refused by the command. */
+function providerOptions(y: Argv, kind: 'acquireOptions' | 'saveOptions'): Argv {
+  for (const entry of PROVIDERS) {
+    for (const o of entry[kind] as readonly AcquireOption[]) {
+      y = y.option(o.flag, { type: o.type, ...(o.choices ? { choices: o.choices } : {}), describe: `${entry.name}: ${o.describe}` });
+    }
+  }
+  return y;
+}
 
 const commands: CommandSpec[] = [
   {
@@ -25,26 +36,24 @@ const commands: CommandSpec[] = [
     describe: 'Bring up the controller: registry, /project share and overlay hub',
     builder: (y) =>
       y
-        .option('provider', { choices: ['vagrant', 'local'] as const, default: 'vagrant', describe: 'where the controller runs' })
+        .option('provider', { choices: CONTROLLER_PROVIDERS, default: 'vagrant', describe: 'where the controller runs' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
     load: () => import('./commands/init.js'),
     startsProject: true,
   },
   {
     command: 'acquire <provider>',
-    describe: 'Make sure --count compute hosts run: saved ones resume first, missing ones are created',
+    describe: 'Make exactly --count compute hosts of that spec run: stopped ones of it start first, only the missing are created',
     builder: (y) =>
-      y
-        .positional('provider', { choices: providers, describe: 'where the hosts come from' })
-        .option('type', { choices: ['cpu', 'gpu'] as const, default: 'cpu', describe: 'kind of host' })
-        .option('count', { type: 'number', default: 1, describe: 'how many hosts' })
-        .option('instance-type', { type: 'string', describe: 'ec2 instance type (overrides config/ec2.env)' })
-        .option('spot', { type: 'boolean', describe: 'ec2: request spot instances' })
-        .option('region', { type: 'string', describe: 'ec2 region (overrides EC2_REGION)' })
-        .option('ami', { type: 'string', describe: 'ec2: use this AMI id, skip the lookup' })
-        .option('site', { choices: ['home', 'cloud'] as const, describe: 'local: home (behind the NAT, the default) or cloud (the simulated internet)' })
+      providerOptions(
+        y
+          .positional('provider', { choices: providers, describe: 'where the hosts come from' })
+          .option('type', { choices: ['cpu', 'gpu'] as const, default: 'cpu', describe: 'kind of host' })
+          .option('count', { type: 'number', default: 1, describe: 'how many running hosts of that spec' }),
+        'acquireOptions',
+      )
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
-        .option('dry', { type: 'boolean', default: false, describe: 'render and plan only' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'print the plan and render files only' }),
     load: () => import('./commands/acquire.js'),
     startsProject: true,
   },
@@ -61,7 +70,7 @@ const commands: CommandSpec[] = [
     command: 'up',
     describe: 'init + one compute host + setup + build, in one go',
     builder: (y) =>
-      y.option('provider', { choices: ['local', 'vagrant'] as const, default: 'local', describe: 'where everything runs' }),
+      y.option('provider', { choices: CONTROLLER_PROVIDERS, default: 'local', describe: 'where everything runs' }),
     load: () => import('./commands/up.js'),
     startsProject: true,
   },
@@ -79,23 +88,50 @@ const commands: CommandSpec[] = [
     command: 'save <provider>',
     describe: 'Stop or snapshot hosts for a quick resume',
     builder: (y) =>
-      y
-        .positional('provider', { choices: providers })
-        .option('snapshot', { type: 'boolean', default: false, describe: 'ec2: create AMIs' })
-        .option('halt', { type: 'boolean', default: false, describe: 'vagrant: halt instead of suspend' }),
+      providerOptions(y.positional('provider', { choices: providers }), 'saveOptions').option('dry', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the plan only',
+      }),
     load: () => import('./commands/save.js'),
   },
   {
     command: 'resume <provider>',
-    describe: 'Start saved hosts again',
-    builder: (y) => y.positional('provider', { choices: providers }),
+    describe: 'Start what was saved again; never creates a host',
+    builder: (y) =>
+      y
+        .positional('provider', { choices: providers })
+        .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'print the plan only' }),
     load: () => import('./commands/resume.js'),
   },
   {
+    command: 'release <hosts..>',
+    describe: 'Remove some compute hosts (names or a pattern), keeping the rest: scale down',
+    builder: (y) =>
+      y
+        .positional('hosts', { type: 'string', array: true, describe: 'host names or patterns, e.g. local3 or ec2:&gpu' })
+        .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' }),
+    load: () => import('./commands/release.js'),
+  },
+  {
     command: 'destroy <provider>',
-    describe: 'Remove every host and resource of a provider, and their ssh aliases',
-    builder: (y) => y.positional('provider', { choices: [...providers, 'static'] as const }),
+    describe: 'Remove every host and resource of a provider, and their ssh aliases (asks first)',
+    builder: (y) =>
+      y
+        .positional('provider', { choices: PROVIDERS.map((p) => p.name) })
+        .option('yes', { type: 'boolean', default: false, describe: 'do not ask (needed without a terminal)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' }),
     load: () => import('./commands/destroy.js'),
+  },
+  {
+    command: 'adopt [id]',
+    describe: 'After .pcc/ was lost: list projects found by their cloud tags, or rebuild this one from project ID',
+    builder: (y) =>
+      y
+        .positional('id', { type: 'string', describe: 'the project id, as pcc adopt lists it' })
+        .option('provider', { choices: ['ec2'] as const, default: 'ec2', describe: 'where to look' }),
+    load: () => import('./commands/adopt.js'),
   },
   {
     command: 'status',

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync, unlinkSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { PccError } from './errors.js';
@@ -14,9 +15,19 @@ export interface Project {
   /** pcc's own files: state, keys, rendered Vagrantfiles, known_hosts. */
   readonly stateDir: string;
   readonly sshDir: string;
-  /** A stable short name used for tags, bridge names and resource names. */
+  /** The folder's name, tag- and hostname-safe: for people (tags, resource names), never to find resources. */
   readonly name: string;
+  /**
+   * A random id made at first use and kept in `.pcc/project-id`. Cloud tags
+   * and local resource names carry it, and every lookup and sweep matches it,
+   * so two folders that share a name are never one project.
+   */
+  readonly id: string;
 }
+
+const ID_FILE = 'project-id';
+/** 12 hex digits: enough that one person's projects never share one, short enough for interface names. */
+const ID_PATTERN = /^[0-9a-f]{12}$/;
 
 /** `~` means $HOME (not the passwd entry) so that tests can point pcc at another home. */
 export function userHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -29,19 +40,33 @@ export function expandHome(p: string, home: string = userHome()): string {
   return p;
 }
 
+/**
+ * The one meaning of a key path (`--key`, PCC_SSH_KEY, a host record's key):
+ * `~/` is the home, and a relative path is relative to the project, never to
+ * wherever pcc happens to run.
+ */
+export function resolveKeyPath(key: string, project: Pick<Project, 'root' | 'home'>): string {
+  return path.resolve(project.root, expandHome(key, project.home));
+}
+
 export function openProject(options: { project?: string; home?: string; cwd?: string } = {}): Project {
   const home = options.home ?? userHome();
   const root = path.resolve(options.cwd ?? process.cwd(), expandHome(options.project ?? '.', home));
   const name = projectName(root);
+  const stateDir = path.join(root, '.pcc');
+  let id: string | undefined;
   return {
     root,
     home,
     name,
+    get id() {
+      return (id ??= ensureProjectId(stateDir));
+    },
     configDir: path.join(root, 'config'),
     dockerDir: path.join(root, 'docker'),
     playbooksDir: path.join(root, 'playbooks'),
     cloudConfigDir: path.join(root, 'cloud-config'),
-    stateDir: path.join(root, '.pcc'),
+    stateDir,
     sshDir: path.join(home, '.ssh'),
   };
 }
@@ -68,4 +93,56 @@ export function checkProjectFolder(project: Project, flag: string, startsProject
   throw new PccError(
     `--project ${flag}: ${project.root} is not a pcc project (it has no ${PROJECT_MARKS.map((m) => `${m}/`).join(', ')}); check the path, or start one there with pcc init or pcc up`,
   );
+}
+
+export function isProjectId(text: string): boolean {
+  return ID_PATTERN.test(text);
+}
+
+/** The id in `.pcc/project-id`, or undefined when the project has none yet. */
+export function readProjectId(stateDir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(stateDir, ID_FILE), 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (!isProjectId(text)) {
+    throw new PccError(`${path.join(stateDir, ID_FILE)}: not a project id (12 hex digits); restore it, or remove it and run pcc adopt to find the project's resources`);
+  }
+  return text;
+}
+
+/** Made at first use (sync: the id is read where the project is, long before any await). */
+function ensureProjectId(stateDir: string): string {
+  const existing = readProjectId(stateDir);
+  if (existing) return existing;
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // link() never replaces: of two first runs at once, one id wins and both use it.
+  const file = path.join(stateDir, ID_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${randomBytes(6).toString('hex')}\n`, { mode: 0o644 });
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return readProjectId(stateDir)!;
+}
+
+/**
+ * Sets the id, for `pcc adopt` after `.pcc/` was lost. Written atomically
+ * (temp file and rename), like every file pcc owns.
+ */
+export function writeProjectId(stateDir: string, id: string): string {
+  if (!isProjectId(id)) throw new PccError(`${id} is not a project id (12 hex digits, as pcc adopt lists them)`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = path.join(stateDir, ID_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${id}\n`, { mode: 0o644 });
+  renameSync(tmp, file);
+  return id;
 }

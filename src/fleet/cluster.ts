@@ -35,8 +35,8 @@ export interface SwarmPlan {
   joinToken?: string;
 }
 
-export const CONTROLLER = 'init';
-export const CONTROLLER_GROUP = 'controller';
+export { CONTROLLER_NAME as CONTROLLER } from '../core/controller.js';
+export { CONTROLLER_GROUP } from '../core/controller.js';
 /** The attachable swarm overlay network every host's containers can join, by name. */
 export const SWARM_NETWORK = 'pcc';
 /** WireGuard's MTU; swarm's VXLAN takes another 50 bytes inside it, so containers get 1370. */

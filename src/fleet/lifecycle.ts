@@ -1,33 +1,135 @@
 import { errorMessage, PccError } from '../core/errors.js';
+import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
-import type { AcquireRequest, DestroyReport, HostStatus, ProviderContext, SaveRequest } from '../providers/types.js';
+import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { connectorFor } from './connect.js';
+import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
 import { siteOf } from '../network/reach.js';
+import { describeStep, planAcquire, planRelease, planResume, planSave, type Spec, type Step } from './reconcile.js';
+
+/**
+ * The lifecycle use cases, the same for every provider: each asks the
+ * provider what exists, plans with `reconcile.ts`, prints the plan (all
+ * that `--dry` does) and runs its steps through the provider's primitives.
+ */
 
 export interface AcquireOutcome {
+  plan: Step[];
   hosts: HostRecord[];
   aliases: string[];
   /** Hosts that did not answer on SSH in time (only with wait). */
   unreachable: { host: string; error: string }[];
 }
 
-/** Provider creates or resumes; pcc then writes aliases and, unless told not to, waits for SSH. */
-export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext): Promise<AcquireOutcome> {
+/** Runs planned steps; what each primitive started, made or removed is collected for the report. */
+async function runSteps<D>(
+  provider: Provider<D>,
+  steps: readonly Step[],
+  ctx: ProviderContext,
+  extra: { spec?: Spec<D>; save?: SaveRequest } = {},
+): Promise<{ removed: string[]; up: HostRecord[] }> {
+  const removed: string[] = [];
+  const up: HostRecord[] = [];
+  for (const step of steps) {
+    ctx.progress.note(`${ctx.dry ? 'plan: ' : ''}${describeStep(provider.name, step)}`);
+    switch (step.op) {
+      case 'start':
+        up.push(...(await provider.start(step.hosts, ctx)));
+        break;
+      case 'create':
+        up.push(...(await provider.create(extra.spec!, step.count, ctx)));
+        break;
+      case 'stop':
+        await provider.stop(step.hosts, extra.save ?? {}, ctx);
+        break;
+      case 'terminate': {
+        // Swarm first: the manager forgets the nodes while it can still be told which.
+        const state = await ctx.state.read();
+        if (!ctx.dry) removed.push(...(await forgetSwarmNodes(step.hosts.flatMap((h) => (state.hosts[h] ? [state.hosts[h]] : [])), ctx)));
+        removed.push(...(await provider.terminate(step.hosts, ctx)));
+        if (!ctx.dry) for (const h of step.hosts) await forgetOverlayKey(ctx.project, h);
+        break;
+      }
+    }
+  }
+  return { removed, up };
+}
+
+const locked = <D, T>(provider: Provider<D>, ctx: ProviderContext, fn: () => Promise<T>): Promise<T> =>
+  provider.exclusive ? provider.exclusive(ctx, fn) : fn();
+
+async function hostsNamed(ctx: ProviderContext, names: readonly string[]): Promise<HostRecord[]> {
+  const state = await ctx.state.read();
+  return names.flatMap((n) => (state.hosts[n] ? [state.hosts[n]] : []));
+}
+
+/** `acquire --count N`: exactly N running compute hosts of the spec (see planAcquire). Returns them. */
+export async function acquireOn<D>(provider: Provider<D>, request: AcquireRequest, ctx: ProviderContext): Promise<{ plan: Step[]; hosts: HostRecord[] }> {
   if (!Number.isInteger(request.count) || request.count < 1 || request.count > 100) {
     throw new PccError(`--count ${request.count}: give a whole number from 1 to 100`);
   }
-  if (request.site !== undefined && providerName !== 'local') {
-    throw new PccError(`--site is for the local provider's simulated internet; ${providerName} hosts sit where ${providerName} puts them`);
-  }
+  return locked(provider, ctx, async () => {
+    const spec = await provider.spec(request, ctx);
+    const listed = await provider.list(ctx);
+    const plan = planAcquire(listed, spec, request.count);
+    if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
+    // Steps that bring hosts up refresh access themselves; with none, it is refreshed here.
+    if (!ctx.dry && plan.length === 0) await provider.refreshAccess?.(spec, ctx);
+    const { up } = await runSteps(provider, plan, ctx, { spec });
+    if (ctx.dry) return { plan, hosts: [] };
+    // What ran already, and what the steps brought up: every running host of the spec.
+    const before = await hostsNamed(ctx, listed.filter((h) => h.role === 'compute' && h.spec === spec.key && h.state === 'running').map((h) => h.name));
+    const upNames = new Set(up.map((h) => h.name));
+    return { plan, hosts: [...before.filter((h) => !upNames.has(h.name)), ...up] };
+  });
+}
+
+/** `resume`: start what was saved; never creates anything. */
+export async function resumeOn<D>(provider: Provider<D>, ctx: ProviderContext): Promise<{ plan: Step[]; hosts: HostRecord[] }> {
+  return locked(provider, ctx, async () => {
+    const plan = planResume(await provider.list(ctx));
+    await runSteps(provider, plan, ctx);
+    return { plan, hosts: ctx.dry ? [] : await hostsNamed(ctx, plan.flatMap((s) => (s.op === 'start' ? s.hosts : []))) };
+  });
+}
+
+export async function saveOn<D>(provider: Provider<D>, request: SaveRequest, ctx: ProviderContext): Promise<{ plan: Step[]; hosts: HostRecord[] }> {
+  return locked(provider, ctx, async () => {
+    const plan = planSave(await provider.list(ctx));
+    await runSteps(provider, plan, ctx, { save: request });
+    return { plan, hosts: ctx.dry ? [] : await hostsNamed(ctx, plan.flatMap((s) => (s.op === 'stop' ? s.hosts : []))) };
+  });
+}
+
+/** `release`: terminate the named hosts of one provider, leave the rest (and the shared resources) alone. */
+export async function releaseOn<D>(provider: Provider<D>, names: readonly string[], ctx: ProviderContext): Promise<{ plan: Step[]; removed: string[] }> {
+  return locked(provider, ctx, async () => {
+    const plan = planRelease(await provider.list(ctx), names);
+    const { removed } = await runSteps(provider, plan, ctx);
+    return { plan, removed };
+  });
+}
+
+/** Provider acquires; pcc then writes aliases and, unless told not to, waits for SSH. */
+export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext): Promise<AcquireOutcome> {
   const provider = await loadProvider(providerName);
-  const hosts = await provider.acquire(request, ctx);
-  if (ctx.dry) return { hosts, aliases: [], unreachable: [] };
+  const { plan, hosts } = await acquireOn(provider, request, ctx);
+  if (ctx.dry) return { plan, hosts, aliases: [], unreachable: [] };
   const aliases = await refreshAliases(ctx, provider.name);
   const unreachable = request.wait ? await waitForSsh(hosts, ctx) : [];
-  return { hosts, aliases, unreachable };
+  return { plan, hosts, aliases, unreachable };
+}
+
+export async function resumeHosts(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<AcquireOutcome> {
+  const provider = await loadProvider(providerName);
+  const { plan, hosts } = await resumeOn(provider, ctx);
+  if (ctx.dry) return { plan, hosts, aliases: [], unreachable: [] };
+  const aliases = await refreshAliases(ctx, provider.name);
+  const unreachable = options.wait ? await waitForSsh(hosts, ctx) : [];
+  return { plan, hosts, aliases, unreachable };
 }
 
 /** The first connection records each host key (trust on first use), so plain `ssh <alias>` works right after. */
@@ -50,16 +152,57 @@ export async function waitForSsh(hosts: HostRecord[], ctx: ProviderContext): Pro
 }
 
 export async function save(providerName: string, request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  return (await saveOn(await loadProvider(providerName), request, ctx)).hosts;
+}
+
+export interface ReleaseOutcome {
+  plan: Step[];
+  removed: string[];
+  aliases: string[];
+}
+
+/**
+ * `pcc release HOST...|PATTERN`: the hosts named (or matched) go, with their
+ * overlay keys and aliases; every other host stays. The controller is not
+ * released (pcc destroy takes it).
+ */
+export async function release(patterns: readonly string[], ctx: ProviderContext): Promise<ReleaseOutcome> {
+  const state = await ctx.state.read();
+  const all = Object.values(state.hosts);
+  const chosen = new Map<string, HostRecord>();
+  for (const p of patterns) for (const h of selectHosts(p, all)) chosen.set(h.name, h);
+  const controller = [...chosen.values()].find((h) => h.groups.includes('controller'));
+  if (controller) throw new PccError(`${controller.name} is the controller; release takes compute hosts (pcc destroy ${controller.provider} removes everything)`);
+  const byProvider = new Map<string, string[]>();
+  for (const h of chosen.values()) byProvider.set(h.provider, [...(byProvider.get(h.provider) ?? []), h.name]);
+  const out: ReleaseOutcome = { plan: [], removed: [], aliases: [] };
+  for (const [name, hosts] of byProvider) {
+    const provider = await loadProvider(name);
+    const r = await releaseOn(provider, hosts, ctx);
+    out.plan.push(...r.plan);
+    out.removed.push(...r.removed);
+    if (!ctx.dry) out.aliases.push(...(await refreshAliases(ctx, provider.name)));
+  }
+  return out;
+}
+
+/** What `destroy` would remove: the provider's own sweep run dry, plus the ssh aliases of its hosts. */
+export async function destroyPlan(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {
   const provider = await loadProvider(providerName);
-  return provider.save(request, ctx);
+  const report = await provider.destroy({ ...ctx, dry: true });
+  const hosts = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
+  return { removed: [...report.removed, ...hosts.map((h) => `would remove ssh aliases and overlay key of ${h.name}`)] };
 }
 
 export async function destroy(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {
   const provider = await loadProvider(providerName);
-  const departing = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === providerName);
-  const forgotten = await forgetSwarmNodes(departing, ctx);
+  const before = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
+  if (ctx.dry) return provider.destroy(ctx);
+  const forgotten = await forgetSwarmNodes(before, ctx);
   const report = await provider.destroy(ctx);
   report.removed.push(...forgotten);
+  // A removed host's secrets go with it.
+  for (const h of before) await forgetOverlayKey(ctx.project, h.name);
   await refreshAliases(ctx, provider.name);
   return report;
 }

@@ -6,7 +6,8 @@ import type { SettingsValues } from '../settings/schema.js';
 import type { State } from '../state/schema.js';
 
 /** The host that runs the registry, as `pcc init` records it. */
-export const CONTROLLER = 'init';
+export { CONTROLLER_NAME as CONTROLLER } from '../core/controller.js';
+import { CONTROLLER_NAME as CONTROLLER } from '../core/controller.js';
 
 export interface RegistryTarget {
   /** `host:port` as written in `FROM ${REGISTRY_HOST}/name`. */
@@ -33,7 +34,8 @@ export function resolveRegistry(
     if (/^[a-z]+:\/\//i.test(configured) || configured.includes('/')) {
       throw new PccError(`${where}: REGISTRY_HOST=${configured} must be host:port only, e.g. 10.214.0.1:5000 (no scheme, no path)`);
     }
-    return { host: configured, source: where, plainHttp: isPlainHttpHost(configured) };
+    const host = withRegistryPort(configured, values.REGISTRY_PORT);
+    return { host, source: where, plainHttp: isPlainHttpHost(host) };
   }
   const controller = state.hosts[CONTROLLER];
   if (controller) {
@@ -42,6 +44,17 @@ export function resolveRegistry(
     return { host, source: `the controller (${CONTROLLER})`, plainHttp: isPlainHttpHost(host), controller: CONTROLLER };
   }
   throw new PccError('no registry: run pcc init to bring up the controller, or set REGISTRY_HOST=host:port in config/');
+}
+
+/** REGISTRY_HOST always means host:port: REGISTRY_PORT is added only where no port was written. */
+export function withRegistryPort(hostOrHostPort: string, port: number): string {
+  return splitHostPort(hostOrHostPort).port === undefined ? `${formatAddress(hostOrHostPort)}:${port}` : hostOrHostPort;
+}
+
+/** The registry named in the settings, as host:port, for first-boot configs (Ignition, cloud-config). */
+export function configuredRegistryHost(values: Pick<SettingsValues, 'REGISTRY_HOST' | 'REGISTRY_PORT'>): string | undefined {
+  const configured = values.REGISTRY_HOST?.trim();
+  return configured ? withRegistryPort(configured, values.REGISTRY_PORT) : undefined;
 }
 
 function formatAddress(address: string): string {

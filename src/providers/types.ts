@@ -1,10 +1,12 @@
+import type { ListedHost, Spec } from '../fleet/reconcile.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { HostRecord } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
 
-export type ProviderName = HostRecord['provider'];
+export type { ProviderName } from './registry.js';
+import type { ProviderName } from './registry.js';
 
 export interface ProviderContext {
   readonly project: Project;
@@ -25,7 +27,6 @@ export interface AcquireRequest {
   /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
   site?: string;
   /** `pcc resume`: bring back saved hosts, create none. */
-  resumeOnly?: boolean;
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
   wait: boolean;
 }
@@ -58,16 +59,50 @@ export interface DestroyReport {
 }
 
 /**
- * A source of machines. It creates, stops and removes them and records them in
- * the state; it never opens SSH (the core does that with what it recorded).
+ * A source of machines: the provider contract. A provider reports what
+ * exists and does primitive steps; it never decides how many hosts there
+ * should be (that is `src/fleet/reconcile.ts`, the same for every provider)
+ * and never opens SSH (the core does that with what it recorded). Every
+ * primitive honours `ctx.dry` by saying what it would do and changing nothing.
  */
-export interface Provider {
+export interface Provider<Detail = unknown> {
   readonly name: ProviderName;
-  /** Create hosts, or resume the saved ones. Returns the hosts now running. */
-  acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]>;
-  save(request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]>;
+  /** Every host the provider has for this project, running or stopped, with the spec each was made from. */
+  list(ctx: ProviderContext): Promise<ListedHost[]>;
+  /** What an acquire request means here (checked: an instance type that exists, a GPU where one was asked for). */
+  spec(request: AcquireRequest, ctx: ProviderContext): Promise<Spec<Detail>>;
+  /** Make `count` new hosts of the spec and record them as soon as they exist. */
+  create(spec: Spec<Detail>, count: number, ctx: ProviderContext): Promise<HostRecord[]>;
+  /** Start stopped hosts by name. */
+  start(hosts: string[], ctx: ProviderContext): Promise<HostRecord[]>;
+  /** Stop running hosts by name, keeping their disks. */
+  stop(hosts: string[], request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]>;
+  /** Remove hosts by name, with their disks and records; one human line per removed resource. */
+  terminate(hosts: string[], ctx: ProviderContext): Promise<string[]>;
+  /** Remove every host and every shared resource of the project (found by its id). */
   destroy(ctx: ProviderContext): Promise<DestroyReport>;
   status(ctx: ProviderContext): Promise<HostStatus[]>;
+  /**
+   * Brings the project's shared resources up to date on an acquire with
+   * nothing to do (`create` and `start` do it themselves; EC2: the key pair,
+   * and the security group opened to where the user is now).
+   */
+  refreshAccess?(spec: Spec<Detail>, ctx: ProviderContext): Promise<void>;
+  /** Runs a whole reconcile under the provider's own lock, where two at once could double up (local). */
+  exclusive?<T>(ctx: ProviderContext, fn: () => Promise<T>): Promise<T>;
   /** The controller (`pcc init`), for providers that can host it. */
   initController?(ctx: ProviderContext): Promise<HostRecord>;
+  /** Projects whose resources this provider finds by tag, whatever folder they came from (`pcc adopt`). */
+  discover?(ctx: ProviderContext): Promise<FoundProject[]>;
+  /** Rebuilds this project's host records from the provider's tags (`pcc adopt ID`). */
+  adopt?(ctx: ProviderContext): Promise<HostRecord[]>;
+}
+
+export interface FoundProject {
+  id: string;
+  name: string;
+  path: string;
+  regions: string[];
+  hosts: number;
+  usdPerHour: number;
 }

@@ -1,5 +1,5 @@
 import { PccError } from '../core/errors.js';
-import type { Project } from '../core/project.js';
+import { resolveKeyPath, type Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { HostRecord } from '../state/schema.js';
 import { Connection } from './connection.js';
@@ -16,7 +16,7 @@ export function createConnector(project: Project, settings: Settings, keys: Host
   return async (host) => {
     let seen: { type: string; b64: string; verdict: 'known' | 'new' | 'changed' } | undefined;
     const conn = await Connection.open(
-      { name: host.name, address: host.address, port: host.port, user: host.user, key: host.key ?? settings.values.PCC_SSH_KEY },
+      { name: host.name, address: host.address, port: host.port, user: host.user, key: resolveKeyPath(host.key ?? settings.values.PCC_SSH_KEY, project) },
       {
         home: project.home,
         timeoutMs: settings.values.PCC_CONNECT_TIMEOUT_MS,

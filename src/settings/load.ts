@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
@@ -71,7 +71,51 @@ export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.
     const shown = secretKeys.has(key) ? '(hidden)' : JSON.stringify(raw[key]);
     throw new PccError(`${where}: ${key}=${shown} is invalid: ${issue.message}; fix the value or remove the line for the default`);
   }
-  return { values: result.data, vars, origin };
+  const values = result.data;
+  if (origin.EC2_REGION === undefined) {
+    const fallback = awsRegion(values, env);
+    if (fallback) {
+      values.EC2_REGION = fallback.region;
+      origin.EC2_REGION = fallback.from;
+    }
+  }
+  return { values, vars, origin };
+}
+
+/**
+ * The region when EC2_REGION is not set, in the AWS CLI's order: AWS_REGION,
+ * AWS_DEFAULT_REGION, then the `region` of the profile (AWS_PROFILE, else
+ * `default`) in ~/.aws/config (or AWS_CONFIG_FILE).
+ */
+export function awsRegion(values: SettingsValues, env: NodeJS.ProcessEnv): { region: string; from: string } | undefined {
+  if (values.AWS_REGION) return { region: values.AWS_REGION, from: 'AWS_REGION' };
+  if (values.AWS_DEFAULT_REGION) return { region: values.AWS_DEFAULT_REGION, from: 'AWS_DEFAULT_REGION' };
+  const file = env.AWS_CONFIG_FILE || path.join(env.HOME || '', '.aws', 'config');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const profile = values.AWS_PROFILE ?? 'default';
+  const region = profileRegion(text, profile);
+  return region ? { region, from: `the region of AWS profile ${profile} in ${file}` } : undefined;
+}
+
+/** `region = X` in `[profile NAME]` (or `[default]`) of an AWS config file. */
+export function profileRegion(text: string, profile: string): string | undefined {
+  const wanted = profile === 'default' ? ['default', 'profile default'] : [`profile ${profile}`];
+  let inSection = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
+    if (section) inSection = wanted.includes(section[1]!);
+    else if (inSection) {
+      const kv = /^region\s*=\s*(\S+)/.exec(line);
+      if (kv) return kv[1];
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDERS } from '../providers/registry.js';
 import { FLATCAR_DRIVER_SERIES } from '../gpu/generation.js';
 
 /**
@@ -52,7 +53,12 @@ export const settingsSchema = z.object({
   VAGRANT_SUBNET: cidr.default('192.168.56.0/24'),
 
   // ec2 provider
+  /** Unset: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else us-east-1 (see load.ts). */
   EC2_REGION: z.string().default('us-east-1'),
+  /** The AWS profile (~/.aws/config and credentials) to use, per project; also read from the environment. */
+  AWS_PROFILE: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+  AWS_DEFAULT_REGION: z.string().optional(),
   EC2_INSTANCE_TYPE_CPU: z.string().default('c6i.xlarge'),
   EC2_INSTANCE_TYPE_GPU: z.string().default('g5.xlarge'),
   EC2_AMI: z.string().optional(),
@@ -80,4 +86,12 @@ export type SettingsValues = z.infer<typeof settingsSchema>;
 export const secretKeys: ReadonlySet<string> = new Set(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID']);
 
 /** A key with one of these prefixes must be a known setting: anything else is a typo. */
-export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'SWARM_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_', 'NVIDIA_'];
+export const reservedPrefixes = [
+  'PCC_',
+  'REGISTRY_',
+  'OVERLAY_',
+  'SWARM_',
+  ...PROVIDERS.flatMap((p): string[] => ('settingsPrefix' in p ? [p.settingsPrefix] : [])),
+  'AWS_',
+  'NVIDIA_',
+];

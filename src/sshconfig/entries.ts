@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { PccError } from '../core/errors.js';
-import { expandHome } from '../core/project.js';
+import { resolveKeyPath } from '../core/project.js';
 import { hostGroups, naturalCompare } from '../inventory/pattern.js';
 import type { ProviderName } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
@@ -46,7 +45,7 @@ function word(host: HostRecord, field: string, value: string): string {
 
 export function keyPath(host: HostRecord, paths: EntryPaths): string | undefined {
   const key = host.key ?? paths.defaultKey;
-  return key === undefined ? undefined : path.resolve(paths.root, expandHome(key, paths.home));
+  return key === undefined ? undefined : resolveKeyPath(key, paths);
 }
 
 /**

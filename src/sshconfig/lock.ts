@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireLock } from '../core/process-lock.js';
+import { withFileLock } from '../core/lock.js';
 import type { Project } from '../core/project.js';
 
 /** Serializes this process's changes, so that parallel host connections do not queue on the file lock. */
@@ -21,14 +21,7 @@ export function withSshLock<T>(project: Project, fn: (createdSshDir: boolean) =>
 async function locked<T>(project: Project, fn: (createdSshDir: boolean) => Promise<T>): Promise<T> {
   const createdSshDir = !existsSync(project.sshDir);
   await mkdir(project.sshDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock({
-    lockDir: path.join(project.sshDir, '.pcc.lock'),
-    what: `${project.sshDir}/.pcc.lock`,
-    waitMs: 60_000,
-  });
-  try {
-    return await fn(createdSshDir);
-  } finally {
-    await release();
-  }
+  return withFileLock({ lockfile: path.join(project.sshDir, '.pcc.lock'), what: `${project.sshDir}/.pcc.lock`, waitSeconds: 60 }, () =>
+    fn(createdSshDir),
+  );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '../providers/registry.js';
 
 export const hostRecordSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -7,7 +8,7 @@ export const hostRecordSchema = z.object({
   user: z.string().min(1),
   /** Path to the private key, absolute or `~/`-relative. */
   key: z.string().optional(),
-  provider: z.enum(['static', 'local', 'vagrant', 'ec2']),
+  provider: z.enum(PROVIDER_NAMES),
   /** Provider, cpu/gpu, instance type, role and any user groups. */
   groups: z.array(z.string()),
   /** The provider's own id: instance id, machine name, vagrant machine. */

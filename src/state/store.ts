@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../core/errors.js';
-import { acquireLock } from '../core/process-lock.js';
+import { withFileLock } from '../core/lock.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { emptyState, stateSchema, type State } from './schema.js';
@@ -62,15 +62,12 @@ export class StateStore {
   private async updateLocked<T>(mutate: (state: State) => T | Promise<T>): Promise<T> {
     await mkdir(this.project.stateDir, { recursive: true, mode: 0o700 });
     // Writes are short: a live holder is waited for a while, a dead one's lock taken over at once.
-    const release = await acquireLock({ lockDir: `${this.file}.lock`, what: this.rel(), waitMs: 60_000, onWait: this.onWait });
-    try {
+    return withFileLock({ lockfile: `${this.file}.lock`, what: this.rel(), waitSeconds: 60, ...(this.onWait ? { onWait: this.onWait } : {}) }, async () => {
       const state = await this.read();
       const result = await mutate(state);
       await writeOwnedFile(this.file, `${JSON.stringify(stateSchema.parse(state), null, 2)}\n`, { mode: 0o600 });
       return result;
-    } finally {
-      await release();
-    }
+    });
   }
 
   private rel(): string {

@@ -4,6 +4,7 @@ import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, test } from 'vitest';
 import { discoverPublicIp } from '../../src/providers/ec2/access.js';
 import { countingProvider, DLAMI_PARAMETER, REGION, useMotoSuite } from './harness.js';
+import { acquireOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 // Credentials, and who may reach the hosts. moto's instances cannot be reached
 // over SSH: acquires here use wait=false.
@@ -21,7 +22,7 @@ afterEach(async () => {
   });
 
 async function ingress(project: string): Promise<string[]> {
-  const groups = (await suite.aws.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:pcc:project', Values: [project] }] })))
+  const groups = (await suite.aws.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:pcc:project-id', Values: [project] }] })))
     .SecurityGroups!;
   return groups.flatMap((g) => g.IpPermissions!.flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort}/${r.CidrIp}`))).sort();
 }
@@ -38,7 +39,7 @@ describe('ec2 credentials (moto)', () => {
     suite.t.writePrivate(undefined);
     suite.t.writeEnv({ ...baseEnv, EC2_SSH_CIDR: '198.51.100.7/32' });
     const { provider } = countingProvider();
-    const err = await provider.acquire(cpu1, suite.t.ctx()).catch((e) => e);
+    const err = await acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts).catch((e) => e);
     expect(err.name).toBe('PccError');
     expect(err.message).toMatch(/^no AWS credentials found: put AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in config\/\.private/);
     expect(err.message).not.toContain('\n');
@@ -48,12 +49,12 @@ describe('ec2 credentials (moto)', () => {
     suite.t.writeEnv({ ...baseEnv, EC2_SSH_CIDR: '198.51.100.7/32' });
     await suite.moto.requireAuth(true);
     const { provider } = countingProvider();
-    const err = await provider.acquire(cpu1, suite.t.ctx()).catch((e) => e);
+    const err = await acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts).catch((e) => e);
     expect(err.name).toBe('PccError');
     expect(err.message).toBe(
       'AWS rejected the credentials from config/.private (AuthFailure); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or renew the session',
     );
-    for (const op of [() => provider.status(suite.t.ctx()), () => provider.destroy(suite.t.ctx()), () => provider.save({}, suite.t.ctx())]) {
+    for (const op of [() => provider.status(suite.t.ctx()), () => provider.destroy(suite.t.ctx()), () => saveOn(provider, {}, suite.t.ctx()).then((r) => r.hosts)]) {
       const e = await op().catch((x) => x);
       expect(e.message).toMatch(/^AWS rejected the credentials/);
       expect(e.message).not.toMatch(/pcc-test-secret-value|AKIATESTPCC0000KEY/);
@@ -63,7 +64,7 @@ describe('ec2 credentials (moto)', () => {
   test('only one of the two keys is an error that names the file', async () => {
     suite.t.writePrivate({ AWS_ACCESS_KEY_ID: 'AKIATESTPCC0000KEY' });
     const { provider } = countingProvider();
-    await expect(provider.acquire(cpu1, suite.t.ctx())).rejects.toThrow(
+    await expect(acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(
       'config/.private: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both, or neither to use your AWS profile',
     );
   });
@@ -73,7 +74,7 @@ describe('ec2 security group: the caller only (moto)', () => {
   test('EC2_SSH_CIDR 0.0.0.0/0 is refused before anything is created', async () => {
     suite.t.writeEnv({ ...baseEnv, EC2_SSH_CIDR: '0.0.0.0/0' });
     const { provider, calls } = countingProvider();
-    await expect(provider.acquire(cpu1, suite.t.ctx())).rejects.toThrow(/EC2_SSH_CIDR=0\.0\.0\.0\/0 would open SSH to much of the internet/);
+    await expect(acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(/EC2_SSH_CIDR=0\.0\.0\.0\/0 would open SSH to much of the internet/);
     expect(calls.filter((c) => /^(Run|Create|Import|Authorize)/.test(c))).toEqual([]);
   });
 
@@ -82,8 +83,8 @@ describe('ec2 security group: the caller only (moto)', () => {
     try {
       suite.t.writeEnv({ ...baseEnv, EC2_CHECKIP_URL: url });
       const { provider } = countingProvider({ discoverPublicIp });
-      await provider.acquire(cpu1, suite.t.ctx());
-      expect(await ingress(suite.t.project.name)).toEqual(['tcp/22/203.0.113.9/32', 'udp/51820/203.0.113.9/32']);
+      await acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts);
+      expect(await ingress(suite.t.project.id)).toEqual(['tcp/22/203.0.113.9/32', 'udp/51820/203.0.113.9/32']);
     } finally {
       server.close();
     }
@@ -94,7 +95,7 @@ describe('ec2 security group: the caller only (moto)', () => {
     try {
       suite.t.writeEnv({ ...baseEnv, EC2_CHECKIP_URL: url });
       const { provider } = countingProvider({ discoverPublicIp });
-      await expect(provider.acquire(cpu1, suite.t.ctx())).rejects.toThrow(/did not answer with an IPv4 address; set EC2_SSH_CIDR/);
+      await expect(acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(/did not answer with an IPv4 address; set EC2_SSH_CIDR/);
     } finally {
       server.close();
     }
@@ -103,10 +104,10 @@ describe('ec2 security group: the caller only (moto)', () => {
   test('when the caller moves, the next acquire (even one that launches nothing) swaps the old rules for the new address', async () => {
     suite.t.writeEnv({ ...baseEnv, EC2_SSH_CIDR: '198.51.100.7' });
     const { provider } = countingProvider();
-    await provider.acquire(cpu1, suite.t.ctx());
-    expect(await ingress(suite.t.project.name)).toEqual(['tcp/22/198.51.100.7/32', 'udp/51820/198.51.100.7/32']);
+    await acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts);
+    expect(await ingress(suite.t.project.id)).toEqual(['tcp/22/198.51.100.7/32', 'udp/51820/198.51.100.7/32']);
     suite.t.writeEnv({ ...baseEnv, EC2_SSH_CIDR: '192.0.2.0/28', OVERLAY_PORT: '51999' });
-    await provider.acquire(cpu1, suite.t.ctx());
-    expect(await ingress(suite.t.project.name)).toEqual(['tcp/22/192.0.2.0/28', 'udp/51999/192.0.2.0/28']);
+    await acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts);
+    expect(await ingress(suite.t.project.id)).toEqual(['tcp/22/192.0.2.0/28', 'udp/51999/192.0.2.0/28']);
   });
 });

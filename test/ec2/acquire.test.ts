@@ -11,6 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { MOTO_ACCOUNT_ID } from '../fixtures/moto.js';
 import { ignitionReport } from '../render/ignition-validate.js';
 import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite } from './harness.js';
+import { acquireOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 // moto's instances cannot be reached over SSH: every acquire here uses wait=false
 // (the provider itself never opens SSH; the core's SSH wait is not under test).
@@ -24,7 +25,7 @@ async function liveInstances(): Promise<Instance[]> {
   const out = await suite.aws.send(
     new DescribeInstancesCommand({
       Filters: [
-        { Name: 'tag:pcc:project', Values: [suite.t.project.name] },
+        { Name: 'tag:pcc:project-id', Values: [suite.t.project.id] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
     }),
@@ -37,7 +38,7 @@ const tag = (i: Instance, k: string) => i.Tags?.find((x) => x.Key === k)?.Value;
 describe('ec2 acquire against moto (no SSH: wait=false)', () => {
   test('acquire --type gpu --count 2 records 2 tagged, running GPU hosts from the newest Flatcar image', async () => {
     const { provider } = countingProvider();
-    const hosts = await provider.acquire(gpu2, suite.t.ctx());
+    const hosts = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
 
     expect(hosts.map((h) => h.name)).toEqual(['gpu1', 'gpu2']);
     for (const h of hosts) {
@@ -64,7 +65,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
       expect(tag(i, 'pcc:type')).toBe('gpu');
     }
     // Every resource carries the project and role tags from creation on.
-    const mine = [{ Name: 'tag:pcc:project', Values: [suite.t.project.name] }];
+    const mine = [{ Name: 'tag:pcc:project-id', Values: [suite.t.project.id] }];
     const volumes = (await suite.aws.send(new DescribeVolumesCommand({ Filters: mine }))).Volumes ?? [];
     expect(volumes).toHaveLength(2);
     const groups = (await suite.aws.send(new DescribeSecurityGroupsCommand({ Filters: mine }))).SecurityGroups!;
@@ -94,7 +95,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
 
   test('a GPU type Flatcar has no driver sysext for (g5g, arm64) is refused before anything launches', async () => {
     const { provider, calls } = countingProvider();
-    await expect(provider.acquire({ ...gpu2, instanceType: 'g5g.xlarge' }, suite.t.ctx())).rejects.toThrow(
+    await expect(acquireOn(provider, { ...gpu2, instanceType: 'g5g.xlarge' }, suite.t.ctx())).rejects.toThrow(
       "g5g.xlarge is arm64: Flatcar's NVIDIA driver sysexts are built for amd64 only; pick an x86_64 GPU type or EC2_GPU_AMI=dlami",
     );
     expect(calls).not.toContain('RunInstances');
@@ -102,13 +103,13 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
 
   test('the same acquire retried launches once', async () => {
     const { provider, calls } = countingProvider();
-    const first = await provider.acquire(gpu2, suite.t.ctx());
+    const first = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
     calls.length = 0;
-    const again = await provider.acquire(gpu2, suite.t.ctx());
+    const again = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
     expect(again.map((h) => h.providerId).sort()).toEqual(first.map((h) => h.providerId).sort());
     expect(calls).not.toContain('RunInstances');
     expect(await liveInstances()).toHaveLength(2);
-    expect(suite.t.messages.join('\n')).toMatch(/already exist; nothing to launch/);
+    expect(suite.t.messages.join('\n')).toMatch(/already running; nothing to do/);
   });
 
   test('a crash after RunInstances, before the state is written: the re-run adopts those instances', async () => {
@@ -117,13 +118,13 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
         throw new Error('simulated kill after RunInstances');
       },
     });
-    await expect(crashing.provider.acquire(gpu2, suite.t.ctx())).rejects.toThrow(/simulated kill/);
+    await expect(acquireOn(crashing.provider, gpu2, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(/simulated kill/);
     expect(Object.keys((await suite.t.ctx().state.read()).hosts)).toEqual([]);
     const launched = (await liveInstances()).map((i) => i.InstanceId).sort();
     expect(launched).toHaveLength(2);
 
     const { provider, calls } = countingProvider();
-    const hosts = await provider.acquire(gpu2, suite.t.ctx());
+    const hosts = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
     expect(calls).not.toContain('RunInstances');
     expect(hosts.map((h) => h.providerId).sort()).toEqual(launched);
     expect(Object.keys((await suite.t.ctx().state.read()).hosts).sort()).toEqual(['gpu1', 'gpu2']);
@@ -131,11 +132,11 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
 
   test('the number of EC2 calls per acquire does not grow with the count', async () => {
     const one = countingProvider();
-    await one.provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    await acquireOn(one.provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts);
     const other = makeProject(`${suite.t.project.name}-other`);
     try {
       const five = countingProvider();
-      await five.provider.acquire({ type: 'cpu', count: 5, wait: false }, other.ctx());
+      await acquireOn(five.provider, { type: 'cpu', count: 5, wait: false }, other.ctx()).then((r) => r.hosts);
       expect(five.calls).toEqual(one.calls);
     } finally {
       other.cleanup();
@@ -146,15 +147,15 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
 
   test('a larger count launches only the missing hosts, with the next free names', async () => {
     const { provider } = countingProvider();
-    await provider.acquire({ type: 'gpu', count: 1, wait: false }, suite.t.ctx());
-    const hosts = await provider.acquire({ type: 'gpu', count: 3, wait: false }, suite.t.ctx());
+    await acquireOn(provider, { type: 'gpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts);
+    const hosts = await acquireOn(provider, { type: 'gpu', count: 3, wait: false }, suite.t.ctx()).then((r) => r.hosts);
     expect(hosts.map((h) => h.name).sort()).toEqual(['gpu1', 'gpu2', 'gpu3']);
     expect(await liveInstances()).toHaveLength(3);
   });
 
   test('a cpu instance type given for --type gpu is refused, by what AWS says about the type', async () => {
     const { provider, calls } = countingProvider();
-    await expect(provider.acquire({ ...gpu2, instanceType: 'c6i.xlarge' }, suite.t.ctx())).rejects.toThrow(
+    await expect(acquireOn(provider, { ...gpu2, instanceType: 'c6i.xlarge' }, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(
       /instance type c6i\.xlarge has no GPU; set EC2_INSTANCE_TYPE_GPU/,
     );
     expect(calls).not.toContain('RunInstances');
@@ -170,7 +171,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
       PCC_SSH_KEY: '~/.ssh/id_ed25519',
     });
     const { provider } = countingProvider();
-    const [host] = await provider.acquire({ type: 'gpu', count: 1, wait: false }, suite.t.ctx());
+    const [host] = await acquireOn(provider, { type: 'gpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts);
     expect(host!.user).toBe('ubuntu');
     const [inst] = await liveInstances();
     expect(inst!.ImageId).toBe(suite.seeds.dlamiAmi);
@@ -178,37 +179,44 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
 
   test('--ami skips the lookup; an unknown AMI is a one-line error', async () => {
     const { provider } = countingProvider();
-    const [host] = await provider.acquire({ type: 'cpu', count: 1, ami: suite.seeds.dlamiAmi, wait: false }, suite.t.ctx());
+    const [host] = await acquireOn(provider, { type: 'cpu', count: 1, ami: suite.seeds.dlamiAmi, wait: false }, suite.t.ctx()).then((r) => r.hosts);
     const [inst] = await liveInstances();
     expect(inst!.ImageId).toBe(suite.seeds.dlamiAmi);
     expect(host!.user).toBe('ubuntu');
-    const err = await provider.acquire({ type: 'cpu', count: 2, ami: 'ami-0123456789abcdef0', wait: false }, suite.t.ctx()).catch((e) => e);
+    const err = await acquireOn(provider, { type: 'cpu', count: 2, ami: 'ami-0123456789abcdef0', wait: false }, suite.t.ctx()).then((r) => r.hosts).catch((e) => e);
     expect(err.name).toBe('PccError');
     expect(err.message).toMatch(/^AMI ami-0123456789abcdef0 \(from --ami \/ EC2_AMI\) does not exist in us-east-1/);
     expect(err.message).not.toContain('\n');
   });
 
-  test('save stops the hosts; acquire then starts the same ids instead of launching', async () => {
+  test('save stops the hosts; resume, and then acquire of the same spec, start the same ids instead of launching', async () => {
     const { provider, calls } = countingProvider();
-    const hosts = await provider.acquire(gpu2, suite.t.ctx());
-    const saved = await provider.save({}, suite.t.ctx());
+    const hosts = await acquireOn(provider, gpu2, suite.t.ctx()).then((r) => r.hosts);
+    const saved = await saveOn(provider, {}, suite.t.ctx()).then((r) => r.hosts);
     expect(saved.map((h) => h.status)).toEqual(['stopped', 'stopped']);
     expect((await liveInstances()).map((i) => i.State?.Name)).toEqual(['stopped', 'stopped']);
 
     calls.length = 0;
-    // Plain `pcc acquire ec2` (type cpu, count 1) resumes what was saved.
-    const resumed = await provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    // `pcc resume ec2` starts what was saved.
+    const resumed = await resumeOn(provider, suite.t.ctx()).then((r) => r.hosts);
     expect(calls).not.toContain('RunInstances');
     expect(calls).toContain('StartInstances');
     expect(resumed.map((h) => h.providerId).sort()).toEqual(hosts.map((h) => h.providerId).sort());
     expect(resumed.map((h) => h.name)).toEqual(['gpu1', 'gpu2']);
     expect((await liveInstances()).map((i) => i.State?.Name)).toEqual(['running', 'running']);
+
+    // Saved again, `acquire --type gpu --count 2` starts the same two: stopped ones of the spec first.
+    await saveOn(provider, {}, suite.t.ctx());
+    calls.length = 0;
+    const again = await acquireOn(provider, gpu2, suite.t.ctx());
+    expect(again.plan).toEqual([{ op: 'start', hosts: ['gpu1', 'gpu2'] }]);
+    expect(calls).not.toContain('RunInstances');
   });
 
   test('a PCC_SSH_KEY the user set that is missing is a one-line error naming the file', async () => {
     rmSync(`${suite.t.project.home}/.ssh`, { recursive: true, force: true });
     const { provider } = countingProvider();
-    await expect(provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx())).rejects.toThrow(
+    await expect(acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(
       /^config\/ec2.env: PCC_SSH_KEY=~\/.ssh\/id_ed25519: .* is missing; create it with ssh-keygen/,
     );
   });
@@ -217,14 +225,14 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     rmSync(`${suite.t.project.home}/.ssh`, { recursive: true, force: true });
     suite.t.writeEnv({ EC2_REGION: REGION, EC2_AMI_OWNER: MOTO_ACCOUNT_ID, EC2_SSH_CIDR: TEST_CIDR, EC2_DLAMI_SSM_PARAMETER: DLAMI_PARAMETER });
     const { provider } = countingProvider();
-    const [host] = await provider.acquire({ type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    const [host] = await acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx()).then((r) => r.hosts);
     expect(host!.key).toBe(`${suite.t.project.stateDir}/ssh/id_ed25519`);
     expect(suite.t.messages.join('\n')).toMatch(/made .*id_ed25519 for this project's hosts/);
   });
 
   test('dry run resolves and renders but creates nothing', async () => {
     const { provider, calls } = countingProvider();
-    const hosts = await provider.acquire(gpu2, suite.t.ctx({ dry: true }));
+    const hosts = await acquireOn(provider, gpu2, suite.t.ctx({ dry: true })).then((r) => r.hosts);
     expect(hosts).toEqual([]);
     expect(calls.filter((c) => /^(Run|Create|Import|Authorize)/.test(c))).toEqual([]);
     expect(suite.t.messages.join('\n')).toMatch(/would launch 2 × g5\.xlarge from ami-/);

@@ -9,7 +9,7 @@ import { countingProvider, makeProject, type TestProject } from './harness.js';
 
 // Pure builders, tested by their exact output: no AWS and no moto needed.
 const plan: LaunchPlan = {
-  project: 'demo',
+  project: { id: '0123456789ab', name: 'demo', root: '/home/u/demo' },
   role: 'compute',
   type: 'gpu',
   kind: 'abcd1234abcd1234',
@@ -28,6 +28,8 @@ const plan: LaunchPlan = {
 const tags = [
   { Key: 'Name', Value: 'pcc-demo-gpu' },
   { Key: 'pcc:project', Value: 'demo' },
+  { Key: 'pcc:project-id', Value: '0123456789ab' },
+  { Key: 'pcc:path', Value: '/home/u/demo' },
   { Key: 'pcc:role', Value: 'compute' },
   { Key: 'pcc:type', Value: 'gpu' },
   { Key: 'pcc:request', Value: 'abcd1234abcd1234' },

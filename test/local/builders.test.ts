@@ -5,6 +5,7 @@ import { mountsBelow, overlayMountArgv } from '../../src/providers/local/mounts.
 import {
   allocateAddress,
   bridgeName,
+  cloudBridgeName,
   createBridgeArgvs,
   createCloudBridgeArgvs,
   createRouterArgvs,
@@ -37,23 +38,24 @@ describe('local provider: network builders', () => {
   });
 
   it('host: netns, veth with host0 inside, MACs derived from the address, a way out through the home router, forwarding inside', () => {
-    const h = { netns: netnsName('local1', '10.213.0.2'), veth: vethName('10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0', gateway: '10.213.0.254' };
+    const id = '0123456789ab';
+    const h = { netns: netnsName(id, 'local1'), veth: vethName(id, '10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0', gateway: '10.213.0.254' };
     expect(createHostNetworkArgvs(h)).toEqual([
-      ['ip', 'netns', 'add', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'add', 'vp0ad50002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
-        'peer', 'name', 'host0', 'address', '02:00:0a:d5:00:02', 'netns', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'set', 'vp0ad50002', 'master', 'pcc-br0', 'up'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'lo', 'up'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'host0', 'up'],
-      ['ip', '-n', 'pcc-local1-10.213.0.2', 'route', 'add', 'default', 'via', '10.213.0.254'],
-      ['ip', 'netns', 'exec', 'pcc-local1-10.213.0.2', 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+      ['ip', 'netns', 'add', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'add', 'v012345670002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
+        'peer', 'name', 'host0', 'address', '02:00:0a:d5:00:02', 'netns', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'set', 'v012345670002', 'master', 'pcc-br0', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'host0', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-local1', 'route', 'add', 'default', 'via', '10.213.0.254'],
+      ['ip', 'netns', 'exec', 'pcc-0123456789ab-local1', 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
     ]);
     // A cloud host has no route home at all.
     expect(createHostNetworkArgvs({ ...h, gateway: undefined }).some((a) => a.includes('route'))).toBe(false);
     expect(deleteHostNetworkArgvs(h)).toEqual([
-      ['ip', 'netns', 'del', 'pcc-local1-10.213.0.2'],
-      ['ip', 'link', 'del', 'vp0ad50002'],
+      ['ip', 'netns', 'del', 'pcc-0123456789ab-local1'],
+      ['ip', 'link', 'del', 'v012345670002'],
     ]);
   });
 
@@ -76,43 +78,43 @@ describe('local provider: network builders', () => {
   });
 
   it('sites: a cloud bridge without this machine on it, and a NAT router that lets only replies come home', () => {
-    const s = { home: parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET'), homeBridge: 'pcc-0ad50000', cloud: parseSubnet('10.212.0.0/24', 'LOCAL_CLOUD_SUBNET'), cloudBridge: 'pcc-0ad40000', router: routerName(parseSubnet('10.213.0.0/24', 'LOCAL_SUBNET')) };
+    const s = { home: parseSubnet('10.213.0.0/24'), homeBridge: 'pcc-0123456789', cloud: parseSubnet('10.212.0.0/24'), cloudBridge: cloudBridgeName('0123456789ab'), router: routerName('0123456789ab') };
+    expect(s.cloudBridge).toBe('pcl-0123456789');
     expect(createCloudBridgeArgvs(s.cloudBridge, s.cloud)).toEqual([
-      ['ip', 'link', 'add', 'name', 'pcc-0ad40000', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
-      ['ip', 'link', 'set', 'pcc-0ad40000', 'up'],
+      ['ip', 'link', 'add', 'name', 'pcl-0123456789', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
+      ['ip', 'link', 'set', 'pcl-0123456789', 'up'],
     ]);
-    const inR = ['ip', 'netns', 'exec', 'pcc-rtr-0ad50000'];
+    const inR = ['ip', 'netns', 'exec', 'pcc-0123456789ab-router'];
     expect(createRouterArgvs(s)).toEqual([
-      ['ip', 'netns', 'add', 'pcc-rtr-0ad50000'],
-      ['ip', 'link', 'add', 'vr0ad50000h', 'address', '02:01:0a:d5:00:fe', 'type', 'veth', 'peer', 'name', 'home', 'address', '02:00:0a:d5:00:fe', 'netns', 'pcc-rtr-0ad50000'],
-      ['ip', 'link', 'set', 'vr0ad50000h', 'master', 'pcc-0ad50000', 'up'],
-      ['ip', 'link', 'add', 'vr0ad50000c', 'address', '02:01:0a:d4:00:01', 'type', 'veth', 'peer', 'name', 'cloud', 'address', '02:00:0a:d4:00:01', 'netns', 'pcc-rtr-0ad50000'],
-      ['ip', 'link', 'set', 'vr0ad50000c', 'master', 'pcc-0ad40000', 'up'],
-      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'lo', 'up'],
-      ['ip', '-n', 'pcc-rtr-0ad50000', 'addr', 'add', '10.213.0.254/24', 'dev', 'home'],
-      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'home', 'up'],
-      ['ip', '-n', 'pcc-rtr-0ad50000', 'addr', 'add', '10.212.0.1/24', 'dev', 'cloud'],
-      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'cloud', 'up'],
+      ['ip', 'netns', 'add', 'pcc-0123456789ab-router'],
+      ['ip', 'link', 'add', 'vr0123456789h', 'address', '02:01:0a:d5:00:fe', 'type', 'veth', 'peer', 'name', 'home', 'address', '02:00:0a:d5:00:fe', 'netns', 'pcc-0123456789ab-router'],
+      ['ip', 'link', 'set', 'vr0123456789h', 'master', 'pcc-0123456789', 'up'],
+      ['ip', 'link', 'add', 'vr0123456789c', 'address', '02:01:0a:d4:00:01', 'type', 'veth', 'peer', 'name', 'cloud', 'address', '02:00:0a:d4:00:01', 'netns', 'pcc-0123456789ab-router'],
+      ['ip', 'link', 'set', 'vr0123456789c', 'master', 'pcl-0123456789', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-router', 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-router', 'addr', 'add', '10.213.0.254/24', 'dev', 'home'],
+      ['ip', '-n', 'pcc-0123456789ab-router', 'link', 'set', 'home', 'up'],
+      ['ip', '-n', 'pcc-0123456789ab-router', 'addr', 'add', '10.212.0.1/24', 'dev', 'cloud'],
+      ['ip', '-n', 'pcc-0123456789ab-router', 'link', 'set', 'cloud', 'up'],
       [...inR, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
       [...inR, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.213.0.0/24', '-o', 'cloud', '-j', 'MASQUERADE'],
       [...inR, 'iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
       [...inR, 'iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-j', 'DROP'],
-      ['ip', 'route', 'replace', '10.212.0.0/24', 'via', '10.213.0.254', 'dev', 'pcc-0ad50000'],
+      ['ip', 'route', 'replace', '10.212.0.0/24', 'via', '10.213.0.254', 'dev', 'pcc-0123456789'],
     ]);
     expect(deleteRouterArgvs(s)).toEqual([
-      ['ip', 'netns', 'del', 'pcc-rtr-0ad50000'],
-      ['ip', 'link', 'del', 'vr0ad50000h'],
-      ['ip', 'link', 'del', 'vr0ad50000c'],
+      ['ip', 'netns', 'del', 'pcc-0123456789ab-router'],
+      ['ip', 'link', 'del', 'vr0123456789h'],
+      ['ip', 'link', 'del', 'vr0123456789c'],
     ]);
   });
 
-  it('bridge name: LOCAL_BRIDGE, else one per subnet; bad values name the setting', () => {
-    expect(bridgeName(subnet)).toBe('pcc-0ad50000');
-    expect(bridgeName(parseSubnet('10.213.7.0/24', 'LOCAL_SUBNET'))).toBe('pcc-0ad50700');
-    expect(bridgeName(subnet, 'mybr')).toBe('mybr');
-    expect(() => bridgeName(subnet, 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
-    expect(() => parseSubnet('10.213.0.1/24', 'config/local.env: LOCAL_SUBNET')).toThrow(/has host bits set; use 10.213.0.0\/24/);
-    expect(() => parseSubnet('10.213.0.0/31', 'config/local.env: LOCAL_SUBNET')).toThrow(/^config\/local.env: LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
+  it('bridge name: LOCAL_BRIDGE, else one per project (its id); bad values name the setting', () => {
+    expect(bridgeName('0123456789ab')).toBe('pcc-0123456789');
+    expect(bridgeName('0123456789ab', 'mybr')).toBe('mybr');
+    expect(() => bridgeName('0123456789ab', 'a-name-that-is-too-long')).toThrow(/^LOCAL_BRIDGE=a-name-that-is-too-long is not a valid interface name/);
+    expect(() => parseSubnet('10.213.0.1/24')).toThrow(/has host bits set; use 10.213.0.0\/24/);
+    expect(() => parseSubnet('10.213.0.0/31')).toThrow(/^LOCAL_SUBNET=10.213.0.0\/31 is invalid/);
   });
 });
 

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLocal } from '../../src/providers/local/bookkeeping.js';
 import { localProvider } from '../../src/providers/local/index.js';
-import { bridgeName, parseSubnet } from '../../src/providers/local/network.js';
+import { bridgeName } from '../../src/providers/local/network.js';
 import type { ProviderContext } from '../../src/providers/types.js';
 import type { HostRecord } from '../../src/state/schema.js';
 import { claimTestSubnet, localContext } from '../fixtures/local-hosts.js';
 import { linkList, mountPoints, netnsList, processAlive, ssh, writeKnownHosts } from './helpers.js';
+import { acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 /**
  * The local provider end to end on real systemd-nspawn hosts: acquire, save,
@@ -22,7 +23,7 @@ describe('local provider on real nspawn hosts', () => {
   let first: HostRecord[];
   const ipForward = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
   const forwardBefore = ipForward();
-  const readBridge = () => bridgeName(parseSubnet(claim.subnet, 'LOCAL_SUBNET'));
+  const readBridge = () => bridgeName(ctx.project.id);
 
   beforeAll(() => {
     claim = claimTestSubnet();
@@ -42,17 +43,18 @@ describe('local provider on real nspawn hosts', () => {
   it('--dry plans without creating anything', async () => {
     const lines: string[] = [];
     const dry = { ...ctx, dry: true, progress: { host: (n: string, m: string) => lines.push(`${n} ${m}`), note() {}, warn() {} } };
-    expect(await localProvider.acquire({ type: 'cpu', count: 2, wait: true }, dry)).toEqual([]);
+    expect(await acquireOn(localProvider, { type: 'cpu', count: 2, wait: true }, dry).then((r) => r.hosts)).toEqual([]);
     const prefix = claim.subnet.replace(/0\/24$/, '');
     expect(lines).toEqual([
-      `local1 would create at ${prefix}2 on bridge ${readBridge()}`,
-      `local2 would create at ${prefix}3 on bridge ${readBridge()}`,
+      `local1 would create at ${prefix}2 on the home segment (bridge ${readBridge()})`,
+      `local2 would create at ${prefix}3 on the home segment (bridge ${readBridge()})`,
     ]);
-    expect(existsSync(ctx.project.stateDir)).toBe(false);
+    // Only the project id, made at first use.
+    expect(readdirSync(ctx.project.stateDir)).toEqual(['project-id']);
   });
 
   it('acquire 2: booted hosts that the real ssh client reaches with the recorded host keys', { timeout: 600_000 }, async () => {
-    first = await localProvider.acquire({ type: 'cpu', count: 2, wait: true }, ctx);
+    first = await acquireOn(localProvider, { type: 'cpu', count: 2, wait: true }, ctx).then((r) => r.hosts);
     expect(first.map((h) => h.name).sort()).toEqual(['local1', 'local2']);
     const prefix = claim.subnet.replace(/0\/24$/, '');
     for (const h of first) {
@@ -66,15 +68,15 @@ describe('local provider on real nspawn hosts', () => {
     expect(ssh(first[0]!, 'hostname', knownHosts)).toBe(first[0]!.name);
     expect(ssh(first[1]!, 'hostname', knownHosts)).toBe(first[1]!.name);
 
-    // Hosts reach each other, and nothing else: no default route.
+    // Hosts reach each other; their one way out is the home segment's NAT router.
     expect(ssh(first[0]!, `ping -c1 -W2 ${first[1]!.address} >/dev/null && echo ok`, knownHosts)).toBe('ok');
-    expect(ssh(first[0]!, 'ip route show default | wc -l', knownHosts)).toBe('0');
+    expect(ssh(first[0]!, 'ip route show default', knownHosts)).toMatch(/^default via \S+ dev host0/);
     expect(ipForward()).toBe(forwardBefore);
 
     // Each machine has its own cgroup in every hierarchy.
     const local = readLocal(await ctx.state.read())!;
     const [a, b] = Object.values(local.machines).map((m) => readFileSync(`/proc/${m.pid}/cgroup`, 'utf8'));
-    for (const cg of [a!, b!]) expect(cg.split('\n').filter((l) => l && !l.includes('/pcc-local'))).toEqual([]);
+    for (const cg of [a!, b!]) expect(cg.split('\n').filter((l) => l && !l.includes(`/pcc-${ctx.project.id}-local`))).toEqual([]);
     expect(a).not.toBe(b);
 
     const statuses = await localProvider.status(ctx);
@@ -85,21 +87,22 @@ describe('local provider on real nspawn hosts', () => {
     for (const s of statuses) expect(Date.parse(s.since!)).toBeLessThanOrEqual(Date.now());
   });
 
-  it('save, then acquire: the same hosts come back with their files', async () => {
+  it('save, then resume: the same hosts come back with their files', async () => {
     ssh(first[0]!, 'echo kept > /root/marker && docker info --format "{{.ServerVersion}}" > /root/docker-version', knownHosts);
     const pids = Object.values(readLocal(await ctx.state.read())!.machines).map((m) => m.pid!);
 
-    const saved = await localProvider.save({}, ctx);
+    const saved = await saveOn(localProvider, {}, ctx).then((r) => r.hosts);
     expect(saved.map((h) => [h.name, h.status])).toEqual([
       ['local1', 'saved'],
       ['local2', 'saved'],
     ]);
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
-    expect(netnsList().filter((n) => n.endsWith(`-${first[0]!.address}`))).toEqual([]);
+    // The hosts' namespaces go; the router stays with the bridges, holding the project's subnets.
+    expect(netnsList().filter((n) => n.startsWith(`pcc-${ctx.project.id}-`))).toEqual([`pcc-${ctx.project.id}-router`]);
     expect(existsSync(path.join(ctx.project.stateDir, 'local', 'local1', 'upper', 'root', 'marker'))).toBe(true);
     expect((await localProvider.status(ctx)).map((s) => s.state)).toEqual(['saved', 'saved']);
 
-    const again = await localProvider.acquire({ type: 'cpu', count: 1, wait: true }, ctx);
+    const again = await resumeOn(localProvider, ctx).then((r) => r.hosts);
     expect(again.map((h) => [h.name, h.address, h.meta.hostKey, h.status])).toEqual(
       first.map((h) => [h.name, h.address, h.meta.hostKey, 'running']),
     );
@@ -110,7 +113,7 @@ describe('local provider on real nspawn hosts', () => {
 
   it('--count beyond the existing hosts adds new ones and leaves the running ones alone', async () => {
     const before = readLocal(await ctx.state.read())!.machines;
-    const hosts = await localProvider.acquire({ type: 'cpu', count: 3, wait: true }, ctx);
+    const hosts = await acquireOn(localProvider, { type: 'cpu', count: 3, wait: true }, ctx).then((r) => r.hosts);
     expect(hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
     const after = readLocal(await ctx.state.read())!.machines;
     expect(after.local1!.pid).toBe(before.local1!.pid);
@@ -120,21 +123,46 @@ describe('local provider on real nspawn hosts', () => {
     expect(ssh(local3, 'hostname', knownHosts)).toBe('local3');
   });
 
-  it('a host whose nspawn was killed shows as stopped, and acquire boots it again (its orphans killed first)', async () => {
+  it('a host whose nspawn was killed shows as stopped, and resume boots it again (its orphans killed first)', async () => {
     const before = readLocal(await ctx.state.read())!.machines.local2!;
     const oldInit = Number(readFileSync(`/proc/${before.pid}/task/${before.pid}/children`, 'utf8').trim());
     process.kill(before.pid!, 'SIGKILL');
     for (let i = 0; i < 100 && processAlive(before.pid!); i++) await new Promise((r) => setTimeout(r, 20));
     expect((await localProvider.status(ctx)).find((s) => s.name === 'local2')!.state).toBe('stopped');
 
-    const hosts = await localProvider.acquire({ type: 'cpu', count: 1, wait: true }, ctx);
-    expect(hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
+    const hosts = await resumeOn(localProvider, ctx).then((r) => r.hosts);
+    expect(hosts.map((h) => h.name)).toEqual(['local2']);
     const after = readLocal(await ctx.state.read())!.machines.local2!;
     expect(after.pid).not.toBe(before.pid);
     // The old host's systemd outlived its nspawn (as an orphan) until acquire killed it.
     expect(oldInit).toBeGreaterThan(1);
     expect(processAlive(oldInit)).toBe(false);
     expect(ssh(hosts.find((h) => h.name === 'local2')!, 'cat /proc/1/comm', knownHosts)).toBe('systemd');
+  });
+
+  it('ten save/resume cycles keep the host count (resume never creates)', { timeout: 600_000 }, async () => {
+    for (let i = 0; i < 10; i++) {
+      await saveOn(localProvider, {}, ctx);
+      const back = await resumeOn(localProvider, ctx);
+      expect(back.plan).toEqual([{ op: 'start', hosts: ['local1', 'local2', 'local3'] }]);
+    }
+    expect(Object.keys((await ctx.state.read()).hosts).sort()).toEqual(['local1', 'local2', 'local3']);
+    expect((await localProvider.list(ctx)).map((h) => h.state)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('release one of three: its machine, disk and record go, the other two keep running', async () => {
+    const before = readLocal(await ctx.state.read())!.machines;
+    const r = await releaseOn(localProvider, ['local2'], ctx);
+    expect(r.plan).toEqual([{ op: 'terminate', hosts: ['local2'] }]);
+    const after = readLocal(await ctx.state.read())!.machines;
+    expect(Object.keys(after).sort()).toEqual(['local1', 'local3']);
+    expect(after.local1!.pid).toBe(before.local1!.pid);
+    expect(netnsList()).not.toContain(before.local2!.netns);
+    expect(existsSync(before.local2!.dir)).toBe(false);
+    // --count 3 again makes exactly the missing one.
+    const again = await acquireOn(localProvider, { type: 'cpu', count: 3, wait: true }, ctx);
+    expect(again.plan).toEqual([{ op: 'create', spec: 'cpu:home', label: 'cpu (systemd-nspawn, home segment)', count: 1 }]);
+    expect(again.hosts.map((h) => h.name).sort()).toEqual(['local1', 'local2', 'local3']);
   });
 
   it('destroy leaves no namespace, link, mount, process, cgroup or file behind', async () => {
@@ -173,7 +201,7 @@ describe('local provider on real nspawn hosts', () => {
     expect(links).not.toContain(local.bridge);
     expect(mounts.filter((p) => p.startsWith(dir))).toEqual([]);
     expect(existsSync(path.join(ctx.project.stateDir, 'local'))).toBe(false);
-    expect(readdirSync(ctx.project.stateDir).sort()).toEqual(['ssh', 'state.json']);
+    expect(readdirSync(ctx.project.stateDir).sort()).toEqual(['project-id', 'ssh', 'state.json']);
     const state = await ctx.state.read();
     expect(state.hosts).toEqual({});
     expect(state.providers.local).toBeUndefined();

@@ -5,6 +5,10 @@ import { readLocal } from '../../src/providers/local/bookkeeping.js';
 import { localProvider } from '../../src/providers/local/index.js';
 import { startLocalHosts, type LocalHosts } from '../fixtures/local-hosts.js';
 import { ssh, writeKnownHosts } from './helpers.js';
+import { acquireOn } from '../../src/fleet/lifecycle.js';
+/** The reconcile's acquire on one provider, as the CLI runs it. */
+const acquireHosts = async (...args: Parameters<typeof acquireOn>) => (await acquireOn(...args)).hosts;
+
 
 /**
  * What a kill while a host's network was being made leaves behind (host0 down
@@ -33,7 +37,7 @@ describe('local provider recovery from a half-made network (real nspawn host)', 
     });
     lines.length = 0;
 
-    const again = await localProvider.acquire({ type: 'cpu', count: 1, wait: true }, lh.ctx);
+    const again = await acquireHosts(localProvider, { type: 'cpu', count: 1, wait: true }, lh.ctx);
     expect(lines).toContain(`${host.name} repaired its network namespace ${netns} (host0 was down)`);
     expect(again.map((h) => [h.name, h.status])).toEqual([[host.name, 'running']]);
     const knownHosts = path.join(lh.home, 'known_hosts');

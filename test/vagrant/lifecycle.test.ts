@@ -5,6 +5,7 @@ import { isPccError } from '../../src/core/errors.js';
 import { selectHosts } from '../../src/inventory/pattern.js';
 import { vagrantProvider } from '../../src/providers/vagrant/index.js';
 import { makeProject, StandIn, standInPath, type TestProject } from './helpers.js';
+import { acquireOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 /**
  * VirtualBox cannot run here: vagrant is the stand-in from
@@ -33,7 +34,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
   });
 
   it('recorded: --dry renders the Vagrantfile and reports the plan without running vagrant', async () => {
-    const hosts = await vagrantProvider.acquire({ type: 'cpu', count: 2, wait: true }, p.dryCtx);
+    const hosts = await acquireOn(vagrantProvider, { type: 'cpu', count: 2, wait: true }, p.dryCtx).then((r) => r.hosts);
     expect(hosts).toEqual([]);
     expect(vagrant.take()).toEqual([]);
     const vagrantfile = readFileSync(path.join(vagrantDir(p), 'Vagrantfile'), 'utf8');
@@ -84,7 +85,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
 
   it('recorded up + ssh-config: acquire --count 2 adds vagrant and vagrant2, reachable as cpu-vagrant and vagrant-<name>', async () => {
     vagrant.answer({ up: 'up-create-vagrant', 'ssh-config': 'ssh-config' });
-    const hosts = await vagrantProvider.acquire({ type: 'cpu', count: 2, wait: true }, p.ctx);
+    const hosts = await acquireOn(vagrantProvider, { type: 'cpu', count: 2, wait: true }, p.ctx).then((r) => r.hosts);
     expect(vagrant.take().map((c) => c.argv)).toEqual([
       [...UP, 'vagrant', 'vagrant2'],
       ['ssh-config', 'vagrant', 'vagrant2'],
@@ -120,7 +121,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
 
   it('recorded suspend: save suspends every machine and records them saved', async () => {
     vagrant.answer({ suspend: 'suspend' });
-    const saved = await vagrantProvider.save({}, p.ctx);
+    const saved = await saveOn(vagrantProvider, {}, p.ctx).then((r) => r.hosts);
     expect(vagrant.take().map((c) => c.argv)).toEqual([['suspend', 'init', 'vagrant', 'vagrant2']]);
     expect(saved.map((h) => [h.name, h.status])).toEqual([
       ['init', 'saved'],
@@ -134,10 +135,10 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
     vagrant.take();
   });
 
-  it('recorded resume: acquire again resumes the saved machines instead of making new ones', async () => {
+  it('recorded resume: resume starts the saved machines and makes no new ones', async () => {
     vagrant.answer({ up: 'up-resume', 'ssh-config': 'ssh-config' });
     const before = (await p.ctx.state.read()).hosts;
-    const hosts = await vagrantProvider.acquire({ type: 'cpu', count: 1, wait: true }, p.ctx);
+    const hosts = await resumeOn(vagrantProvider, p.ctx).then((r) => r.hosts);
     expect(vagrant.take().map((c) => c.argv)).toEqual([
       [...UP, 'init', 'vagrant', 'vagrant2'],
       ['ssh-config', 'init', 'vagrant', 'vagrant2'],
@@ -150,12 +151,12 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
     const after = await p.ctx.state.read();
     expect(Object.keys(after.hosts).sort()).toEqual(['init', 'vagrant', 'vagrant2']);
     expect(after.hosts.vagrant!.createdAt).toBe(before.vagrant!.createdAt);
-    expect(p.notes.some((n) => n.startsWith('vagrant: resuming init, vagrant, vagrant2'))).toBe(true);
+    expect(p.notes).toContain('vagrant: start init, vagrant, vagrant2');
   });
 
   it('recorded halt: save --halt halts every machine and records them powered off', async () => {
     vagrant.answer({ halt: 'halt' });
-    const saved = await vagrantProvider.save({ halt: true }, p.ctx);
+    const saved = await saveOn(vagrantProvider, { halt: true }, p.ctx).then((r) => r.hosts);
     expect(vagrant.take().map((c) => c.argv)).toEqual([['halt', 'init', 'vagrant', 'vagrant2']]);
     expect(saved.map((h) => h.status)).toEqual(['poweroff', 'poweroff', 'poweroff']);
     vagrant.answer({ status: 'status-poweroff' });
@@ -232,7 +233,7 @@ describe('missing tools (stand-in PATH without them): one line, before vagrant r
   it('no VBoxManage on PATH: says VirtualBox is missing and where to get it; vagrant is never called', async () => {
     process.env.PATH = standInPath(path.join(p.root, '..', 'bin-no-vbox'), ['vagrant']);
     const vagrant = new StandIn(path.join(p.root, '..', 'stand-in'), p.keyPath);
-    const err = await vagrantProvider.acquire({ type: 'cpu', count: 1, wait: true }, p.ctx).catch((e: unknown) => e);
+    const err = await acquireOn(vagrantProvider, { type: 'cpu', count: 1, wait: true }, p.ctx).then((r) => r.hosts).catch((e: unknown) => e);
     expect(isPccError(err)).toBe(true);
     expect((err as Error).message).toBe(
       'VirtualBox is not installed (VBoxManage is not on PATH); install it from https://www.virtualbox.org/wiki/Downloads, or use the local provider (pcc init --provider local)',

@@ -25,7 +25,8 @@ describe('vagrant commands (exact argv)', () => {
     expect(vagrantCommands.sshConfig(['vagrant', 'vagrant2'])).toEqual(['vagrant', 'ssh-config', 'vagrant', 'vagrant2']);
     expect(vagrantCommands.suspend(['init'])).toEqual(['vagrant', 'suspend', 'init']);
     expect(vagrantCommands.halt(['init'])).toEqual(['vagrant', 'halt', 'init']);
-    expect(vagrantCommands.destroy()).toEqual(['vagrant', 'destroy', '-f']);
+    expect(vagrantCommands.destroy([])).toEqual(['vagrant', 'destroy', '-f']);
+    expect(vagrantCommands.destroy(['vagrant2'])).toEqual(['vagrant', 'destroy', '-f', 'vagrant2']);
     expect(vagrantCommands.status()).toEqual(['vagrant', 'status', '--machine-readable']);
     expect(vagrantEnv('/p/.pcc/vagrant')).toEqual({ VAGRANT_CWD: '/p/.pcc/vagrant', VAGRANT_CHECKPOINT_DISABLE: '1' });
   });

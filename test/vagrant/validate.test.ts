@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vagrantProvider } from '../../src/providers/vagrant/index.js';
 import type { Machine } from '../../src/providers/vagrant/machines.js';
 import { makeProject, vagrantValidate, type TestProject } from './helpers.js';
+import { acquireOn } from '../../src/fleet/lifecycle.js';
 import { ignitionReport } from '../render/ignition-validate.js';
 
 /**
@@ -67,7 +68,7 @@ function vagrantDir(p: TestProject): string {
 describe('generated Vagrantfiles pass the real vagrant validate --ignore-provider', () => {
   it('pcc acquire vagrant --count 2 --dry: writes a Vagrantfile that vagrant validate accepts', async () => {
     const p = project();
-    await vagrantProvider.acquire({ type: 'cpu', count: 2, wait: true }, p.dryCtx);
+    await acquireOn(vagrantProvider, { type: 'cpu', count: 2, wait: true }, p.dryCtx).then((r) => r.hosts);
     const text = readFileSync(path.join(vagrantDir(p), 'Vagrantfile'), 'utf8');
     expect(text.match(/config\.vm\.define/g)).toHaveLength(2);
     const result = vagrantValidate(vagrantDir(p), vagrantHome);
@@ -89,7 +90,7 @@ describe('generated Vagrantfiles pass the real vagrant validate --ignore-provide
   it('controller + 1 compute, host NFS check stood in: valid', async () => {
     const p = project();
     await seedRunning(p, [{ name: 'init', role: 'controller', type: 'cpu', ip: '192.168.56.10' }]);
-    await vagrantProvider.acquire({ type: 'cpu', count: 1, wait: true }, p.dryCtx);
+    await acquireOn(vagrantProvider, { type: 'cpu', count: 1, wait: true }, p.dryCtx).then((r) => r.hosts);
     const text = readFileSync(path.join(vagrantDir(p), 'Vagrantfile'), 'utf8');
     expect(text).toMatch(/Machines: init, vagrant\n/);
     expect(text).toContain("m.vm.network :private_network, ip: '192.168.56.11', netmask: '255.255.255.0'");
@@ -114,7 +115,7 @@ describe('generated Vagrantfiles pass the real vagrant validate --ignore-provide
       { name: 'init', role: 'controller', type: 'cpu', ip: '10.77.0.5' },
       { name: 'vagrant', role: 'compute', type: 'cpu', ip: '10.77.0.6' },
     ]);
-    await vagrantProvider.acquire({ type: 'gpu', count: 2, wait: true }, p.dryCtx);
+    await acquireOn(vagrantProvider, { type: 'gpu', count: 2, wait: true }, p.dryCtx).then((r) => r.hosts);
     expect(p.warnings).toContain('VirtualBox has no GPU passthrough: vagrant gpu machines have no GPU (setup will group them as cpu)');
     expect(p.notes).toContain('vagrant: vagrant3: gpu, 10.77.0.8, 4 CPUs, 8192 MiB, box example/flatcar-beta');
     const text = readFileSync(path.join(vagrantDir(p), 'Vagrantfile'), 'utf8');

@@ -1,6 +1,7 @@
 import { acquire } from '../../fleet/lifecycle.js';
 import type { AcquireRequest } from '../../providers/types.js';
 import type { CliContext } from '../context.js';
+import { refuseForeignFlags } from '../provider-flags.js';
 import { table } from '../table.js';
 
 interface Args extends AcquireRequest {
@@ -9,6 +10,7 @@ interface Args extends AcquireRequest {
 }
 
 export default async function acquireCommand(args: Args, ctx: CliContext): Promise<number> {
+  refuseForeignFlags(args.provider, args as unknown as Record<string, unknown>, 'acquireOptions');
   const outcome = await acquire(
     args.provider,
     {

@@ -1,8 +1,32 @@
-import { destroy } from '../../fleet/lifecycle.js';
+import { destroy, destroyPlan } from '../../fleet/lifecycle.js';
+import { PccError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { confirm } from '../confirm.js';
 
-export default async function destroyCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
-  const report = await destroy(args.provider, ctx.core());
+/**
+ * Shows what will go, then asks on a terminal; without one it needs --yes.
+ * --dry lists and stops there.
+ */
+export default async function destroyCommand(args: { provider: string; yes: boolean; dry: boolean }, ctx: CliContext): Promise<number> {
+  const core = ctx.core();
+  const plan = await destroyPlan(args.provider, core);
+  if (args.dry || plan.removed.length === 0) {
+    if (ctx.json) ctx.emitJson(plan);
+    else if (plan.removed.length === 0) ctx.out(`nothing of ${args.provider} to remove`);
+    else for (const line of plan.removed) ctx.out(line);
+    return 0;
+  }
+  if (!args.yes) {
+    for (const line of plan.removed) ctx.err(line);
+    if (!process.stdin.isTTY || !process.stderr.isTTY) {
+      throw new PccError(`pcc destroy ${args.provider} removes the above; run it on a terminal to confirm, or pass --yes`, { exitCode: 2 });
+    }
+    if (!(await confirm(`remove all of this (${plan.removed.length} items)? [y/N] `))) {
+      ctx.err('nothing removed');
+      return 1;
+    }
+  }
+  const report = await destroy(args.provider, core);
   if (ctx.json) ctx.emitJson(report);
   else if (report.removed.length === 0) ctx.out(`nothing of ${args.provider} to remove`);
   else for (const line of report.removed) ctx.out(`removed ${line}`);

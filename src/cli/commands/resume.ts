@@ -3,12 +3,15 @@ import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
 import { renderRecap } from '../recap.js';
 
-export default async function resumeCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
-  const outcome = await resume(args.provider, ctx.core());
+/** Starts what was saved, and never creates anything: a resume costs no new host. */
+export default async function resumeCommand(args: { provider: string; wait: boolean; dry: boolean }, ctx: CliContext): Promise<number> {
+  const outcome = await resume(args.provider, ctx.core({ dry: args.dry }), { wait: args.wait && !args.dry && args.provider !== 'ec2' });
   if (ctx.json) ctx.emitJson(outcome);
-  else {
+  else if (outcome.plan.length === 0) ctx.out(`no saved ${args.provider} hosts; create some with pcc acquire ${args.provider}`);
+  else if (!args.dry) {
     ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
     if (outcome.setup) ctx.out(renderRecap(outcome.setup));
   }
+  for (const u of outcome.unreachable) ctx.err(`${u.host}: not reachable over ssh yet: ${u.error}`);
   return outcome.unreachable.length || (outcome.setup && runFailed(outcome.setup)) ? 2 : 0;
 }

@@ -1,9 +1,11 @@
 import { save } from '../../fleet/lifecycle.js';
 import type { CliContext } from '../context.js';
+import { refuseForeignFlags } from '../provider-flags.js';
 
-export default async function saveCommand(args: { provider: string; snapshot: boolean; halt: boolean }, ctx: CliContext): Promise<number> {
-  const hosts = await save(args.provider, { snapshot: args.snapshot, halt: args.halt }, ctx.core());
+export default async function saveCommand(args: { provider: string; snapshot?: boolean; halt?: boolean; dry: boolean }, ctx: CliContext): Promise<number> {
+  refuseForeignFlags(args.provider, args as unknown as Record<string, unknown>, 'saveOptions');
+  const hosts = await save(args.provider, { snapshot: args.snapshot, halt: args.halt }, ctx.core({ dry: args.dry }));
   if (ctx.json) ctx.emitJson({ saved: hosts });
-  else ctx.out(hosts.length ? `saved: ${hosts.map((h) => `${h.name} (${h.status ?? 'saved'})`).join(', ')}; resume with pcc acquire ${args.provider}` : `no ${args.provider} hosts to save`);
+  else if (!args.dry) ctx.out(hosts.length ? `saved: ${hosts.map((h) => `${h.name} (${h.status ?? 'saved'})`).join(', ')}; resume with pcc resume ${args.provider}` : `no running ${args.provider} hosts to save`);
   return 0;
 }

@@ -14,7 +14,9 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
     return 0;
   }
   if (rows.length === 0) {
-    ctx.out('nothing runs; start with pcc up, or pcc acquire local|vagrant|ec2');
+    const orphans = await taggedElsewhere(ctx);
+    if (orphans) ctx.out(orphans);
+    else ctx.out('nothing runs; start with pcc up, or pcc acquire local|vagrant|ec2');
     return 0;
   }
   ctx.out(
@@ -68,4 +70,25 @@ function uptime(since: string): string {
 
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
+}
+
+/**
+ * No state, but maybe resources: after `.pcc/` was lost, EC2 may still hold
+ * (and bill) this folder's instances. Asked only where AWS is configured.
+ */
+async function taggedElsewhere(ctx: CliContext): Promise<string | undefined> {
+  const v = ctx.settings().values;
+  if (!v.AWS_ACCESS_KEY_ID && !v.AWS_PROFILE && !process.env.AWS_ENDPOINT_URL_EC2) return undefined;
+  try {
+    const { discoverProjects } = await import('../../fleet/adopt.js');
+    const { readProjectId } = await import('../../core/project.js');
+    const id = readProjectId(ctx.project.stateDir);
+    const mine = (await discoverProjects('ec2', ctx.core())).filter((p) => p.id === id || p.path === ctx.project.root);
+    if (mine.length === 0) return undefined;
+    return mine
+      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, $${p.usdPerHour.toFixed(3)}/h); run pcc adopt ${p.id}`)
+      .join('\n');
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import { PccError } from '../../core/errors.js';
 import { intToIp, ipToInt, maskOf } from '../../network/ipv4.js';
 import type { AwsClients } from './clients.js';
 import { keyFingerprint, type UserKey } from '../../core/user-key.js';
-import { baseTags, projectFilter, tagSpecs, type Role } from './tags.js';
+import { baseTags, projectFilter, tagSpecs, type ProjectIdentity, type Role } from './tags.js';
 
 /**
  * One inbound rule: a protocol and port, from one CIDR, or from the group
@@ -19,16 +19,17 @@ import { baseTags, projectFilter, tagSpecs, type Role } from './tags.js';
  */
 export type IngressRule = { protocol: 'tcp' | 'udp'; port: number } & ({ cidr: string } | { fromSelf: true });
 
-export function keyPairName(project: string, key: UserKey): string {
-  return `pcc-${project}-${keyFingerprint(key.publicKey)}`;
+/** Names must be unique per region: two projects that share a folder name differ by id. */
+export function keyPairName(project: ProjectIdentity, key: UserKey): string {
+  return `pcc-${project.name}-${project.id}-${keyFingerprint(key.publicKey)}`;
 }
 
-export function securityGroupName(project: string): string {
-  return `pcc-${project}`;
+export function securityGroupName(project: ProjectIdentity): string {
+  return `pcc-${project.name}-${project.id}`;
 }
 
 /** Imported once per public key: a changed key gets a new pair, and the sweep removes the old one. */
-export async function ensureKeyPair(aws: AwsClients, project: string, role: Role, key: UserKey): Promise<string> {
+export async function ensureKeyPair(aws: AwsClients, project: ProjectIdentity, role: Role, key: UserKey): Promise<string> {
   const name = keyPairName(project, key);
   const found = await aws.ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] }));
   if ((found.KeyPairs ?? []).length > 0) return name;
@@ -49,7 +50,7 @@ export async function ensureKeyPair(aws: AwsClients, project: string, role: Role
  */
 export async function ensureSecurityGroup(
   aws: AwsClients,
-  project: string,
+  project: ProjectIdentity,
   role: Role,
   desired: readonly IngressRule[],
 ): Promise<string> {
@@ -64,7 +65,7 @@ export async function ensureSecurityGroup(
       const created = await aws.ec2.send(
         new CreateSecurityGroupCommand({
           GroupName: name,
-          Description: `pcc project ${project}: SSH and overlay from the owner's address only`,
+          Description: `pcc project ${project.name} (${project.id}): SSH and overlay from the owner's address only`,
           TagSpecifications: tagSpecs(['security-group'], baseTags(project, role)),
         }),
       );
@@ -72,7 +73,7 @@ export async function ensureSecurityGroup(
     } catch (err) {
       const code = (err as Error).name;
       if (code === 'InvalidGroup.Duplicate') {
-        throw new PccError(`a security group named ${name} exists without the ${project} project tag; delete or rename it`);
+        throw new PccError(`a security group named ${name} exists without the tag of project ${project.name} (${project.id}); delete or rename it`);
       }
       if (code === 'VPCIdNotSpecified') {
         throw new PccError(`${aws.region} has no default VPC; create one with: aws ec2 create-default-vpc --region ${aws.region}`);

@@ -2,8 +2,10 @@ import path from 'node:path';
 import { StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
+import { configuredRegistryHost } from '../../images/registry.js';
 import { renderCloudConfig, renderIgnition, type UserDataInput } from '../../render/userdata.js';
 import type { HostRecord } from '../../state/schema.js';
+import type { Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, ProviderContext } from '../types.js';
 import { desiredIngress, discoverPublicIp, ensureKeyPair, ensureSecurityGroup, parseCallerCidr } from './access.js';
 import type { AwsClients } from './clients.js';
@@ -17,39 +19,25 @@ import { clientToken, kindHash, tagValue, TAG_REQUEST, type HostType } from './t
 
 const ROLE = 'compute';
 
+/** What an EC2 spec holds besides its key: enough to launch more of the same. */
+export interface Ec2Spec {
+  region: string;
+  type: HostType;
+  instanceType: string;
+  spot: boolean;
+  choice: ImageChoice;
+  /** What AWS says about the instance type (GPUs), for the GPU user data. */
+  info: InstanceTypeInfo;
+}
+
 /**
- * `acquire` makes the project have what was asked for, and no more:
- * - saved (stopped) instances exist: start them, launch nothing;
- * - else count the live instances of this kind (by the `pcc:request` tag)
- *   and launch only the missing ones, in one RunInstances.
- * So a retry, a re-run after a crash, or a run without `.pcc/state.json`
- * adopts what exists instead of paying twice.
+ * What `acquire --type T [--instance-type I] [--spot] [--ami A]` means: the
+ * instance type as AWS describes it (GPU-ness from GpuInfo), the image as
+ * asked for, and the market. Its key is the `pcc:request` tag of the
+ * instances it makes, so a re-run, or a run without `.pcc/`, counts them.
  */
-export async function acquire(
-  aws: AwsClients,
-  request: AcquireRequest,
-  ctx: ProviderContext,
-  hooks: Ec2Hooks,
-): Promise<HostRecord[]> {
-  const { project, settings, progress } = ctx;
-  const s = settings.values;
-  const key = await ensureUserKey(project, settings);
-  const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
-  if (key.generated) progress.note(`no key at ${s.PCC_SSH_KEY}: made ${key.privateKey} for this project's hosts`);
-  if (!ctx.dry) await rememberRegion(ctx, aws.region);
-
-  // Every path that leaves hosts running re-applies the key pair and the
-  // caller's address: after a save at one place and a resume at another,
-  // SSH must follow the user.
-  const access = () => ensureAccess(aws, ctx, key, hooks);
-
-  const existing = await projectInstances(aws, project.name);
-  const saved = existing.filter((i) => ['stopped', 'stopping'].includes(stateOf(i)));
-  if (saved.length > 0) {
-    if (!ctx.dry) await access();
-    return resumeSaved(run, saved);
-  }
-
+export async function ec2Spec(aws: AwsClients, request: AcquireRequest, ctx: ProviderContext): Promise<Spec<Ec2Spec>> {
+  const s = ctx.settings.values;
   const instanceType = request.instanceType ?? (request.type === 'gpu' ? s.EC2_INSTANCE_TYPE_GPU : s.EC2_INSTANCE_TYPE_CPU);
   const info = await describeInstanceType(aws, instanceType);
   if (request.type === 'gpu' && info.gpus === 0) {
@@ -59,42 +47,60 @@ export async function acquire(
   }
   const hostType: HostType = info.gpus > 0 ? 'gpu' : 'cpu';
   if (request.type === 'cpu' && hostType === 'gpu') {
-    progress.warn(`${instanceType} has ${info.gpus} GPU(s) (${info.gpuName ?? 'GPU'}); its hosts join the gpu group`);
+    ctx.progress.warn(`${instanceType} has ${info.gpus} GPU(s) (${info.gpuName ?? 'GPU'}); its hosts join the gpu group`);
   }
   const spot = request.spot ?? s.EC2_SPOT;
   const choice = imageChoice(request, ctx, hostType, info.architecture);
   // A GPU Flatcar cannot drive is refused before any lookup or launch (checked again on the resolved image).
   if (hostType === 'gpu' && !choice.explicit && !choice.ssmParameter) flatcarNvidia(info, ctx);
-  const kind = kindHash({ project: project.name, type: hostType, instanceType, ami: choiceKey(choice), spot });
+  const key = kindHash({ project: ctx.project.id, type: hostType, instanceType, ami: choiceKey(choice), spot });
+  return {
+    key,
+    label: `${instanceType}${spot ? ' (spot)' : ''} ${hostType} in ${aws.region}`,
+    detail: { region: aws.region, type: hostType, instanceType, spot, choice, info },
+  };
+}
 
-  const mine = existing.filter((i) => tagValue(i.Tags, TAG_REQUEST) === kind && ['pending', 'running'].includes(stateOf(i)));
-  const missing = request.resumeOnly ? 0 : request.count - mine.length;
-  if (missing <= 0) {
-    progress.note(`${mine.length} ${hostType} host(s) of ${instanceType} already exist; nothing to launch (raise --count for more)`);
-    if (!ctx.dry) await access();
-    return settle(run, mine);
-  }
+/**
+ * Launch `count` more of a spec, in one RunInstances with every tag set at
+ * creation. The client token is made from what already runs of the spec, so
+ * the same launch retried is one launch on AWS.
+ */
+export async function createInstances(
+  aws: AwsClients,
+  spec: Spec<Ec2Spec>,
+  count: number,
+  ctx: ProviderContext,
+  hooks: Ec2Hooks,
+): Promise<HostRecord[]> {
+  const { project, settings, progress } = ctx;
+  const s = settings.values;
+  const { type: hostType, instanceType, spot, choice, info } = spec.detail;
+  const key = await userKey(ctx);
+  if (!ctx.dry) await rememberRegion(ctx, aws.region);
+  const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
 
   const image = await resolveImage(aws, choice);
   const user = s.EC2_SSH_USER ?? loginUser(image.flavour);
   const userData = renderUserData(image, hostType === 'gpu' ? info : undefined, key.publicKey, user, ctx);
-  const userDataFile = path.join(project.stateDir, 'ec2', `user-data-${kind}.${image.flavour === 'flatcar' ? 'ign' : 'yaml'}`);
+  const userDataFile = path.join(project.stateDir, 'ec2', `user-data-${spec.key}.${image.flavour === 'flatcar' ? 'ign' : 'yaml'}`);
   await writeOwnedFile(userDataFile, userData);
-  const plan = `${missing} × ${instanceType}${spot ? ' (spot)' : ''} from ${image.imageId} (${image.name}) in ${aws.region}`;
+  const plan = `${count} × ${instanceType}${spot ? ' (spot)' : ''} from ${image.imageId} (${image.name}) in ${aws.region}`;
   if (ctx.dry) {
     progress.note(`would launch ${plan}; user data in ${path.relative(project.root, userDataFile)}`);
     return [];
   }
 
-  const { keyName, securityGroupId, cidr } = await access();
+  const { keyName, securityGroupId, cidr } = await ensureAccess(aws, ctx, key, hooks);
   progress.note(`launching ${plan}; SSH open to ${cidr} only`);
+  const mine = (await projectInstances(aws, project)).filter((i) => tagValue(i.Tags, TAG_REQUEST) === spec.key && stateOf(i) !== 'shutting-down');
 
   const launchPlan: LaunchPlan = {
-    project: project.name,
+    project,
     role: ROLE,
     type: hostType,
-    kind,
-    count: missing,
+    kind: spec.key,
+    count,
     imageId: image.imageId,
     instanceType,
     keyName,
@@ -104,19 +110,53 @@ export async function acquire(
     user,
     ...(image.rootDeviceName ? { rootDeviceName: image.rootDeviceName } : {}),
     rootVolumeGb: Math.max(s.EC2_ROOT_VOLUME_GB, image.rootVolumeGb ?? 0),
-    clientToken: clientToken({ kind, count: missing, existingIds: instanceIds(mine), securityGroupId }),
+    clientToken: clientToken({ kind: spec.key, count, existingIds: instanceIds(mine), securityGroupId }),
   };
   let launched = await launch(aws, launchPlan);
   const stale = launched.filter((i) => ['shutting-down', 'terminated'].includes(stateOf(i)));
   if (stale.length > 0) {
     // AWS answered an old launch with the same token (tokens outlive terminated instances): ask anew.
     const salt = instanceIds(stale).join();
-    launchPlan.clientToken = clientToken({ kind, count: missing, existingIds: instanceIds(mine), securityGroupId, salt });
+    launchPlan.clientToken = clientToken({ kind: spec.key, count, existingIds: instanceIds(mine), securityGroupId, salt });
     launched = await launch(aws, launchPlan);
   }
   await hooks.afterRunInstances?.(instanceIds(launched));
   await recordInstances(ctx, aws.region, launched, key.privateKey);
-  return settle(run, [...mine, ...launched]);
+  return settle(run, launched);
+}
+
+/**
+ * Start stopped instances (waiting out any still stopping). The key pair and
+ * the caller's address are applied again first: after a save at one place
+ * and a resume at another, SSH must follow the user.
+ */
+export async function startInstances(aws: AwsClients, ids: readonly string[], ctx: ProviderContext, hooks: Ec2Hooks): Promise<HostRecord[]> {
+  if (ids.length === 0) return [];
+  if (ctx.dry) {
+    ctx.progress.note(`would start ${ids.length} instance(s) in ${aws.region}: ${ids.join(', ')}`);
+    return [];
+  }
+  const key = await userKey(ctx);
+  const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
+  await ensureAccess(aws, ctx, key, hooks);
+  const found = (await projectInstances(aws, ctx.project)).filter((i) => ids.includes(i.InstanceId!));
+  await waitFor(aws, instanceIds(found.filter((i) => stateOf(i) === 'stopping')), 'stopped', run.delay);
+  const stopped = found.filter((i) => ['stopped', 'stopping'].includes(stateOf(i)));
+  if (stopped.length > 0) await aws.ec2.send(new StartInstancesCommand({ InstanceIds: instanceIds(stopped) }));
+  return settle(run, found);
+}
+
+/** The key pair and the security group, opened to where the user is now (stale rules revoked). */
+export async function refreshAccess(aws: AwsClients, ctx: ProviderContext, hooks: Ec2Hooks): Promise<void> {
+  await rememberRegion(ctx, aws.region);
+  await ensureAccess(aws, ctx, await userKey(ctx), hooks);
+}
+
+/** The key the hosts authorize; made (and said so) where the user has none. */
+async function userKey(ctx: ProviderContext): Promise<UserKey> {
+  const key = await ensureUserKey(ctx.project, ctx.settings);
+  if (key.generated) ctx.progress.note(`no key at ${ctx.settings.values.PCC_SSH_KEY}: made ${key.privateKey} for this project's hosts`);
+  return key;
 }
 
 /** What the steps after the first look share. */
@@ -125,20 +165,6 @@ interface Run {
   ctx: ProviderContext;
   privateKey: string;
   delay: { min: number; max: number };
-}
-
-/** Start stopped instances (waiting out any still stopping), then settle them as running. */
-async function resumeSaved(run: Run, saved: readonly Instance[]): Promise<HostRecord[]> {
-  const { aws, ctx, delay } = run;
-  const savedIds = instanceIds(saved);
-  if (ctx.dry) {
-    ctx.progress.note(`would start ${savedIds.length} saved instance(s): ${savedIds.join(', ')}`);
-    return [];
-  }
-  ctx.progress.note(`resuming ${savedIds.length} saved instance(s); nothing new is launched while saved ones exist`);
-  await waitFor(aws, instanceIds(saved.filter((i) => stateOf(i) === 'stopping')), 'stopped', delay);
-  await aws.ec2.send(new StartInstancesCommand({ InstanceIds: savedIds }));
-  return settle(run, saved);
 }
 
 /**
@@ -151,7 +177,7 @@ async function settle(run: Run, instances: readonly Instance[]): Promise<HostRec
   await recordInstances(ctx, aws.region, instances, privateKey);
   const wanted = new Set(instanceIds(instances));
   await waitFor(aws, [...wanted], 'running', delay);
-  const now = (await projectInstances(aws, ctx.project.name)).filter((i) => wanted.has(i.InstanceId!));
+  const now = (await projectInstances(aws, ctx.project)).filter((i) => wanted.has(i.InstanceId!));
   return recordInstances(ctx, aws.region, now, privateKey);
 }
 
@@ -182,7 +208,7 @@ function renderUserData(image: ResolvedImage, gpu: InstanceTypeInfo | undefined,
     ...(gpu && image.flavour === 'flatcar' ? { nvidia: flatcarNvidia(gpu, ctx) } : {}),
     user,
     flatcar: image.flavour === 'flatcar',
-    ...(s.REGISTRY_HOST ? { registryHost: `${s.REGISTRY_HOST}:${s.REGISTRY_PORT}` } : {}),
+    ...(configuredRegistryHost(s) ? { registryHost: configuredRegistryHost(s) } : {}),
   };
   const templates = ctx.project.cloudConfigDir;
   return image.flavour === 'flatcar' ? renderIgnition(input, templates) : renderCloudConfig(input, templates);
@@ -204,9 +230,9 @@ async function ensureAccess(
   hooks: Ec2Hooks,
 ): Promise<{ keyName: string; securityGroupId: string; cidr: string }> {
   const cidr = await callerCidr(ctx, hooks);
-  const keyName = await ensureKeyPair(aws, ctx.project.name, ROLE, key);
+  const keyName = await ensureKeyPair(aws, ctx.project, ROLE, key);
   const rules = desiredIngress(cidr, ctx.settings.values.OVERLAY_PORT);
-  const securityGroupId = await ensureSecurityGroup(aws, ctx.project.name, ROLE, rules);
+  const securityGroupId = await ensureSecurityGroup(aws, ctx.project, ROLE, rules);
   return { keyName, securityGroupId, cidr };
 }
 

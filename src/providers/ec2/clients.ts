@@ -25,7 +25,9 @@ export type ClientHook = (client: EC2Client | SSMClient) => void;
  */
 export function createClients(settings: Settings, region: string, hook?: ClientHook): AwsClients {
   const credentials = staticCredentials(settings);
-  const config = { region, maxAttempts: 4, ...(credentials ? { credentials } : {}) };
+  // AWS_PROFILE from config/ec2.env counts as much as from the environment.
+  const profile = settings.values.AWS_PROFILE;
+  const config = { region, maxAttempts: 4, ...(credentials ? { credentials } : profile ? { profile } : {}) };
   const ec2 = new EC2Client(config);
   const ssm = new SSMClient(config);
   annotateErrors(ec2, region);

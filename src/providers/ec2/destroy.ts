@@ -34,7 +34,7 @@ export async function sweepRegion(
   ctx: ProviderContext,
   delay: { min: number; max: number },
 ): Promise<string[]> {
-  const project = ctx.project.name;
+  const project = ctx.project;
   const state = await ctx.state.read();
   const verb = ctx.dry ? 'would remove ' : '';
   const removed: string[] = [];
@@ -137,4 +137,28 @@ async function deleteGroup(aws: AwsClients, groupId: string, delay: { min: numbe
       await new Promise((r) => setTimeout(r, delay.min * 1000));
     }
   }
+}
+
+/** `release`: terminate some instances (waited for) and drop their records; the project's shared resources stay. */
+export async function terminateInstances(
+  aws: AwsClients,
+  ids: readonly string[],
+  ctx: ProviderContext,
+  delay: { min: number; max: number },
+): Promise<string[]> {
+  const state = await ctx.state.read();
+  const live = (await projectInstances(aws, ctx.project)).filter((i) => ids.includes(i.InstanceId!));
+  const lines = live.map((i) => `instance ${i.InstanceId} (${hostByInstanceId(state, i.InstanceId)?.name ?? 'not in state'}, ${i.InstanceType}, ${aws.region})`);
+  if (ctx.dry) return lines;
+  const spot = live.flatMap((i) => (i.SpotInstanceRequestId ? [i.SpotInstanceRequestId] : []));
+  // A persistent spot request would launch a replacement.
+  if (spot.length > 0) await aws.ec2.send(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: spot }));
+  if (live.length > 0) {
+    await aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds(live) }));
+    await waitFor(aws, instanceIds(live), 'terminated', delay);
+  }
+  await ctx.state.update((s) => {
+    for (const [name, h] of Object.entries(s.hosts)) if (h.provider === 'ec2' && h.providerId && ids.includes(h.providerId)) delete s.hosts[name];
+  });
+  return [...spot.map((id) => `spot request ${id} (${aws.region})`), ...lines];
 }

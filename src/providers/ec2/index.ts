@@ -1,8 +1,10 @@
 import type { HostRecord } from '../../state/schema.js';
-import type { DestroyReport, HostStatus, Provider, ProviderContext } from '../types.js';
-import { acquire } from './acquire.js';
+import type { DestroyReport, FoundProject, HostStatus, Provider, ProviderContext } from '../types.js';
+import { adoptRegion, findProjects } from './adopt.js';
+import { createInstances, ec2Spec, refreshAccess, startInstances, type Ec2Spec } from './acquire.js';
 import { createClients, withAwsErrors, type AwsClients } from './clients.js';
-import { sweepRegion } from './destroy.js';
+import { sweepRegion, terminateInstances } from './destroy.js';
+import { listRegion } from './list.js';
 import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { knownRegions } from './record.js';
 import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
@@ -16,7 +18,7 @@ export type { Ec2Hooks } from './hooks.js';
  * `pcc:project`, nothing launched twice. This module and the AWS SDK load
  * only when the ec2 provider is asked for.
  */
-export function createEc2Provider(hooks: Ec2Hooks = {}): Provider {
+export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
   const delay = hooks.waitDelay ?? DEFAULT_WAIT_DELAY;
 
   /** Runs `fn` with clients for one region, turning AWS failures into one-line errors. */
@@ -39,18 +41,53 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider {
     return out;
   };
 
-  return {
+  /** The instances behind host names, by region (a host unknown to the state is named by its instance id). */
+  const byRegion = async (ctx: ProviderContext, hosts: readonly string[]): Promise<Map<string, string[]>> => {
+    const state = await ctx.state.read();
+    const out = new Map<string, string[]>();
+    for (const name of hosts) {
+      const h = state.hosts[name];
+      const id = h?.provider === 'ec2' ? h.providerId : /^i-[0-9a-f]+$/.test(name) ? name : undefined;
+      if (!id) continue;
+      const region = h?.meta.region ?? ctx.settings.values.EC2_REGION;
+      out.set(region, [...(out.get(region) ?? []), id]);
+    }
+    return out;
+  };
+
+  const provider: Provider<Ec2Spec> = {
     name: 'ec2',
 
-    async acquire(request, ctx) {
+    list: (ctx) => everyRegion(ctx, (aws) => listRegion(aws, ctx)),
+
+    spec: (request, ctx) => {
       const region = request.region ?? ctx.settings.values.EC2_REGION;
       // Before anything is recorded: a region that does not exist would fail every later destroy.
       checkRegion(region, regionSource(ctx, request.region));
-      await dropUnknownRegions(ctx);
-      return inRegion(ctx, region, (aws) => acquire(aws, request, ctx, hooks));
+      return inRegion(ctx, region, (aws) => ec2Spec(aws, request, ctx));
     },
 
-    save: (request, ctx): Promise<HostRecord[]> => everyRegion(ctx, (aws) => save(aws, request, ctx, delay)),
+    refreshAccess: (spec, ctx) => inRegion(ctx, spec.detail.region, (aws) => refreshAccess(aws, ctx, hooks)),
+
+    create: (spec, count, ctx) => inRegion(ctx, spec.detail.region, (aws) => createInstances(aws, spec, count, ctx, hooks)),
+
+    async start(hosts, ctx) {
+      const out: HostRecord[] = [];
+      for (const [region, ids] of await byRegion(ctx, hosts)) out.push(...(await inRegion(ctx, region, (aws) => startInstances(aws, ids, ctx, hooks))));
+      return out;
+    },
+
+    async stop(hosts, request, ctx) {
+      const out: HostRecord[] = [];
+      for (const [region, ids] of await byRegion(ctx, hosts)) out.push(...(await inRegion(ctx, region, (aws) => save(aws, ids, request, ctx, delay))));
+      return out;
+    },
+
+    async terminate(hosts, ctx) {
+      const out: string[] = [];
+      for (const [region, ids] of await byRegion(ctx, hosts)) out.push(...(await inRegion(ctx, region, (aws) => terminateInstances(aws, ids, ctx, delay))));
+      return out;
+    },
 
     async destroy(ctx): Promise<DestroyReport> {
       const removed = await everyRegion(ctx, (aws) => sweepRegion(aws, ctx, delay));
@@ -64,7 +101,20 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider {
     },
 
     status: (ctx): Promise<HostStatus[]> => everyRegion(ctx, (aws) => regionStatus(aws, ctx)),
+
+    async discover(ctx) {
+      const found = new Map<string, FoundProject>();
+      for (const p of await everyRegion(ctx, (aws) => findProjects(aws))) {
+        const seen = found.get(p.id);
+        if (!seen) found.set(p.id, p);
+        else found.set(p.id, { ...seen, regions: [...seen.regions, ...p.regions], hosts: seen.hosts + p.hosts, usdPerHour: seen.usdPerHour + p.usdPerHour });
+      }
+      return [...found.values()];
+    },
+
+    adopt: (ctx) => everyRegion(ctx, (aws) => adoptRegion(aws, ctx)),
   };
+  return provider;
 }
 
-export const ec2Provider: Provider = createEc2Provider();
+export const ec2Provider: Provider<Ec2Spec> = createEc2Provider();

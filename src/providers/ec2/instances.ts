@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PccError } from '../../core/errors.js';
 import type { AwsClients } from './clients.js';
-import { LIVE_STATES, projectFilter, tagSpecs, TAG_PROJECT, TAG_REQUEST, TAG_ROLE, TAG_TYPE, TAG_USER, type HostType, type Role } from './tags.js';
+import { LIVE_STATES, projectFilter, projectTags, tagSpecs, TAG_REQUEST, TAG_ROLE, TAG_TYPE, TAG_USER, type HostType, type ProjectIdentity, type Role } from './tags.js';
 
 /** Every live (not terminated) instance of the project in one region: one paginated call, whatever N. */
-export async function projectInstances(aws: AwsClients, project: string): Promise<Instance[]> {
+export async function projectInstances(aws: AwsClients, project: Pick<ProjectIdentity, 'id'>): Promise<Instance[]> {
   const out: Instance[] = [];
   const pages = paginateDescribeInstances(
     { client: aws.ec2, pageSize: 1000 },
@@ -29,7 +29,7 @@ export function stateOf(i: Instance): string {
 }
 
 export interface LaunchPlan {
-  project: string;
+  project: ProjectIdentity;
   role: Role;
   type: HostType;
   kind: string;
@@ -53,8 +53,8 @@ export interface LaunchPlan {
  */
 export function runInstancesInput(plan: LaunchPlan): RunInstancesCommandInput {
   const tags = {
-    Name: `pcc-${plan.project}-${plan.type}`,
-    [TAG_PROJECT]: plan.project,
+    Name: `pcc-${plan.project.name}-${plan.type}`,
+    ...projectTags(plan.project),
     [TAG_ROLE]: plan.role,
     [TAG_TYPE]: plan.type,
     [TAG_REQUEST]: plan.kind,

@@ -15,7 +15,7 @@ import { hostByInstanceId, setStatus } from './record.js';
 import { baseTags, tagList, tagSpecs, tagValue, TAG_ROLE, TAG_SOURCE } from './tags.js';
 
 /**
- * Stop every running instance of the project, keeping its EBS volumes, so
+ * Stop the given running instances of the project, keeping its EBS volumes, so
  * that `acquire` starts the same ids again. With `snapshot`, each stopped
  * instance is also imaged (CreateImage, one call per instance: AWS has no
  * batch form) and the AMI and its snapshots are tagged for the sweep. The
@@ -24,11 +24,12 @@ import { baseTags, tagList, tagSpecs, tagValue, TAG_ROLE, TAG_SOURCE } from './t
  */
 export async function save(
   aws: AwsClients,
+  ids: readonly string[],
   request: SaveRequest,
   ctx: ProviderContext,
   delay: { min: number; max: number },
 ): Promise<HostRecord[]> {
-  const live = (await projectInstances(aws, ctx.project.name)).filter((i) => stateOf(i) !== 'shutting-down');
+  const live = (await projectInstances(aws, ctx.project)).filter((i) => stateOf(i) !== 'shutting-down' && ids.includes(i.InstanceId!));
   const toStop = live.filter((i) => ['pending', 'running'].includes(stateOf(i)));
   const all = instanceIds(live);
   if (ctx.dry) {
@@ -56,9 +57,9 @@ async function imageAll(aws: AwsClients, ctx: ProviderContext, instances: readon
     const out = await aws.ec2.send(
       new CreateImageCommand({
         InstanceId: id,
-        Name: `pcc-${ctx.project.name}-${name}-${stamp}`,
+        Name: `pcc-${ctx.project.name}-${ctx.project.id}-${name}-${stamp}`,
         Description: `pcc save --snapshot of ${name} (${id})`,
-        TagSpecifications: tagSpecs(['image'], { ...baseTags(ctx.project.name, role), [TAG_SOURCE]: id }),
+        TagSpecifications: tagSpecs(['image'], { ...baseTags(ctx.project, role), [TAG_SOURCE]: id }),
       }),
     );
     images[id] = out.ImageId!;
@@ -77,7 +78,7 @@ async function imageAll(aws: AwsClients, ctx: ProviderContext, instances: readon
     (img.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
   );
   if (snapshots.length > 0) {
-    await aws.ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: tagList(baseTags(ctx.project.name, 'compute')) }));
+    await aws.ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: tagList(baseTags(ctx.project, 'compute')) }));
   }
   return images;
 }

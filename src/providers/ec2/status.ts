@@ -15,7 +15,7 @@ const BILLED = ['pending', 'running'];
  */
 export async function regionStatus(aws: AwsClients, ctx: ProviderContext): Promise<HostStatus[]> {
   const state = await ctx.state.read();
-  const instances = await projectInstances(aws, ctx.project.name);
+  const instances = await projectInstances(aws, ctx.project);
   const spotPrices = await spotPriceTable(aws, instances.filter((i) => i.InstanceLifecycle === 'spot' && BILLED.includes(stateOf(i))));
   const live = instances.map((i): HostStatus => {
     const host = hostByInstanceId(state, i.InstanceId);

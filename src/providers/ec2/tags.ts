@@ -5,7 +5,12 @@ import type { Filter, ResourceType, Tag, TagSpecification } from '@aws-sdk/clien
  * How pcc recognises its own AWS resources: by tags set at creation, never by
  * names alone, so that a sweep finds everything even without `.pcc/state.json`.
  */
+/** The project's folder name, for people reading the console; never matched. */
 export const TAG_PROJECT = 'pcc:project';
+/** The project's random id (`.pcc/project-id`): what every lookup, adopt and sweep matches. */
+export const TAG_PROJECT_ID = 'pcc:project-id';
+/** The project folder's absolute path, so `pcc adopt` can say which folder a project was. */
+export const TAG_PATH = 'pcc:path';
 export const TAG_ROLE = 'pcc:role';
 export const TAG_TYPE = 'pcc:type';
 /** A hash of what was asked for (type, instance type, AMI, spot): instances of one kind share it. */
@@ -21,8 +26,20 @@ export type HostType = 'cpu' | 'gpu';
 /** States in which an instance still exists (and may cost money). */
 export const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
-export function projectFilter(project: string): Filter {
-  return { Name: `tag:${TAG_PROJECT}`, Values: [project] };
+/** Who a resource belongs to: the id that is matched, the name and path that people read. */
+export interface ProjectIdentity {
+  readonly id: string;
+  readonly name: string;
+  readonly root: string;
+}
+
+export function projectFilter(project: Pick<ProjectIdentity, 'id'>): Filter {
+  return { Name: `tag:${TAG_PROJECT_ID}`, Values: [project.id] };
+}
+
+export function projectTags(project: ProjectIdentity): Record<string, string> {
+  // AWS tag values are at most 256 characters; a longer path is cut (it is only for people).
+  return { [TAG_PROJECT]: project.name, [TAG_PROJECT_ID]: project.id, [TAG_PATH]: project.root.slice(-256) };
 }
 
 export function tagList(tags: Record<string, string>): Tag[] {
@@ -37,12 +54,13 @@ export function tagValue(tags: readonly Tag[] | undefined, key: string): string 
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
-export function baseTags(project: string, role: Role): Record<string, string> {
-  return { [TAG_PROJECT]: project, [TAG_ROLE]: role };
+export function baseTags(project: ProjectIdentity, role: Role): Record<string, string> {
+  return { ...projectTags(project), [TAG_ROLE]: role };
 }
 
 /** What makes two instances interchangeable for `acquire`: same project, type, instance type, AMI and market. */
 export interface InstanceKind {
+  /** The project id. */
   project: string;
   type: HostType;
   instanceType: string;

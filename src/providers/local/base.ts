@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { withFileLock } from '../../core/lock.js';
 import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
-import { acquireLock } from '../../core/process-lock.js';
 import type { Progress } from '../../core/progress.js';
 import { run, runAll } from './exec.js';
 import { unmountBelow } from './mounts.js';
@@ -59,34 +59,34 @@ export async function ensureBase(options: {
   if (existsSync(finalDir)) return finalDir;
 
   await mkdir(options.cacheDir, { recursive: true, mode: 0o755 });
-  // `${finalDir}.lock`, one per recipe. Another run may be building right now: wait for it (a build is ~2 min).
-  const release = await acquireLock({
-    lockDir: `${finalDir}.lock`,
-    what: `the base in ${options.cacheDir}`,
-    waitMs: 900_000,
-    onWait: (m) => options.progress.note(`local: ${m}`),
-  });
-  try {
-    if (existsSync(finalDir)) return finalDir;
-    await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));
-    const buildDir = path.join(options.cacheDir, `.build-${path.basename(finalDir)}-${process.pid}`);
-    const mirror = chooseMirror(options.mirror);
-    options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, about 2 minutes)`);
-    try {
-      await (options.build ?? buildBase)(buildDir, mirror);
-      await rename(buildDir, finalDir);
-    } catch (err) {
-      await discard(buildDir);
-      if (err instanceof PccError) {
-        throw new PccError(`${err.message}; check LOCAL_MIRROR (now ${mirror}) and the network, then retry`);
+  // Another run may be building right now: wait for it (a build is ~2 min).
+  return withFileLock(
+    {
+      lockfile: `${finalDir}.lock`,
+      waitSeconds: 900,
+      what: `the base in ${options.cacheDir}`,
+      onWait: (m) => options.progress.note(`local: ${m}`),
+    },
+    async () => {
+      if (existsSync(finalDir)) return finalDir;
+      await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));
+      const buildDir = path.join(options.cacheDir, `.build-${path.basename(finalDir)}-${process.pid}`);
+      const mirror = chooseMirror(options.mirror);
+      options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, about 2 minutes)`);
+      try {
+        await (options.build ?? buildBase)(buildDir, mirror);
+        await rename(buildDir, finalDir);
+      } catch (err) {
+        await discard(buildDir);
+        if (err instanceof PccError) {
+          throw new PccError(`${err.message}; check LOCAL_MIRROR (now ${mirror}) and the network, then retry`);
+        }
+        throw err;
       }
-      throw err;
-    }
-    options.progress.note(`local: base ready in ${finalDir}`);
-    return finalDir;
-  } finally {
-    await release();
-  }
+      options.progress.note(`local: base ready in ${finalDir}`);
+      return finalDir;
+    },
+  );
 }
 
 export async function buildBase(dir: string, mirror: string): Promise<void> {

@@ -2,8 +2,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PccError } from '../../core/errors.js';
 import type { Project } from '../../core/project.js';
-import type { Settings } from '../../settings/load.js';
-import { settingWhere } from '../../settings/where.js';
 import type { State } from '../../state/schema.js';
 
 /**
@@ -63,32 +61,6 @@ export function patchMachine(state: State, name: string, patch: Partial<Machine>
   if (!local || !m) return;
   local.machines[name] = { ...m, ...patch };
   writeLocal(state, local);
-}
-
-/** The subnets and bridge are fixed while machines exist: changing them under running hosts would strand them. */
-export function checkNetworkSettings(
-  local: LocalState | undefined,
-  subnet: string,
-  bridge: string,
-  cloudSubnet: string,
-  settings: Pick<Settings, 'origin'>,
-): void {
-  if (!local || Object.keys(local.machines).length === 0) return;
-  if (local.cloudSubnet !== undefined && local.cloudSubnet !== cloudSubnet) {
-    throw new PccError(
-      `${settingWhere(settings, 'LOCAL_CLOUD_SUBNET')} is ${cloudSubnet} but the local hosts use ${local.cloudSubnet}; set it back, or pcc destroy local first`,
-    );
-  }
-  if (local.subnet !== subnet) {
-    throw new PccError(
-      `${settingWhere(settings, 'LOCAL_SUBNET')} is ${subnet} but the local hosts use ${local.subnet}; set it back, or pcc destroy local first`,
-    );
-  }
-  if (local.bridge !== bridge) {
-    throw new PccError(
-      `${settingWhere(settings, 'LOCAL_BRIDGE')} is ${bridge} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`,
-    );
-  }
 }
 
 /** Where a machine keeps its disk (in the project) and where its root is mounted (in /run, outside the exported project). */

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { withFileLock } from '../../core/lock.js';
 import { PccError, errorMessage } from '../../core/errors.js';
-import { acquireLock } from '../../core/process-lock.js';
 import { expandHome } from '../../core/project.js';
 import type { HostRecord, State } from '../../state/schema.js';
+import type { ListedHost, Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { basePath, ensureBase } from './base.js';
 import {
-  checkNetworkSettings,
   machinePaths,
   patchMachine,
   readLocal,
@@ -32,6 +32,7 @@ import { isMachineProcess } from './machine.js';
 import {
   allocateAddress,
   bridgeName,
+  cloudBridgeName,
   LOCAL_SITES,
   netnsName,
   parseSubnet,
@@ -42,10 +43,11 @@ import {
   type Sites,
 } from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
-import { settingWhere } from '../../settings/where.js';
+import { chooseSubnet, rootAddresses, type InterfaceAddress } from './subnet.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
-export const CONTROLLER_NAME = 'init';
+export { CONTROLLER_NAME } from '../../core/controller.js';
+import { CONTROLLER_NAME } from '../../core/controller.js';
 export const CONTROLLER_EXPORT = '/project-export';
 export const CONTROLLER_REGISTRY_STORAGE = '/var/lib/docker-registry';
 
@@ -57,37 +59,74 @@ const BOOT_TIMEOUT_MS = 60_000;
 const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'iptables', 'ssh-keygen', 'mount'];
 const STOP_TOOLS = ['ip', 'mount'];
 
-function networkSettings(ctx: ProviderContext): Sites {
-  const home = parseSubnet(ctx.settings.values.LOCAL_SUBNET, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
-  const cloud = parseSubnet(ctx.settings.values.LOCAL_CLOUD_SUBNET, settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET'));
-  if (home.cidr === cloud.cidr) {
-    throw new PccError(`LOCAL_CLOUD_SUBNET=${cloud.cidr} is LOCAL_SUBNET too; give the simulated internet a subnet of its own, e.g. 10.212.0.0/24`);
-  }
-  return { home, homeBridge: bridgeName(home, ctx.settings.values.LOCAL_BRIDGE), cloud, cloudBridge: bridgeName(cloud), router: routerName(home) };
-}
-
 type Net = Sites;
 
 function emptyLocal(net: Net): LocalState {
   return { subnet: net.home.cidr, bridge: net.homeBridge, cloudSubnet: net.cloud.cidr, machines: {} };
 }
 
-function check(local: LocalState | undefined, net: Net, ctx: ProviderContext): void {
-  checkNetworkSettings(local, net.home.cidr, net.homeBridge, net.cloud.cidr, ctx.settings);
+/**
+ * The project's two segments: what its hosts use, or for a new project the
+ * settings, or free subnets when another project holds the defaults. Every
+ * name carries the project id.
+ */
+async function networkFor(ctx: ProviderContext, local: LocalState | undefined): Promise<Net> {
+  const v = ctx.settings.values;
+  const origin = ctx.settings.origin;
+  const hasHosts = local !== undefined && Object.keys(local.machines).length > 0;
+  if (hasHosts && v.LOCAL_BRIDGE !== undefined && v.LOCAL_BRIDGE !== local.bridge) {
+    throw new PccError(`LOCAL_BRIDGE is ${v.LOCAL_BRIDGE} but the local hosts use ${local.bridge}; set it back, or pcc destroy local first`);
+  }
+  const homeBridge = hasHosts ? local.bridge : bridgeName(ctx.project.id, v.LOCAL_BRIDGE);
+  const cloudBridge = cloudBridgeName(ctx.project.id);
+  // A dry run on a machine without `ip` still plans.
+  const addresses = await rootAddresses().catch((): InterfaceAddress[] => []);
+  // A bridge left by a run killed before it recorded anything is this project's claim too.
+  const own = addresses.find((a) => a.dev === homeBridge);
+  const leftover = own && !origin.LOCAL_SUBNET ? `${own.address.replace(/\.\d+$/, '.0')}/${own.prefix}` : undefined;
+  const home = chooseSubnet({
+    recorded: hasHosts ? local.subnet : leftover,
+    configured: v.LOCAL_SUBNET,
+    origin: origin.LOCAL_SUBNET,
+    ownBridge: homeBridge,
+    addresses,
+  });
+  const cloud = chooseSubnet({
+    recorded: hasHosts ? local.cloudSubnet : undefined,
+    configured: v.LOCAL_CLOUD_SUBNET,
+    origin: origin.LOCAL_CLOUD_SUBNET,
+    setting: 'LOCAL_CLOUD_SUBNET',
+    ownBridge: homeBridge,
+    // The home subnet just chosen is taken too.
+    addresses: [...addresses, { dev: 'the-home-segment', address: home.subnet.cidr.split('/')[0]!, prefix: home.subnet.prefix }],
+  });
+  if (home.picked) ctx.progress.note(`local: ${v.LOCAL_SUBNET} is taken on this machine; this project's home hosts use ${home.subnet.cidr}`);
+  if (cloud.picked) ctx.progress.note(`local: ${v.LOCAL_CLOUD_SUBNET} is taken on this machine; this project's cloud hosts use ${cloud.subnet.cidr}`);
+  return { home: home.subnet, homeBridge, cloud: cloud.subnet, cloudBridge, router: routerName(ctx.project.id) };
 }
 
 function baseCacheDir(ctx: ProviderContext): string {
   return path.resolve(expandHome(ctx.settings.values.LOCAL_BASE_CACHE, ctx.project.home));
 }
 
+/** Where projects on this machine agree on subnets: picking them and making the bridges that claim them is one step. */
+const SUBNET_LOCK = '/run/pcc/local-subnets.lock';
+
 /** Settings that agree with the existing hosts, the user's key and the base: all before any host is created. */
 async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; key: UserKey }> {
-  const net = networkSettings(ctx);
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
-  check(readLocal(await ctx.state.read()), net, ctx);
   const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
+  const net = await withFileLock(
+    { lockfile: SUBNET_LOCK, waitSeconds: 30, what: `the choice of local subnets (${SUBNET_LOCK})`, onWait: (m) => ctx.progress.note(`local: ${m}`) },
+    async () => {
+      const chosen = await networkFor(ctx, readLocal(await ctx.state.read()));
+      // The home bridge holds the subnet's first address and the route to the cloud: other projects now see both taken.
+      await ensureSites(chosen);
+      return chosen;
+    },
+  );
   return { net, base, key };
 }
 
@@ -102,18 +141,16 @@ async function exclusively<T>(ctx: ProviderContext, tools: string[], fn: () => P
   requireRoot();
   requireTools(tools);
   await mkdir(ctx.project.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock({
-    lockDir: path.join(ctx.project.stateDir, 'local.lock'),
-    what: 'the local hosts of this project',
-    // A base build (first run only) can take minutes.
-    waitMs: 600_000,
-    onWait: (m) => ctx.progress.note(`local: ${m}`),
-  });
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+  return withFileLock(
+    {
+      lockfile: path.join(ctx.project.stateDir, 'local.lock'),
+      // A base build (first run only) can take minutes.
+      waitSeconds: 600,
+      what: 'the local hosts of this project',
+      onWait: (m) => ctx.progress.note(`local: ${m}`),
+    },
+    fn,
+  );
 }
 
 function localHosts(state: State): HostRecord[] {
@@ -143,14 +180,14 @@ function recordNewMachine(
 ): void {
   const cloud = site === 'cloud';
   const used = Object.values(local.machines).map((m) => m.address);
-  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET')) : allocateAddress(net.home, used, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
-  const netns = netnsName(name, address);
+  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used, 'LOCAL_SUBNET');
+  const netns = netnsName(ctx.project.id, name);
   local.machines[name] = {
     role,
     site,
     address,
     netns,
-    veth: vethName(address),
+    veth: vethName(ctx.project.id, address),
     ...machinePaths(ctx.project, name, netns),
     base,
     cgroups: [],
@@ -186,6 +223,7 @@ async function controllerExtras(ctx: ProviderContext, m: Machine): Promise<BootE
   if (owner) await chown(registryDir, owner.uid, owner.gid);
   return {
     binds: [`${ctx.project.root}:${CONTROLLER_EXPORT}`, `${registryDir}:${CONTROLLER_REGISTRY_STORAGE}`],
+    // pcc's own files (keys, state, the hosts' disks) are not part of the export.
     // pcc's own files (keys, state, the hosts' disks) and the settings with their
     // secrets (config/.private) are not part of the export, nor seen by the controller.
     tmpfs: [`${CONTROLLER_EXPORT}/.pcc`, `${CONTROLLER_EXPORT}/config`],
@@ -260,9 +298,9 @@ async function bringUpAll(
 
 /** The network the machines were made on, which the settings may no longer say. */
 function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
-  const home = parseSubnet(local.subnet, 'LOCAL_SUBNET (recorded in .pcc/state.json)');
-  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET'));
-  return { home, homeBridge: local.bridge, cloud, cloudBridge: bridgeName(cloud), router: routerName(home) };
+  const home = parseSubnet(local.subnet);
+  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  return { home, homeBridge: local.bridge, cloud, cloudBridge: cloudBridgeName(ctx.project.id), router: routerName(ctx.project.id) };
 }
 
 function routerCloud(net: Net): string {
@@ -281,56 +319,132 @@ function isRunning(m: Machine): boolean {
   return isMachineProcess(m.pid, m.root);
 }
 
-async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+/** A spec per site: hosts of the home segment and of the cloud segment are not interchangeable. */
+interface LocalSpec {
+  site: LocalSite;
+}
+
+const specKey = (site: LocalSite) => `cpu:${site}`;
+
+async function list(ctx: ProviderContext): Promise<ListedHost[]> {
+  const state = await ctx.state.read();
+  const machines = readLocal(state)?.machines ?? {};
+  return Object.entries(machines).map(([name, m]) => ({
+    name,
+    role: m.role,
+    spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
+    // A machine whose last start failed counts as stopped even if its nspawn lives on: it never answered.
+    state: isRunning(m) && state.hosts[name]?.status !== 'failed' ? 'running' : 'stopped',
+  }));
+}
+
+async function spec(request: AcquireRequest): Promise<Spec<LocalSpec>> {
   if (request.type === 'gpu') {
     throw new PccError('the local provider has no GPU hosts; use --type cpu, or a provider with GPUs (ec2)');
   }
   const site = siteOf(request);
-  if (ctx.dry) return planAcquire(request, site, ctx);
-  const { net, base, key } = await prepare(ctx);
+  return { key: specKey(site), label: `cpu (systemd-nspawn, ${site} segment)`, detail: { site } };
+}
 
-  // --count is how many compute hosts of that site there should be: saved ones come back first, new ones fill up.
-  const plan = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? emptyLocal(net);
-    check(local, net, ctx);
-    local.cloudSubnet ??= net.cloud.cidr;
-    // A machine whose last start failed is started again even if its nspawn lives on: it never answered.
-    const items = Object.entries(local.machines)
-      .filter(([name, m]) => !isRunning(m) || state.hosts[name]?.status === 'failed')
-      .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
-    const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute' && m.site === site).length;
+/** New compute hosts local<N> (cloud<N>): recorded (status `creating`) before any of them exists, then booted. */
+async function create(s: Spec<LocalSpec>, count: number, ctx: ProviderContext): Promise<HostRecord[]> {
+  const site = s.detail.site;
+  if (ctx.dry) {
+    const state = await ctx.state.read();
+    const local = readLocal(state);
+    const net = await networkFor(ctx, local);
+    const used = Object.values(local?.machines ?? {}).map((m) => m.address);
     const taken = new Set<string>();
-    for (let i = computeCount; i < (request.resumeOnly ? 0 : request.count); i++) {
+    for (let i = 0; i < count; i++) {
+      const name = nextComputeName(state, taken, site);
+      const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used, 'LOCAL_SUBNET');
+      taken.add(name);
+      used.push(address);
+      ctx.progress.host(name, `would create at ${address} on the ${site} segment (bridge ${site === 'cloud' ? net.cloudBridge : net.homeBridge})`);
+    }
+    return [];
+  }
+  requireTools(BOOT_TOOLS);
+  const { net, base, key } = await prepare(ctx);
+  const names = await ctx.state.update((state) => {
+    const local = readLocal(state) ?? emptyLocal(net);
+    local.cloudSubnet ??= net.cloud.cidr;
+    const taken = new Set<string>();
+    for (let i = 0; i < count; i++) {
       const name = nextComputeName(state, taken, site);
       taken.add(name);
       recordNewMachine(state, local, name, 'compute', site, ctx, net, base, key);
-      items.push({ name, fresh: true });
     }
     writeLocal(state, local);
-    return items;
+    return [...taken];
   });
-  await bringUpAll(plan, ctx, net, key);
-  const state = await ctx.state.read();
-  return localHosts(state).filter((h) => h.status === 'running');
+  await bringUpAll(names.map((name) => ({ name, fresh: true })), ctx, net, key);
+  return hostsNamed(ctx, names);
 }
 
-async function planAcquire(request: AcquireRequest, site: LocalSite, ctx: ProviderContext): Promise<HostRecord[]> {
-  const net = networkSettings(ctx);
-  const state = await ctx.state.read();
-  const local = readLocal(state);
-  const machines = Object.entries(local?.machines ?? {});
-  for (const [name, m] of machines) if (!isRunning(m)) ctx.progress.host(name, `would resume at ${m.address}`);
-  const computeCount = machines.filter(([, m]) => m.role === 'compute' && m.site === site).length;
-  const used = machines.map(([, m]) => m.address);
-  const taken = new Set<string>();
-  for (let i = computeCount; i < request.count; i++) {
-    const name = nextComputeName(state, taken, site);
-    const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], settingWhere(ctx.settings, 'LOCAL_CLOUD_SUBNET')) : allocateAddress(net.home, used, settingWhere(ctx.settings, 'LOCAL_SUBNET'));
-    taken.add(name);
-    used.push(address);
-    ctx.progress.host(name, `would create at ${address} on the ${site} segment (bridge ${site === 'cloud' ? net.cloudBridge : net.homeBridge})`);
+/** Saved or crashed hosts boot again with their disks; a host killed before its first boot finished is made fresh. */
+async function start(names: string[], ctx: ProviderContext): Promise<HostRecord[]> {
+  if (ctx.dry) {
+    const machines = readLocal(await ctx.state.read())?.machines ?? {};
+    for (const name of names) ctx.progress.host(name, `would resume at ${machines[name]?.address}`);
+    return [];
   }
-  return localHosts(state);
+  requireTools(BOOT_TOOLS);
+  const { net, key } = await prepare(ctx);
+  const state = await ctx.state.read();
+  const items = names.map((name) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
+  await bringUpAll(items, ctx, net, key);
+  return hostsNamed(ctx, names);
+}
+
+async function hostsNamed(ctx: ProviderContext, names: readonly string[]): Promise<HostRecord[]> {
+  const state = await ctx.state.read();
+  return names.flatMap((n) => (state.hosts[n] ? [state.hosts[n]] : []));
+}
+
+/** Power off and keep the disks; the bridges and router stay, holding the project's subnets for the resume. */
+async function stop(names: string[], _request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  const machines = readLocal(await ctx.state.read())?.machines ?? {};
+  if (ctx.dry) {
+    for (const name of names) ctx.progress.host(name, 'would power off and keep its disk');
+    return [];
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      const m = machines[name];
+      if (!m) return;
+      ctx.progress.host(name, 'powering off');
+      await powerOff(name, m);
+      await ctx.state.update((state) => {
+        patchMachine(state, name, { pid: undefined, startedAt: undefined, cgroups: [] });
+        setHostStatus(state, name, 'saved');
+      });
+      ctx.progress.host(name, 'saved');
+    }),
+  );
+  return hostsNamed(ctx, names);
+}
+
+/** Machines, their network, mounts and disks; each record goes once its machine is gone. */
+async function terminate(names: string[], ctx: ProviderContext): Promise<string[]> {
+  const machines = readLocal(await ctx.state.read())?.machines ?? {};
+  if (ctx.dry) return names.map((name) => `machine ${name} (${machines[name]?.address}) and its disk ${machines[name]?.dir}`);
+  const perMachine = await Promise.all(
+    names.map(async (name) => {
+      const m = machines[name];
+      ctx.progress.host(name, 'destroying');
+      const lines = m ? await removeMachine(name, m) : [];
+      await ctx.state.update((state) => {
+        const l = readLocal(state);
+        if (l) delete l.machines[name];
+        writeLocal(state, l);
+        delete state.hosts[name];
+      });
+      ctx.progress.host(name, 'destroyed');
+      return lines;
+    }),
+  );
+  return perMachine.flat();
 }
 
 async function startController(ctx: ProviderContext): Promise<HostRecord> {
@@ -359,50 +473,16 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
   return (await ctx.state.read()).hosts[CONTROLLER_NAME]!;
 }
 
-async function save(_request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
-  const local = readLocal(await ctx.state.read());
-  const machines = Object.entries(local?.machines ?? {});
-  if (ctx.dry) {
-    for (const [name] of machines) ctx.progress.host(name, 'would power off and keep its disk');
-    return [];
-  }
-  await Promise.all(
-    machines.map(async ([name, m]) => {
-      ctx.progress.host(name, 'powering off');
-      await powerOff(name, m);
-      await ctx.state.update((state) => {
-        patchMachine(state, name, { pid: undefined, startedAt: undefined, cgroups: [] });
-        setHostStatus(state, name, 'saved');
-      });
-      ctx.progress.host(name, 'saved');
-    }),
-  );
-  if (local) await removeSites(sitesOf(local, ctx));
-  return localHosts(await ctx.state.read()).filter((h) => h.status === 'saved');
-}
-
+/** Everything local of this project: every machine, the segments and router, and host records without a machine. */
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
-  const state0 = await ctx.state.read();
-  const local = readLocal(state0);
-  const machines = Object.entries(local?.machines ?? {});
+  const local = readLocal(await ctx.state.read());
+  const names = Object.keys(local?.machines ?? {});
   if (ctx.dry) {
-    return { removed: machines.map(([name, m]) => `would remove machine ${name} (${m.address}) and its disk ${m.dir}`) };
+    const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
+    if (local) lines.push(`would remove bridges ${local.bridge} and ${cloudBridgeName(ctx.project.id)} and router ${routerName(ctx.project.id)}`);
+    return { removed: lines };
   }
-  const perMachine = await Promise.all(
-    machines.map(async ([name, m]) => {
-      ctx.progress.host(name, 'destroying');
-      const lines = await removeMachine(name, m);
-      await ctx.state.update((state) => {
-        const l = readLocal(state);
-        if (l) delete l.machines[name];
-        writeLocal(state, l);
-        delete state.hosts[name];
-      });
-      ctx.progress.host(name, 'destroyed');
-      return lines;
-    }),
-  );
-  const removed = perMachine.flat();
+  const removed = await terminate(names, ctx);
   if (local) removed.push(...(await removeSites(sitesOf(local, ctx))));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
@@ -412,7 +492,7 @@ async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
     }
     writeLocal(state, undefined);
   });
-  for (const dir of [path.join(ctx.project.stateDir, 'local'), '/run/pcc/local', '/run/pcc']) {
+  for (const dir of [path.join(ctx.project.stateDir, 'local'), '/run/pcc/local']) {
     await rmdir(dir).catch(() => undefined);
   }
   return { removed };
@@ -435,10 +515,16 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
   });
 }
 
-export const localProvider: Provider & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
+export const localProvider: Provider<LocalSpec> & { initController(ctx: ProviderContext): Promise<HostRecord> } = {
   name: 'local',
-  acquire: (request, ctx) => exclusively(ctx, BOOT_TOOLS, () => acquire(request, ctx)),
-  save: (request, ctx) => exclusively(ctx, STOP_TOOLS, () => save(request, ctx)),
+  // Checked before the lock and the project id exist: a reconcile may boot hosts.
+  exclusive: (ctx, fn) => exclusively(ctx, BOOT_TOOLS, fn),
+  list,
+  spec,
+  create,
+  start,
+  stop,
+  terminate,
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),

@@ -43,7 +43,7 @@ import { dockerDaemonConfig } from './recipe.js';
 export async function ensureSites(s: Sites): Promise<void> {
   if (!linkExists(s.homeBridge)) await runAll(createBridgeArgvs(s.homeBridge, s.home));
   if (!linkExists(s.cloudBridge)) await runAll(createCloudBridgeArgvs(s.cloudBridge, s.cloud));
-  const veth = routerVeths(s.home);
+  const veth = routerVeths(s.router);
   if (netnsExists(s.router) && linkExists(veth.home) && linkExists(veth.cloud)) return;
   await runAll(deleteRouterArgvs(s), { allowFail: true });
   await runAll(createRouterArgvs(s));

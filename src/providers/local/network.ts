@@ -15,7 +15,7 @@ export const LOCAL_SITES: readonly LocalSite[] = ['home', 'cloud'];
 export type { Subnet } from '../../network/ipv4.js';
 
 /** `where` names the setting and its file (settingWhere). */
-export function parseSubnet(cidr: string, where: string): Subnet {
+export function parseSubnet(cidr: string, where = 'LOCAL_SUBNET'): Subnet {
   return parseIpv4Subnet(cidr, where);
 }
 
@@ -25,7 +25,7 @@ export function gatewayAddress(subnet: Subnet): string {
 }
 
 /** The lowest free host address (from .2, the router's kept free), or an error naming the setting and its file. */
-export function allocateAddress(subnet: Subnet, used: Iterable<string>, where: string): string {
+export function allocateAddress(subnet: Subnet, used: Iterable<string>, where = 'LOCAL_SUBNET'): string {
   return lowestFree(subnet, [...used, routerHomeAddress(subnet)], 2, where);
 }
 
@@ -47,23 +47,27 @@ export function macFor(ip: string, side: 0 | 1): string {
 
 const hex = (ip: string) => ipToInt(ip).toString(16).padStart(8, '0');
 
-/** LOCAL_BRIDGE, else one per subnet (two projects on two subnets get two bridges). */
-export function bridgeName(subnet: Subnet, configured?: string): string {
-  const name = configured ?? `pcc-${subnet.network.toString(16).padStart(8, '0')}`;
+/**
+ * Every local resource name carries the project id, so that two projects on
+ * one machine never touch each other's hosts (interface names: 15 characters
+ * at most, so the id's first 10 or 8 digits).
+ */
+export function bridgeName(projectId: string, configured?: string): string {
+  const name = configured ?? `pcc-${projectId.slice(0, 10)}`;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
     throw new PccError(`LOCAL_BRIDGE=${name} is not a valid interface name; use at most 15 letters, digits, '-', '_' or '.'`);
   }
   return name;
 }
 
-/** Unique per address, so hosts named local1 in two projects or test files never clash. */
-export function netnsName(host: string, ip: string): string {
-  return `pcc-${host}-${ip}`;
+/** Names the netns, the nspawn machine, its root mount and its cgroups. */
+export function netnsName(projectId: string, host: string): string {
+  return `pcc-${projectId}-${host}`;
 }
 
-/** The root-namespace end of a host's veth; interface names are limited to 15 characters. */
-export function vethName(ip: string): string {
-  return `vp${hex(ip)}`;
+/** The root-namespace end of a host's veth: the project id's first 8 digits and the address's last 16 bits. */
+export function vethName(projectId: string, ip: string): string {
+  return `v${projectId.slice(0, 8)}${hex(ip).slice(4)}`;
 }
 
 export function linkExists(name: string): boolean {
@@ -141,13 +145,18 @@ export interface Sites {
   router: string;
 }
 
-export function routerName(home: Subnet): string {
-  return `pcc-rtr-${home.network.toString(16).padStart(8, '0')}`;
+export function routerName(projectId: string): string {
+  return `pcc-${projectId}-router`;
 }
 
-/** The root-namespace ends of the router's two veths. */
-export function routerVeths(home: Subnet): { home: string; cloud: string } {
-  const h = home.network.toString(16).padStart(8, '0');
+/** The cloud segment's bridge (no address of its own in this namespace). */
+export function cloudBridgeName(projectId: string): string {
+  return `pcl-${projectId.slice(0, 10)}`;
+}
+
+/** The root-namespace ends of the router's two veths, named by the project id in the router's name. */
+export function routerVeths(router: string): { home: string; cloud: string } {
+  const h = (/^pcc-([0-9a-f]{10})/.exec(router)?.[1] ?? router.replace(/[^0-9a-z]/g, '')).slice(0, 10);
   return { home: `vr${h}h`, cloud: `vr${h}c` };
 }
 
@@ -165,7 +174,7 @@ export function createCloudBridgeArgvs(bridge: string, cloud: Subnet): string[][
 
 export function createRouterArgvs(s: Sites): string[][] {
   const r = s.router;
-  const veth = routerVeths(s.home);
+  const veth = routerVeths(s.router);
   const homeAddr = routerHomeAddress(s.home);
   const cloudAddr = routerCloudAddress(s.cloud);
   const inRouter = (...argv: string[]) => ['ip', 'netns', 'exec', r, ...argv];
@@ -191,7 +200,7 @@ export function createRouterArgvs(s: Sites): string[][] {
 
 /** Deleting the router's namespace takes its veths with it, and the home bridge's going takes the route. */
 export function deleteRouterArgvs(s: Pick<Sites, 'router' | 'home'>): string[][] {
-  const veth = routerVeths(s.home);
+  const veth = routerVeths(s.router);
   return [
     ['ip', 'netns', 'del', s.router],
     ['ip', 'link', 'del', veth.home],

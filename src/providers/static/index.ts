@@ -8,11 +8,24 @@ import type { DestroyReport, HostStatus, Provider, ProviderContext } from '../ty
  */
 export const staticProvider: Provider = {
   name: 'static',
-  async acquire(): Promise<HostRecord[]> {
+  /** pcc starts and stops none of them. */
+  async list() {
+    return [];
+  },
+  async spec(): Promise<never> {
     throw new PccError('static hosts are not acquired; add one with: pcc hosts add NAME user@address[:port]');
   },
-  async save(): Promise<HostRecord[]> {
-    throw new PccError('static hosts are not pcc\'s to stop; pcc save takes local, vagrant or ec2');
+  async create(): Promise<HostRecord[]> {
+    throw new PccError('static hosts are not acquired; add one with: pcc hosts add NAME user@address[:port]');
+  },
+  async start(): Promise<HostRecord[]> {
+    throw new PccError("static hosts are not pcc's to start; pcc resume takes local, vagrant or ec2");
+  },
+  async stop(): Promise<HostRecord[]> {
+    throw new PccError("static hosts are not pcc's to stop; pcc save takes local, vagrant or ec2");
+  },
+  async terminate(): Promise<string[]> {
+    throw new PccError('static hosts are removed with: pcc hosts rm NAME');
   },
   async destroy(ctx: ProviderContext): Promise<DestroyReport> {
     return ctx.state.update((state) => {

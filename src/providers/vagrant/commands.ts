@@ -8,8 +8,8 @@ export const vagrantCommands = {
   sshConfig: (names: readonly string[]): string[] => ['vagrant', 'ssh-config', ...names],
   suspend: (names: readonly string[]): string[] => ['vagrant', 'suspend', ...names],
   halt: (names: readonly string[]): string[] => ['vagrant', 'halt', ...names],
-  /** Every machine in the Vagrantfile, without asking. */
-  destroy: (): string[] => ['vagrant', 'destroy', '-f'],
+  /** The named machines (none named: every machine in the Vagrantfile), without asking. */
+  destroy: (names: readonly string[]): string[] => ['vagrant', 'destroy', '-f', ...names],
   status: (): string[] => ['vagrant', 'status', '--machine-readable'],
 };
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { writeOwnedFile } from '../../core/files.js';
 import { expandHome, type Project } from '../../core/project.js';
 import type { UserKey } from '../../core/user-key.js';
+import { configuredRegistryHost } from '../../images/registry.js';
 import { renderIgnition } from '../../render/userdata.js';
 import { renderVagrantfile } from '../../render/vagrantfile.js';
 import type { ProviderContext } from '../types.js';
@@ -42,7 +43,7 @@ export async function writeVagrantFolder(
   const values = ctx.settings.values;
   // As on ec2: trust a registry named in the settings at first boot; the
   // project's own registry (over the overlay) is trusted by setup.
-  const registryHost = values.REGISTRY_HOST ? `${values.REGISTRY_HOST}:${values.REGISTRY_PORT}` : undefined;
+  const registryHost = configuredRegistryHost(values);
 
   // VirtualBox has no GPU passthrough: no machine gets the NVIDIA sysexts.
   for (const m of machines) {

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../../core/errors.js';
 import type { HostRecord, State } from '../../state/schema.js';
+import type { ListedHost, Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { vagrantCommands } from './commands.js';
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
@@ -30,14 +31,22 @@ import { missingTool, requireTools } from './tools.js';
  * vagrant`). pcc renders the Vagrantfile, runs vagrant, and records what
  * `vagrant ssh-config` reports; it never opens SSH itself.
  */
-export const vagrantProvider: Provider = {
+export const vagrantProvider: Provider<VagrantSpec> = {
   name: 'vagrant',
   initController,
-  acquire,
-  save,
+  list,
+  spec,
+  create,
+  start,
+  stop,
+  terminate,
   destroy,
   status,
 };
+
+interface VagrantSpec {
+  type: 'cpu' | 'gpu';
+}
 
 async function initController(ctx: ProviderContext): Promise<HostRecord> {
   if (!ctx.dry) requireTools();
@@ -74,66 +83,102 @@ async function initController(ctx: ProviderContext): Promise<HostRecord> {
   return record!;
 }
 
-async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
-  if (!ctx.dry) requireTools();
-  const net = vagrantNetwork(ctx.settings);
-  const key = await ensureUserKey(ctx.project, ctx.settings);
-  for (const flag of ['instanceType', 'spot', 'region', 'ami'] as const) {
-    if (request[flag] !== undefined) ctx.progress.warn(`--${kebab(flag)} is for ec2; vagrant machines take VAGRANT_CPUS and VAGRANT_MEMORY from config/vagrant.env`);
-  }
+/** A machine is running once `vagrant up` recorded it so; saved, halted and never-finished ones can start again. */
+async function list(ctx: ProviderContext): Promise<ListedHost[]> {
+  const state = await ctx.state.read();
+  const resumable = new Set(names(resumableMachines(state, readMachines(state))));
+  return readMachines(state).map((m) => ({
+    name: m.name,
+    role: m.role,
+    spec: m.role === 'controller' ? 'controller' : m.type,
+    state: resumable.has(m.name) ? 'stopped' : 'running',
+  }));
+}
+
+async function spec(request: AcquireRequest, ctx: ProviderContext): Promise<Spec<VagrantSpec>> {
   if (request.type === 'gpu') {
     ctx.progress.warn('VirtualBox has no GPU passthrough: vagrant gpu machines have no GPU (setup will group them as cpu)');
   }
-  // As with every provider, acquiring again brings back what is saved (or
-  // never finished coming up) instead of making new machines.
-  const plan = (state: State) => {
-    const machines = readMachines(state);
-    const resumed = resumableMachines(state, machines);
-    const fresh = resumed.length > 0 || request.resumeOnly ? [] : newComputeMachines(state, machines, net, request.type, request.count);
-    return { machines: [...machines, ...fresh], resumed, up: [...resumed, ...fresh] };
-  };
-
-  if (ctx.dry) {
-    const p = plan(await ctx.state.read());
-    await reportPlan(ctx, p.machines, p.up, key, net);
-    return [];
-  }
-  const p = await ctx.state.update((state) => {
-    const next = plan(state);
-    writeMachines(state, next.machines);
-    return next;
-  });
-  if (p.resumed.length > 0) {
-    ctx.progress.note(`vagrant: resuming ${names(p.resumed).join(', ')}; no new machines while some are saved (run pcc acquire vagrant again for more)`);
-  }
-  await writeVagrantFolder(ctx, p.machines, key, net);
-  return bringUp(ctx, p.up);
+  return { key: request.type, label: `${request.type} (VirtualBox)`, detail: { type: request.type } };
 }
 
-async function save(request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
-  if (request.snapshot) ctx.progress.warn('--snapshot is for ec2; vagrant suspends (or with --halt, halts) its machines');
-  const state = await ctx.state.read();
-  const targets = names(readMachines(state)).filter((n) => state.hosts[n] !== undefined);
-  if (targets.length === 0) {
-    ctx.progress.note('vagrant: no machines to save');
+async function create(s: Spec<VagrantSpec>, count: number, ctx: ProviderContext): Promise<HostRecord[]> {
+  const net = vagrantNetwork(ctx.settings);
+  const grow = (state: State) => {
+    const machines = readMachines(state);
+    const fresh = newComputeMachines(state, machines, net, s.detail.type, count);
+    return { all: [...machines, ...fresh], fresh };
+  };
+  return upMachines(ctx, grow);
+}
+
+async function start(hosts: string[], ctx: ProviderContext): Promise<HostRecord[]> {
+  const pick = (state: State) => {
+    const all = readMachines(state);
+    return { all, fresh: all.filter((m) => hosts.includes(m.name)) };
+  };
+  return upMachines(ctx, pick);
+}
+
+/** Records the machines (before vagrant runs, so destroy finds them after a crash), renders the folder, runs `vagrant up`. */
+async function upMachines(ctx: ProviderContext, choose: (state: State) => { all: Machine[]; fresh: Machine[] }): Promise<HostRecord[]> {
+  const net = vagrantNetwork(ctx.settings);
+  const key = await ensureUserKey(ctx.project, ctx.settings);
+  if (ctx.dry) {
+    const p = choose(await ctx.state.read());
+    await reportPlan(ctx, p.all, p.fresh, key, net);
     return [];
   }
-  const argv = request.halt ? vagrantCommands.halt(targets) : vagrantCommands.suspend(targets);
+  requireTools();
+  const p = await ctx.state.update((state) => {
+    const next = choose(state);
+    writeMachines(state, next.all);
+    return next;
+  });
+  await writeVagrantFolder(ctx, p.all, key, net);
+  return bringUp(ctx, p.fresh);
+}
+
+async function stop(hosts: string[], request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+  if (request.snapshot) ctx.progress.warn('--snapshot is for ec2; vagrant suspends (or with --halt, halts) its machines');
+  const argv = request.halt ? vagrantCommands.halt(hosts) : vagrantCommands.suspend(hosts);
   if (ctx.dry) {
     ctx.progress.note(`vagrant: would run: ${argv.join(' ')}`);
     return [];
   }
   requireTools();
-  await runWithProgress(ctx, argv, targets);
+  await runWithProgress(ctx, argv, hosts);
   const saved = request.halt ? 'poweroff' : 'saved';
   return ctx.state.update((s) =>
-    targets.flatMap((n) => {
+    hosts.flatMap((n) => {
       const host = s.hosts[n];
       if (!host) return [];
       host.status = saved;
       return [host];
     }),
   );
+}
+
+/** `vagrant destroy -f NAME...`, then the machines leave the Vagrantfile and the state. */
+async function terminate(hosts: string[], ctx: ProviderContext): Promise<string[]> {
+  const state = await ctx.state.read();
+  const ipOf = new Map(readMachines(state).map((m) => [m.name, m.ip]));
+  const removed = hosts.map((n) => `vagrant machine ${n}${ipOf.has(n) ? ` (${ipOf.get(n)})` : ''}`);
+  const argv = vagrantCommands.destroy(hosts);
+  if (ctx.dry) return removed;
+  const paths = vagrantPaths(ctx.project);
+  if (existsSync(paths.vagrantfile)) {
+    requireTools();
+    await runWithProgress(ctx, argv, hosts);
+  }
+  const left = await ctx.state.update((s) => {
+    for (const n of hosts) delete s.hosts[n];
+    const rest = readMachines(s).filter((m) => !hosts.includes(m.name));
+    writeMachines(s, rest);
+    return rest;
+  });
+  if (left.length > 0) await writeVagrantFolder(ctx, left, await ensureUserKey(ctx.project, ctx.settings), vagrantNetwork(ctx.settings));
+  return removed;
 }
 
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
@@ -146,11 +191,11 @@ async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
   const removed = all.map((n) => `vagrant machine ${n}${ipOf.has(n) ? ` (${ipOf.get(n)})` : ''}`);
   if (all.length === 0 && !existsSync(paths.dir)) return { removed: [] };
 
-  const argv = vagrantCommands.destroy();
+  const argv = vagrantCommands.destroy([]);
   if (ctx.dry) {
     if (machines.length > 0) ctx.progress.note(`vagrant: would run: ${argv.join(' ')}`);
     ctx.progress.note(`vagrant: would remove ${rel(ctx, paths.dir)}/ and ${all.length} host records; ${rel(ctx, paths.registryDir)}/ stays`);
-    return { removed: [] };
+    return { removed: [...removed.map((l) => `would remove ${l}`), `would remove ${rel(ctx, paths.dir)}/`] };
   }
   if (machines.length > 0) {
     if (existsSync(paths.vagrantfile)) {
@@ -308,8 +353,4 @@ function names(machines: readonly Machine[]): string[] {
 
 function rel(ctx: ProviderContext, p: string): string {
   return path.relative(ctx.project.root, p) || p;
-}
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -19,7 +19,8 @@ export type Machine = z.infer<typeof machineSchema>;
 
 const bookkeepingSchema = z.object({ machines: z.array(machineSchema).default([]) });
 
-export const CONTROLLER_NAME = 'init';
+export { CONTROLLER_NAME } from '../../core/controller.js';
+import { CONTROLLER_NAME } from '../../core/controller.js';
 /**
  * Compute machines are `vagrant`, `vagrant2`, `vagrant3`, ... so that the
  * ssh aliases `<group>-<host>` give `cpu-vagrant` (or `gpu-vagrant`) for the

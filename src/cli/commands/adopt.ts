@@ -1,0 +1,25 @@
+import { adoptProject, discoverProjects } from '../../fleet/adopt.js';
+import type { CliContext } from '../context.js';
+import { table } from '../table.js';
+
+export default async function adoptCommand(args: { id?: string; provider: string }, ctx: CliContext): Promise<number> {
+  const core = ctx.core();
+  if (!args.id) {
+    const found = await discoverProjects(args.provider, core);
+    if (ctx.json) ctx.emitJson({ projects: found });
+    else if (found.length === 0) ctx.out(`no pcc projects found on ${args.provider}`);
+    else {
+      ctx.out(table(['name', 'path', 'id', 'hosts', '$/h'], found.map((p) => [p.name, p.path, p.id, String(p.hosts), p.usdPerHour.toFixed(3)])));
+      ctx.out('adopt one into this folder with: pcc adopt ID');
+    }
+    return 0;
+  }
+  const { hosts, aliases } = await adoptProject(args.provider, args.id, core);
+  if (ctx.json) ctx.emitJson({ id: args.id, hosts, aliases });
+  else {
+    ctx.out(`adopted project ${args.id}: ${hosts.length ? hosts.map((h) => h.name).join(', ') : 'no hosts'}`);
+    if (aliases.length) ctx.out(`ssh aliases: ${aliases.join(' ')}`);
+    if (hosts.length) ctx.out('host keys are not kept in tags: they are trusted again on first use (the first pcc setup or ssh)');
+  }
+  return 0;
+}

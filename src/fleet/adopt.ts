@@ -1,0 +1,37 @@
+import { PccError } from '../core/errors.js';
+import { openProject, readProjectId, writeProjectId } from '../core/project.js';
+import { loadProvider } from '../providers/index.js';
+import type { FoundProject, ProviderContext } from '../providers/types.js';
+import type { HostRecord } from '../state/schema.js';
+import { StateStore } from '../state/store.js';
+import { refreshAliases } from './aliases.js';
+
+/** `pcc adopt` without an id: the projects a provider finds by tag, in the regions it looks in. */
+export async function discoverProjects(providerName: string, ctx: ProviderContext): Promise<FoundProject[]> {
+  const provider = await loadProvider(providerName);
+  if (!provider.discover) throw new PccError(`${providerName} keeps no tags to adopt from; adopt takes ec2`, { exitCode: 2 });
+  return provider.discover(ctx);
+}
+
+/**
+ * `pcc adopt ID`: this folder becomes project ID again (its `.pcc/` was
+ * lost), and its hosts and aliases are rebuilt from the tags. Host keys are
+ * not in any tag: they are trusted again on first use.
+ */
+export async function adoptProject(providerName: string, id: string, ctx: ProviderContext): Promise<{ hosts: HostRecord[]; aliases: string[] }> {
+  const provider = await loadProvider(providerName);
+  if (!provider.adopt) throw new PccError(`${providerName} keeps no tags to adopt from; adopt takes ec2`, { exitCode: 2 });
+  const current = readProjectId(ctx.project.stateDir);
+  if (current !== undefined && current !== id) {
+    const hosts = Object.keys((await ctx.state.read()).hosts);
+    if (hosts.length > 0) {
+      throw new PccError(`this folder is project ${current} with hosts (${hosts.join(', ')}); adopt ${id} from an empty folder, or pcc destroy first`);
+    }
+  }
+  writeProjectId(ctx.project.stateDir, id);
+  const project = openProject({ project: ctx.project.root, home: ctx.project.home });
+  const adopted: ProviderContext = { ...ctx, project, state: new StateStore(project) };
+  const hosts = await provider.adopt(adopted);
+  const aliases = await refreshAliases(adopted, provider.name);
+  return { hosts, aliases };
+}

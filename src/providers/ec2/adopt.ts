@@ -1,0 +1,42 @@
+import { paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
+import type { HostRecord } from '../../state/schema.js';
+import type { FoundProject, ProviderContext } from '../types.js';
+import type { AwsClients } from './clients.js';
+import { LIVE_STATES, tagValue, TAG_PATH, TAG_PROJECT, TAG_PROJECT_ID } from './tags.js';
+import { stateOf } from './instances.js';
+import { onDemandPrice } from './prices.js';
+import { recordInstances, rememberRegion } from './record.js';
+import { ensureUserKey } from '../../core/user-key.js';
+
+
+/** Every pcc instance in the region that carries a project id, whichever project it belongs to. */
+async function taggedInstances(aws: AwsClients): Promise<Instance[]> {
+  const out: Instance[] = [];
+  const pages = paginateDescribeInstances(
+    { client: aws.ec2, pageSize: 1000 },
+    { Filters: [{ Name: 'tag-key', Values: [TAG_PROJECT_ID] }, { Name: 'instance-state-name', Values: LIVE_STATES }] },
+  );
+  for await (const page of pages) for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+  return out;
+}
+
+export async function findProjects(aws: AwsClients): Promise<FoundProject[]> {
+  const byId = new Map<string, FoundProject>();
+  for (const i of await taggedInstances(aws)) {
+    const id = tagValue(i.Tags, TAG_PROJECT_ID)!;
+    const p = byId.get(id) ?? { id, name: tagValue(i.Tags, TAG_PROJECT) ?? '?', path: tagValue(i.Tags, TAG_PATH) ?? '?', regions: [aws.region], hosts: 0, usdPerHour: 0 };
+    p.hosts += 1;
+    if (['pending', 'running'].includes(stateOf(i))) p.usdPerHour += onDemandPrice(i.InstanceType ?? '') ?? 0;
+    byId.set(id, p);
+  }
+  return [...byId.values()];
+}
+
+/** Rebuilds the state's EC2 hosts of `ctx.project.id` from their tags; names follow the same rules as at launch. */
+export async function adoptRegion(aws: AwsClients, ctx: ProviderContext): Promise<HostRecord[]> {
+  const mine = (await taggedInstances(aws)).filter((i) => tagValue(i.Tags, TAG_PROJECT_ID) === ctx.project.id && stateOf(i) !== 'shutting-down');
+  if (mine.length === 0) return [];
+  await rememberRegion(ctx, aws.region);
+  const key = await ensureUserKey(ctx.project, ctx.settings);
+  return recordInstances(ctx, aws.region, mine, key.privateKey);
+}

@@ -1,5 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import type { CliContext, GlobalArgs } from './context.js';
+import { completeWord } from './complete.js';
+import { closest, guessCommand } from './suggest.js';
+import { packageVersion } from './version.js';
 
 /**
  * The command table. Builders live here so that `pcc --help` loads no command
@@ -12,12 +15,22 @@ interface CommandSpec {
   command: string;
   describe: string;
   builder?: (y: Argv) => Argv<any>;
+  /** At least one, shown in the command's --help: [command line, what it does]. */
+  examples: [string, string][];
   load: Loader;
 }
 
 const providers = ['local', 'vagrant', 'ec2'] as const;
+const patternHelp = 'host pattern: a host, group, alias or glob; a:b union, a:&b intersection, a:!b exclusion';
 
 const commands: CommandSpec[] = [
+  {
+    command: 'new [dir]',
+    describe: 'Start a project folder: config/*.env.example, docker/100-hello, playbooks/, .gitignore',
+    builder: (y) => y.positional('dir', { type: 'string', default: '.', describe: 'the folder to create or fill (default: here)' }),
+    examples: [['$0 new my-cloud', 'scaffold ./my-cloud; then cd my-cloud && pcc up']],
+    load: () => import('./commands/new.js'),
+  },
   {
     command: 'init',
     describe: 'Bring up the controller: registry, /project share and overlay hub',
@@ -25,6 +38,10 @@ const commands: CommandSpec[] = [
       y
         .option('provider', { choices: ['vagrant', 'local'] as const, default: 'vagrant', describe: 'where the controller runs' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
+    examples: [
+      ['$0 init --provider local', 'the controller as a systemd-nspawn machine on this Linux box'],
+      ['$0 init --dry', 'show what would change on the Vagrant controller'],
+    ],
     load: () => import('./commands/init.js'),
   },
   {
@@ -41,6 +58,10 @@ const commands: CommandSpec[] = [
         .option('ami', { type: 'string', describe: 'ec2: use this AMI id, skip the lookup' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'render and plan only' }),
+    examples: [
+      ['$0 acquire local --count 2', 'two compute hosts on this machine'],
+      ['$0 acquire ec2 --type gpu --spot', 'one GPU spot instance'],
+    ],
     load: () => import('./commands/acquire.js'),
   },
   {
@@ -48,8 +69,12 @@ const commands: CommandSpec[] = [
     describe: 'Join matching hosts to the registry, share and overlay (idempotent)',
     builder: (y) =>
       y
-        .positional('pattern', { type: 'string', describe: 'host pattern, e.g. ec2, gpu, ec2:&gpu, local1' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    examples: [
+      ['$0 setup local', 'every local host'],
+      ['$0 setup ec2:&gpu --dry', 'what setup would change on the EC2 GPU hosts'],
+    ],
     load: () => import('./commands/setup.js'),
   },
   {
@@ -57,6 +82,7 @@ const commands: CommandSpec[] = [
     describe: 'init + one compute host + setup + build, in one go',
     builder: (y) =>
       y.option('provider', { choices: ['local', 'vagrant'] as const, default: 'local', describe: 'where everything runs' }),
+    examples: [['$0 up --provider local', 'controller, one host, setup and images, all on this machine']],
     load: () => import('./commands/up.js'),
   },
   {
@@ -67,6 +93,10 @@ const commands: CommandSpec[] = [
         .option('builder', { choices: ['docker', 'buildah'] as const, describe: 'image builder (default: PCC_BUILDER or docker)' })
         .option('on', { type: 'string', describe: 'build on this host over SSH, e.g. init' })
         .option('force', { type: 'boolean', default: false, describe: 'rebuild even when nothing changed' }),
+    examples: [
+      ['$0 build --on init', 'build on the controller, next to the registry'],
+      ['$0 build --builder buildah --force', 'rebuild everything here with buildah'],
+    ],
     load: () => import('./commands/build.js'),
   },
   {
@@ -74,26 +104,33 @@ const commands: CommandSpec[] = [
     describe: 'Stop or snapshot hosts for a quick resume',
     builder: (y) =>
       y
-        .positional('provider', { choices: providers })
+        .positional('provider', { choices: providers, describe: 'whose hosts to save' })
         .option('snapshot', { type: 'boolean', default: false, describe: 'ec2: create AMIs' })
         .option('halt', { type: 'boolean', default: false, describe: 'vagrant: halt instead of suspend' }),
+    examples: [['$0 save ec2', 'stop the EC2 hosts; their disks are kept']],
     load: () => import('./commands/save.js'),
   },
   {
     command: 'resume <provider>',
     describe: 'Start saved hosts again',
-    builder: (y) => y.positional('provider', { choices: providers }),
+    builder: (y) => y.positional('provider', { choices: providers, describe: 'whose saved hosts to start' }),
+    examples: [['$0 resume ec2', 'start the stopped EC2 hosts']],
     load: () => import('./commands/resume.js'),
   },
   {
     command: 'destroy <provider>',
     describe: 'Remove every host and resource of a provider, and their ssh aliases',
-    builder: (y) => y.positional('provider', { choices: [...providers, 'static'] as const }),
+    builder: (y) => y.positional('provider', { choices: [...providers, 'static'] as const, describe: 'whose hosts and resources to remove' }),
+    examples: [['$0 destroy local', 'remove the local machines, their network, mounts and disks']],
     load: () => import('./commands/destroy.js'),
   },
   {
     command: 'status',
     describe: 'What runs, since when, and what it costs',
+    examples: [
+      ['$0 status', 'a table of every host'],
+      ['$0 status --json', 'the same, machine-readable'],
+    ],
     load: () => import('./commands/status.js'),
   },
   {
@@ -101,17 +138,29 @@ const commands: CommandSpec[] = [
     describe: 'List hosts; `hosts add NAME user@addr[:port]` and `hosts rm NAME` manage static ones',
     builder: (y) =>
       y
-        .positional('action', { choices: ['list', 'add', 'rm'] as const, default: 'list' })
-        .positional('name', { type: 'string' })
-        .positional('target', { type: 'string', describe: 'user@address[:port]' })
+        .positional('action', { choices: ['list', 'add', 'rm'] as const, default: 'list', describe: 'list (default), add or rm' })
+        .positional('name', { type: 'string', describe: 'the static host (add, rm)' })
+        .positional('target', { type: 'string', describe: 'user@address[:port] (add)' })
         .option('key', { type: 'string', describe: 'private key file' })
         .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' }),
+    examples: [
+      ['$0 hosts add gpu1 ubuntu@203.0.113.7 --key ~/.ssh/lab --group lab', 'a machine you already have'],
+      ['$0 hosts rm gpu1', 'forget it again'],
+    ],
     load: () => import('./commands/hosts.js'),
   },
   {
     command: 'exec <pattern>',
     describe: 'Run a command on every matching host: pcc exec PATTERN -- CMD...',
-    builder: (y) => y.positional('pattern', { type: 'string' }),
+    builder: (y) =>
+      y
+        .positional('pattern', { type: 'string', describe: patternHelp })
+        .option('stdin', { type: 'boolean', default: false, describe: 'give this stdin to every host (one host always gets it)' }),
+    examples: [
+      ['$0 exec all -- uptime', 'uptime of every host, prefixed by host'],
+      ['$0 exec gpu -- nvidia-smi -L', 'the GPUs of the gpu group'],
+      ['tar c data | $0 exec local1 -- tar x -C /project', 'stdin goes to the command'],
+    ],
     load: () => import('./commands/exec.js'),
   },
   {
@@ -119,33 +168,73 @@ const commands: CommandSpec[] = [
     describe: 'Run a playbook (a .ts or .js module) on matching hosts',
     builder: (y) =>
       y
-        .positional('playbook', { type: 'string' })
-        .positional('pattern', { type: 'string' })
+        .positional('playbook', { type: 'string', describe: 'a .ts or .js file whose default export is definePlaybook(...)' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    examples: [
+      ['$0 run playbooks/site.ts all', 'converge every host'],
+      ['$0 run playbooks/site.ts gpu --dry', 'show the diffs it would apply to the gpu hosts'],
+    ],
     load: () => import('./commands/run.js'),
+  },
+  {
+    command: 'inventory',
+    describe: 'Export the hosts and groups for Ansible (dynamic inventory JSON) or pyinfra',
+    builder: (y) =>
+      y
+        .option('ansible', { type: 'boolean', default: false, describe: 'print Ansible dynamic-inventory JSON (--list)' })
+        .option('list', { type: 'boolean', default: false, hidden: true, describe: 'what ansible passes to an inventory script' })
+        .option('host', { type: 'string', hidden: true, describe: 'what ansible may pass for one host' })
+        .option('pyinfra', { type: 'string', describe: 'write a pyinfra inventory module to this file' })
+        .conflicts('ansible', 'pyinfra'),
+    examples: [
+      ['$0 inventory --ansible > inventory.json', 'then: ansible -i inventory.json all -m ping'],
+      ['$0 inventory --pyinfra inventory.py', 'then: pyinfra inventory.py exec -- uptime'],
+    ],
+    load: () => import('./commands/inventory.js'),
   },
 ];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  const shell = argv[0] === 'completion' ? argv[1] : undefined;
+  // yargs picks the script by $SHELL; `pcc completion zsh` asks for one by name.
+  if (shell === 'bash' || shell === 'zsh') process.env.SHELL = `/bin/${shell}`;
   const parser = yargs(argv)
     .scriptName('pcc')
     .usage('$0 <command> [options]\n\nA personal compute cloud: one controller, hosts from local, vagrant or ec2, set up alike.')
     .option('project', { type: 'string', describe: 'project folder (default: the current directory)', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result on stdout', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors and the recap', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also print the scripts sent to each host (secrets redacted)', global: true })
+    .conflicts('quiet', 'verbose')
+    .completion('completion', 'Print a bash or zsh completion script: pcc completion [bash|zsh] >> ~/.bashrc', completeWord as never)
     .parserConfiguration({ 'populate--': true })
     .strict()
     .demandCommand(1, 'name a command; see pcc --help')
-    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version(packageVersion())
+    .alias('version', 'V')
+    .epilogue('Exit codes: 0 ok, 1 error, 2 usage, 3 some host failed, 4 some host unreachable, 130 interrupted.')
     .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+    .fail((msg, err, y) => {
+      throw err ?? new UsageError(explainUsage(msg, argv, y));
     });
 
   for (const spec of commands) {
-    parser.command(spec.command, spec.describe, spec.builder ?? ((y) => y), async (args) => {
-      exitCode = await runCommand(spec.load, args as GlobalArgs);
-    });
+    parser.command(
+      spec.command,
+      spec.describe,
+      (y) => {
+        const built = (spec.builder ?? ((b: Argv) => b))(y);
+        for (const [line, what] of spec.examples) built.example(line, what);
+        return built;
+      },
+      async (args) => {
+        exitCode = await runCommand(spec, args as GlobalArgs);
+      },
+    );
   }
 
   try {
@@ -158,21 +247,49 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-async function runCommand(load: Loader, args: GlobalArgs): Promise<number> {
-  const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
-  return mod.default(args, createContext(args));
+/** yargs' message, with a guess for an unknown command or flag. */
+function explainUsage(msg: string, argv: string[], y: Argv): string {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = commands.map((c) => c.command.split(' ')[0]!);
+  if (first !== undefined && !names.includes(first) && first !== 'completion' && argv[0] === first) {
+    const guess = guessCommand(first, names);
+    return `unknown command '${first}'${guess ? `; did you mean ${guess}?` : ''} (see pcc --help)`;
+  }
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) {
+    const known = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+    const parts = unknown[1]!.split(', ').map((flag) => {
+      const hint = closest(flag, known);
+      return hint ? `--${flag} (did you mean --${hint}?)` : `--${flag}`;
+    });
+    return `unknown option ${parts.join(', ')}; see pcc ${first ?? ''} --help`.replace(/ +--help$/, ' --help');
+  }
+  return msg;
+}
+
+async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> {
+  const [{ createContext }, { installSignalHandlers }, mod] = await Promise.all([import('./context.js'), import('./signals.js'), spec.load()]);
+  const name = spec.command.split(' ')[0]!;
+  const ctx = createContext(args, name);
+  installSignalHandlers(`pcc ${name}`, ctx);
+  try {
+    return await mod.default(args, ctx);
+  } finally {
+    await ctx.finish();
+  }
 }
 
 async function reportError(err: unknown): Promise<number> {
+  const { EXIT, exitCodeForError } = await import('./exit-codes.js');
   if (err instanceof UsageError) {
     process.stderr.write(`pcc: ${err.message}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const { isPccError } = await import('../core/errors.js');
   if (isPccError(err)) {
     process.stderr.write(`pcc: ${err.message}\n`);
-    return err.exitCode;
+    return exitCodeForError(err);
   }
   process.stderr.write(`pcc: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 70;
+  return EXIT.error;
 }

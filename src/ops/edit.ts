@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { fileState } from '../facts/files.js';
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 import { currentText, planFile, type Ownership } from './files.js';
 import type { Operation } from './operation.js';
 
@@ -105,7 +105,7 @@ export function templateFile(path: string, sourceFile: string, vars: Record<stri
   try {
     source = readFileSync(sourceFile, 'utf8');
   } catch {
-    throw new PccError(`template ${sourceFile} cannot be read; check the path`);
+    throw new UserInputError(`template ${sourceFile} cannot be read; check the path`);
   }
   return template(path, { ...ownership, source, vars, origin: sourceFile });
 }
@@ -123,6 +123,6 @@ export function renderTemplate(source: string, vars: Record<string, unknown>, or
     return render(vars);
   } catch (err) {
     const first = (err as Error).message.split('\n')[0];
-    throw new PccError(`${origin}: ${first}; fix the template or pass the variable`);
+    throw new UserInputError(`${origin}: ${first}; fix the template or pass the variable`);
   }
 }

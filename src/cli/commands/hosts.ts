@@ -1,4 +1,4 @@
-import { PccError } from '../../core/errors.js';
+import { UserInputError } from '../../core/errors.js';
 import { addStaticHost, removeStaticHost } from '../../fleet/static-hosts.js';
 import { hostGroups, naturalCompare } from '../../inventory/pattern.js';
 import type { CliContext } from '../context.js';
@@ -14,14 +14,15 @@ interface Args {
 
 export default async function hosts(args: Args, ctx: CliContext): Promise<number> {
   if (args.action === 'add') {
-    if (!args.name || !args.target) throw new PccError('usage: pcc hosts add NAME user@address[:port] [--key FILE] [--group G]');
+    if (!args.name || !args.target) throw new UserInputError('usage: pcc hosts add NAME user@address[:port] [--key FILE] [--group G]');
     const host = await addStaticHost(ctx.core(), { name: args.name, target: args.target, key: args.key, groups: args.group });
     if (ctx.json) ctx.emitJson(host);
-    else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port}); try: ssh ${host.name}`);
+    else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})`);
+    ctx.next([`ssh ${host.name}`, `pcc setup ${host.name}`]);
     return 0;
   }
   if (args.action === 'rm') {
-    if (!args.name) throw new PccError('usage: pcc hosts rm NAME');
+    if (!args.name) throw new UserInputError('usage: pcc hosts rm NAME');
     await removeStaticHost(ctx.core(), args.name);
     if (ctx.json) ctx.emitJson({ removed: args.name });
     else ctx.out(`removed ${args.name}`);

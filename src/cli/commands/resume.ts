@@ -1,5 +1,6 @@
 import { acquire } from '../../fleet/lifecycle.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 
 /** Resuming is acquiring with nothing new: every provider brings back its saved hosts first. */
 export default async function resumeCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
@@ -13,5 +14,6 @@ export default async function resumeCommand(args: { provider: string }, ctx: Cli
   const outcome = await acquire(args.provider, { type: 'cpu', count: saved.length, wait: args.provider !== 'ec2' }, core);
   if (ctx.json) ctx.emitJson(outcome);
   else ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
-  return outcome.unreachable.length ? 2 : 0;
+  ctx.next([`pcc setup ${args.provider}`]);
+  return outcome.unreachable.length ? EXIT.unreachable : EXIT.ok;
 }

@@ -1,6 +1,8 @@
 // The controller (`pcc init`, and refreshed by every `pcc setup`): the private
-// registry, the NFS export of the project folder, and the overlay hub.
-import type { ClusterPlan } from '../src/fleet/cluster.js';
+// registry, the NFS export of the project folder, the overlay hub and the
+// swarm manager with its `pcc` container network.
+import { OVERLAY_MTU, SWARM_NETWORK, type ClusterPlan } from '../src/fleet/cluster.js';
+import { swarmManager, swarmOverlayNetwork } from '../src/swarm/ops.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
 import { registryHostOps } from './registry-host.js';
@@ -88,8 +90,12 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
   } else {
     throw new Error('the controller needs Debian/Ubuntu or Flatcar');
   }
-  for (const op of wireguardBackend(plan.overlayPort).hubOps(plan.overlay)) host.add(op);
+  for (const op of wireguardBackend().hubOps(plan.overlay)) host.add(op);
   registryHostOps(host, plan);
+  // The swarm rides on the overlay, so it comes after the hub is up.
+  host.add(swarmManager(plan.swarm.managerAddress, plan.swarm.addressPool));
+  host.add(swarmOverlayNetwork(SWARM_NETWORK, OVERLAY_MTU));
+  host.output('cpuFlags', await host.fact(facts.cpuFlags));
 }
 
 export default definePlaybook<ClusterPlan>({

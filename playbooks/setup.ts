@@ -1,9 +1,11 @@
 // `pcc setup <pattern>`: each compute host trusts the registry, mounts the
-// project share, joins the overlay and, where a GPU is found, gets the NVIDIA
-// runtime. The controller in the same run learns the new overlay peers.
+// project share, joins the overlay and the swarm and, where a GPU is found,
+// gets the NVIDIA runtime. The controller and every other enrolled host in
+// the same run learn the new overlay peers.
 import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
+import { swarmWorker } from '../src/swarm/ops.js';
 import { controllerOps } from './controller.js';
 import { gpuSetup } from './gpu.js';
 import { registryHostOps } from './registry-host.js';
@@ -36,26 +38,35 @@ export function projectMountUnit(plan: ClusterPlan): string {
   ].join('\n');
 }
 
-async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
+function overlayMember(host: HostContext, plan: ClusterPlan) {
   const node = plan.overlay.peers.find((p) => p.name === host.name);
   if (!node) throw new Error(`${host.name} has no overlay address; run it through pcc setup`);
-  const [os, canMount] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient)]);
+  return node;
+}
+
+async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
+  const node = overlayMember(host, plan);
+  const [os, canMount, cpuFlags] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient), host.fact(facts.cpuFlags)]);
   if (facts.osFamily(os) === 'debian') {
     host.add(ops.packages(['docker.io', 'wireguard-tools', 'wireguard-go', ...(canMount ? ['nfs-common'] : [])]));
   }
   registryHostOps(host, plan);
-  for (const op of wireguardBackend(plan.overlayPort).peerOps(node, plan.overlay)) host.add(op);
+  for (const op of wireguardBackend().peerOps(node, plan.overlay)) host.add(op);
   host.add(ops.directory('/project'));
   // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
   host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
   host.output('projectMounted', canMount);
   host.output('gpu', await gpuSetup(host, plan));
+  host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));
+  host.output('cpuFlags', cpuFlags);
 }
 
 export default definePlaybook<ClusterPlan>({
   name: 'setup',
   async run(host, plan) {
     if (host.record.groups.includes(CONTROLLER_GROUP)) await controllerOps(host, plan);
+    else if (plan.overlayOnly.includes(host.name)) for (const op of wireguardBackend().peerOps(overlayMember(host, plan), plan.overlay)) host.add(op);
     else await computeOps(host, plan);
   },
 });
+

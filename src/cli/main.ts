@@ -56,6 +56,7 @@ const commands: CommandSpec[] = [
         .option('spot', { type: 'boolean', describe: 'ec2: request spot instances' })
         .option('region', { type: 'string', describe: 'ec2 region (overrides EC2_REGION)' })
         .option('ami', { type: 'string', describe: 'ec2: use this AMI id, skip the lookup' })
+        .option('site', { choices: ['home', 'cloud'] as const, describe: 'local: home (behind the NAT, the default) or cloud (the simulated internet)' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'render and plan only' }),
     examples: [

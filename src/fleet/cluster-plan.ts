@@ -1,27 +1,37 @@
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { State } from '../state/schema.js';
-import { CONTROLLER, type ClusterPlan } from './cluster.js';
+import { CONTROLLER, OVERLAY_MTU, type ClusterPlan } from './cluster.js';
 import { controllerOf, overlayNode } from './overlay-members.js';
 
 /** Where the local and vagrant controllers keep the export and registry storage, unless their record says otherwise. */
 const DEFAULT_EXPORT = '/project-export';
 const DEFAULT_REGISTRY_STORAGE = '/var/lib/docker-registry';
 
-/** The plan every setup run works from: the hub knows every enrolled host, not only the ones being set up. */
-export async function clusterPlan(project: Project, settings: Settings, state: State): Promise<ClusterPlan> {
+/** The plan every setup run works from: every member knows every enrolled host, not only the ones being set up. */
+export async function clusterPlan(
+  project: Project,
+  settings: Settings,
+  state: State,
+  run: { joinToken?: string; overlayOnly?: string[] } = {},
+): Promise<ClusterPlan> {
+  const port = settings.values.OVERLAY_PORT;
   const controller = controllerOf(state);
-  const reachAt = controller.meta.lanAddress ?? controller.address;
-  const hub = await overlayNode(project, controller, `${reachAt}:${settings.values.OVERLAY_PORT}`);
+  const hub = await overlayNode(project, controller, port);
   const enrolled = Object.values(state.hosts).filter((h) => h.name !== CONTROLLER && h.overlayAddress && h.meta.wgPublicKey);
-  const peers = await Promise.all(enrolled.map((h) => overlayNode(project, h)));
+  const peers = await Promise.all(enrolled.map((h) => overlayNode(project, h, port)));
   return {
     registryHost: `${hub.address}:${settings.values.REGISTRY_PORT}`,
     registryPort: settings.values.REGISTRY_PORT,
-    overlay: { subnet: settings.values.OVERLAY_SUBNET, hub, peers },
-    overlayPort: settings.values.OVERLAY_PORT,
+    overlay: { subnet: settings.values.OVERLAY_SUBNET, port, mtu: OVERLAY_MTU, hub, peers },
     exportPath: controller.meta.exportPath ?? DEFAULT_EXPORT,
     registryStorage: controller.meta.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
     nvidiaSysext: settings.values.NVIDIA_SYSEXT,
+    swarm: {
+      managerAddress: hub.address,
+      addressPool: settings.values.SWARM_ADDRESS_POOL,
+      ...(run.joinToken ? { joinToken: run.joinToken } : {}),
+    },
+    overlayOnly: run.overlayOnly ?? [],
   };
 }

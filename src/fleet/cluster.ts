@@ -9,14 +9,34 @@ export interface ClusterPlan {
   registryHost: string;
   registryPort: number;
   overlay: OverlayPlan;
-  overlayPort: number;
   /** Path on the controller that holds the user's project folder, exported over NFS. */
   exportPath: string;
   /** Path on the controller where the registry keeps images (on the user's machine). */
   registryStorage: string;
   /** NVIDIA driver sysext for Flatcar GPU hosts. */
   nvidiaSysext: string;
+  swarm: SwarmPlan;
+  /**
+   * Hosts this run only brings up to date on the overlay (new peers, moved
+   * endpoints), without the rest of their setup: enrolled hosts outside the
+   * pattern, so that the mesh stays whole.
+   */
+  overlayOnly: string[];
+}
+
+/** Docker Swarm mode on top of the overlay: the controller manages, every compute host works. */
+export interface SwarmPlan {
+  /** The manager's overlay address; every swarm port (2377, 7946, 4789) stays on the overlay. */
+  managerAddress: string;
+  /** The pool swarm carves overlay networks from (`--default-addr-pool`), /24 each. */
+  addressPool: string;
+  /** The worker join token, read from the manager just before setup. Secret: never printed or logged. */
+  joinToken?: string;
 }
 
 export const CONTROLLER = 'init';
 export const CONTROLLER_GROUP = 'controller';
+/** The attachable swarm overlay network every host's containers can join, by name. */
+export const SWARM_NETWORK = 'pcc';
+/** WireGuard's MTU; swarm's VXLAN takes another 50 bytes inside it, so containers get 1370. */
+export const OVERLAY_MTU = 1420;

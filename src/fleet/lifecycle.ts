@@ -4,6 +4,8 @@ import type { AcquireRequest, DestroyReport, HostStatus, ProviderContext, SaveRe
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { connectorFor } from './connect.js';
+import { forgetSwarmNodes } from './swarm.js';
+import { siteOf } from '../network/reach.js';
 
 export interface AcquireOutcome {
   hosts: HostRecord[];
@@ -16,6 +18,9 @@ export interface AcquireOutcome {
 export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext): Promise<AcquireOutcome> {
   if (!Number.isInteger(request.count) || request.count < 1 || request.count > 100) {
     throw new PccError(`--count ${request.count}: give a whole number from 1 to 100`);
+  }
+  if (request.site !== undefined && providerName !== 'local') {
+    throw new PccError(`--site is for the local provider's simulated internet; ${providerName} hosts sit where ${providerName} puts them`);
   }
   const provider = await loadProvider(providerName);
   const hosts = await provider.acquire(request, ctx);
@@ -51,7 +56,10 @@ export async function save(providerName: string, request: SaveRequest, ctx: Prov
 
 export async function destroy(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {
   const provider = await loadProvider(providerName);
+  const departing = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === providerName);
+  const forgotten = await forgetSwarmNodes(departing, ctx);
   const report = await provider.destroy(ctx);
+  report.removed.push(...forgotten);
   await refreshAliases(ctx, provider.name);
   return report;
 }
@@ -72,5 +80,6 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
       }
     }
   }
-  return rows;
+  // Where each host sits is pcc's own knowledge, the same for every provider.
+  return rows.map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
 }

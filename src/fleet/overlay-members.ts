@@ -5,6 +5,7 @@ import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import { lowestFree, nthAddress, parseSubnet } from '../network/ipv4.js';
 import type { OverlayNode } from '../network/overlay.js';
+import { isDialable, siteAddressOf, siteOf } from '../network/reach.js';
 import { generateWireguardKeys } from '../network/wireguard.js';
 import type { ProviderContext } from '../providers/types.js';
 import type { HostRecord, State } from '../state/schema.js';
@@ -53,10 +54,19 @@ function overlayAddresses(state: State): string[] {
   return Object.values(state.hosts).flatMap((h) => (h.overlayAddress ? [h.overlayAddress] : []));
 }
 
-export async function overlayNode(project: Project, host: HostRecord, endpoint?: string): Promise<OverlayNode> {
+/** A host as a member of the mesh: its overlay address, keys, and where others dial it (see network/mesh.ts). */
+export async function overlayNode(project: Project, host: HostRecord, port: number): Promise<OverlayNode> {
   if (!host.overlayAddress || !host.meta.wgPublicKey) throw new PccError(`${host.name} is not on the overlay yet; run pcc setup ${host.name}`);
   const privateKey = (await readFile(keyFile(project, host.name), 'utf8')).trim();
-  return { name: host.name, address: host.overlayAddress, publicKey: host.meta.wgPublicKey, privateKey, endpoint };
+  return {
+    name: host.name,
+    address: host.overlayAddress,
+    publicKey: host.meta.wgPublicKey,
+    privateKey,
+    site: siteOf(host),
+    siteEndpoint: `${siteAddressOf(host)}:${port}`,
+    ...(isDialable(host) ? { publicEndpoint: `${host.address}:${port}` } : {}),
+  };
 }
 
 export async function forgetOverlayKey(project: Project, host: string): Promise<void> {

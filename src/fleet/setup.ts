@@ -3,7 +3,7 @@ import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
 import type { ProviderContext, ProviderName } from '../providers/types.js';
 import { runPlaybook } from '../playbook/run.js';
-import type { RunResult } from '../playbook/result.js';
+import { combineRuns, type RunResult } from '../playbook/result.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { CONTROLLER } from './cluster.js';
@@ -11,6 +11,7 @@ import { clusterPlan } from './cluster-plan.js';
 import { waitForSsh } from './lifecycle.js';
 import { enrollOverlay } from './overlay-members.js';
 import { runOptions } from './playbooks.js';
+import { labelsFromSetup, readJoinToken } from './swarm.js';
 
 export interface InitOutcome {
   controller: HostRecord;
@@ -39,7 +40,9 @@ export async function initController(providerName: 'local' | 'vagrant', ctx: Pro
 /**
  * `pcc setup <pattern>`: enrolls the matched hosts on the overlay, then runs
  * the setup playbook on them and on the controller (which learns its peers)
- * in one parallel run. Groups cpu/gpu follow what the GPU fact found.
+ * in one parallel run; every other enrolled host that runs gets its overlay
+ * config refreshed in the same run, so the mesh stays whole. Then the swarm
+ * manager labels the nodes. Groups cpu/gpu follow what the GPU fact found.
  */
 export async function setupHosts(pattern: string, ctx: ProviderContext): Promise<RunResult> {
   let state = await ctx.state.read();
@@ -47,12 +50,39 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   if (!state.hosts[CONTROLLER]) throw new PccError('no controller yet; run pcc init first (or pcc up for everything at once)');
   await enrollOverlay(ctx, targets.map((h) => h.name));
   state = await ctx.state.read();
-  const plan = await clusterPlan(ctx.project, ctx.settings, state);
-  const hosts = [state.hosts[CONTROLLER]!, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!)];
+  const controller = state.hosts[CONTROLLER]!;
+  const joinToken = await swarmToken(controller, ctx);
+  const chosen = new Set(targets.map((h) => h.name));
+  const overlayOnly = Object.values(state.hosts).filter(
+    (h) => h.name !== CONTROLLER && !chosen.has(h.name) && h.overlayAddress && h.meta.wgPublicKey && (h.status ?? 'running') === 'running',
+  );
+  const plan = await clusterPlan(ctx.project, ctx.settings, state, { joinToken, overlayOnly: overlayOnly.map((h) => h.name) });
+  const hosts = [controller, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!), ...overlayOnly];
   const { default: setupPlaybook } = await import('../../playbooks/setup.js');
   const result = await runPlaybook(setupPlaybook, hosts, await runOptions(ctx, { dry: ctx.dry, input: plan }));
-  if (!ctx.dry) await recordGpuGroups(ctx, result);
-  return result;
+  if (ctx.dry) return result;
+  await recordGpuGroups(ctx, result);
+  const labels = labelsFromSetup(await ctx.state.read(), result);
+  const { default: labelsPlaybook } = await import('../../playbooks/swarm-labels.js');
+  const labelled = await runPlaybook(labelsPlaybook, [controller], await runOptions(ctx, { dry: false, input: { labels }, concurrency: 1 }));
+  return combineRuns(result, labelled);
+}
+
+/**
+ * The worker join token. A controller made before pcc formed swarms has
+ * none yet: its own playbook makes it the manager first.
+ */
+async function swarmToken(controller: HostRecord, ctx: ProviderContext): Promise<string | undefined> {
+  const token = await readJoinToken(controller, ctx).catch(() => undefined);
+  if (token || ctx.dry) return token;
+  const state = await ctx.state.read();
+  const plan = await clusterPlan(ctx.project, ctx.settings, state);
+  const { default: controllerPlaybook } = await import('../../playbooks/controller.js');
+  const made = await runPlaybook(controllerPlaybook, [controller], await runOptions(ctx, { dry: false, input: plan, concurrency: 1 }));
+  if (made.hosts[0]?.status === 'failed' || made.hosts[0]?.status === 'unreachable') {
+    throw new PccError(`the controller could not become the swarm manager: ${made.hosts[0].error ?? made.hosts[0].ops.find((o) => o.status === 'failed')?.error ?? 'see pcc init'}`);
+  }
+  return readJoinToken(controller, ctx);
 }
 
 /** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */

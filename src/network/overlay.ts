@@ -1,19 +1,19 @@
 import type { Operation } from '../ops/operation.js';
+import type { MeshMember } from './mesh.js';
 
-/** A member of the overlay: the controller (hub) or a compute host. */
-export interface OverlayNode {
-  name: string;
-  /** Address on the overlay, e.g. 10.214.0.2. */
-  address: string;
-  /** Where others reach it from outside the overlay (hub only), host:port. */
-  endpoint?: string;
-  publicKey: string;
+/** A member of the overlay: the controller (hub) or a compute host, with its own private key. */
+export interface OverlayNode extends MeshMember {
   privateKey: string;
 }
 
 export interface OverlayPlan {
   subnet: string;
+  /** The port every member listens on. */
+  port: number;
+  /** The overlay interface's MTU: 1420 leaves room for WireGuard over a 1500-byte path. */
+  mtu: number;
   hub: OverlayNode;
+  /** Every enrolled member but the hub, whether or not this run sets it up. */
   peers: OverlayNode[];
 }
 
@@ -23,8 +23,8 @@ export interface OverlayPlan {
  */
 export interface OverlayBackend {
   readonly name: string;
-  /** Operations that make `node` the hub, with every peer known. */
+  /** Operations that make the hub a member that also forwards between the others. */
   hubOps(plan: OverlayPlan): Operation[];
-  /** Operations that join `node` to the hub. */
+  /** Operations that join `node` to the mesh. */
   peerOps(node: OverlayNode, plan: OverlayPlan): Operation[];
 }

@@ -5,6 +5,7 @@ import { unitState } from '../facts/systemd-unit.js';
 import { SYSTEM, type Operation } from '../ops/operation.js';
 import { cmd } from '../remote/shell.js';
 import { service } from '../ops/systemd.js';
+import { meshPeers } from './mesh.js';
 import type { OverlayBackend, OverlayNode, OverlayPlan } from './overlay.js';
 
 export const WG_INTERFACE = 'pcc0';
@@ -48,39 +49,27 @@ export function prefixOf(subnet: string): string {
 }
 
 /**
- * The hub forwards between peers, so every host reaches every other through
- * it, whatever NAT sits in front of them; `forwardingOps` turns that on.
+ * One member's config: its own interface, and one [Peer] per member of the
+ * mesh plan (see mesh.ts). Every member listens on the same port, so any
+ * member that can be dialled is dialled there.
  */
-export function renderHubConfig(plan: OverlayPlan, listenPort: number): string {
+export function renderConfig(node: OverlayNode, plan: OverlayPlan): string {
   const lines = [
-    '# Written by pcc: the overlay hub. Changes here are overwritten by pcc setup.',
-    '[Interface]',
-    `Address = ${plan.hub.address}/${prefixOf(plan.subnet)}`,
-    `ListenPort = ${listenPort}`,
-    `PrivateKey = ${plan.hub.privateKey}`,
-  ];
-  for (const peer of [...plan.peers].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {
-    lines.push('', `# ${peer.name}`, '[Peer]', `PublicKey = ${peer.publicKey}`, `AllowedIPs = ${peer.address}/32`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-export function renderPeerConfig(node: OverlayNode, plan: OverlayPlan): string {
-  return [
     `# Written by pcc: ${node.name} on the overlay. Changes here are overwritten by pcc setup.`,
     '[Interface]',
     `Address = ${node.address}/${prefixOf(plan.subnet)}`,
+    `ListenPort = ${plan.port}`,
     `PrivateKey = ${node.privateKey}`,
-    '',
-    `# ${plan.hub.name}`,
-    '[Peer]',
-    `PublicKey = ${plan.hub.publicKey}`,
-    `Endpoint = ${plan.hub.endpoint}`,
-    `AllowedIPs = ${plan.subnet}`,
-    // Keeps NAT mappings open so the hub can reach hosts behind a router.
-    'PersistentKeepalive = 25',
-    '',
-  ].join('\n');
+    `MTU = ${plan.mtu}`,
+  ];
+  for (const peer of meshPeers(node, plan.hub, plan.peers, plan.subnet)) {
+    lines.push('', `# ${peer.name}`, '[Peer]', `PublicKey = ${peer.publicKey}`);
+    if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
+    lines.push(`AllowedIPs = ${peer.allowedIps.join(', ')}`);
+    // Keeps the NAT mapping open for a peer that cannot dial this host back.
+    if (peer.keepalive) lines.push(`PersistentKeepalive = ${peer.keepalive}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -99,14 +88,14 @@ export function forwardingOps(): Operation[] {
  * wg-quick uses the kernel module where there is one and falls back to
  * wireguard-go by itself where there is not.
  */
-export function wireguardBackend(listenPort: number): OverlayBackend {
+export function wireguardBackend(): OverlayBackend {
   const ops = (content: string): Operation[] => {
     const config = file(CONFIG, { content, mode: '0600' });
     return [config, service(UNIT), reloadAfter(config)];
   };
   return {
     name: 'wireguard',
-    hubOps: (plan) => [...forwardingOps(), ...ops(renderHubConfig(plan, listenPort))],
-    peerOps: (node, plan) => ops(renderPeerConfig(node, plan)),
+    hubOps: (plan) => [...forwardingOps(), ...ops(renderConfig(plan.hub, plan))],
+    peerOps: (node, plan) => ops(renderConfig(node, plan)),
   };
 }

@@ -55,3 +55,30 @@ export function summarize(host: string, ops: OpResult[], extra: { error?: string
 export function runFailed(result: RunResult): boolean {
   return result.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable');
 }
+
+/**
+ * One result for a command that ran several playbooks in turn (setup, then
+ * the swarm labels on the manager): each host's operations in run order,
+ * counted again, under the first run's name.
+ */
+export function combineRuns(first: RunResult, ...later: RunResult[]): RunResult {
+  const hosts = new Map(first.hosts.map((h) => [h.host, h]));
+  for (const run of later) {
+    for (const h of run.hosts) {
+      const prev = hosts.get(h.host);
+      if (!prev) {
+        hosts.set(h.host, h);
+        continue;
+      }
+      const merged = summarize(h.host, [...prev.ops, ...h.ops], {
+        error: prev.error ?? h.error,
+        unreachable: prev.unreachable || h.unreachable,
+        roundTrips: prev.roundTrips + h.roundTrips,
+        durationMs: prev.durationMs + h.durationMs,
+        outputs: { ...prev.outputs, ...h.outputs },
+      });
+      hosts.set(h.host, merged);
+    }
+  }
+  return { ...first, hosts: [...hosts.values()] };
+}

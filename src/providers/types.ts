@@ -22,6 +22,8 @@ export interface AcquireRequest {
   spot?: boolean;
   region?: string;
   ami?: string;
+  /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
+  site?: string;
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
   wait: boolean;
 }
@@ -43,6 +45,8 @@ export interface HostStatus {
   /** On-demand or spot price in USD per hour, if it costs money. */
   usdPerHour?: number;
   address?: string;
+  /** Where the host sits (see network/reach.ts). */
+  site?: string;
   groups: string[];
 }
 

@@ -26,11 +26,15 @@ export const settingsSchema = z.object({
   REGISTRY_PORT: port.default(5000),
   OVERLAY_SUBNET: cidr.default('10.214.0.0/24'),
   OVERLAY_PORT: port.default(51820),
+  /** Docker Swarm carves its overlay networks (the `pcc` container network among them) from this pool, /24 each. */
+  SWARM_ADDRESS_POOL: cidr.default('10.215.0.0/16'),
   /** Flatcar's prebuilt NVIDIA driver sysext for GPU hosts. */
   NVIDIA_SYSEXT: z.string().regex(/^nvidia-drivers-[\w.-]+$/, 'expected a Flatcar sysext name like nvidia-drivers-570-open').default('nvidia-drivers-570-open'),
 
   // local provider (systemd-nspawn)
   LOCAL_SUBNET: cidr.default('10.213.0.0/24'),
+  /** The local provider's simulated internet (`pcc acquire local --site cloud`): "public" addresses outside the home NAT. */
+  LOCAL_CLOUD_SUBNET: cidr.default('10.212.0.0/24'),
   LOCAL_BASE_CACHE: z.string().default('~/.cache/pcc/base'),
   LOCAL_MIRROR: z.string().optional(),
   /** The hosts' bridge; default `pcc-<subnet in hex>`, one per subnet. */
@@ -73,4 +77,4 @@ export type SettingsValues = z.infer<typeof settingsSchema>;
 export const secretKeys: ReadonlySet<string> = new Set(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID']);
 
 /** A key with one of these prefixes must be a known setting: anything else is a typo. */
-export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_', 'NVIDIA_'];
+export const reservedPrefixes = ['PCC_', 'REGISTRY_', 'OVERLAY_', 'SWARM_', 'LOCAL_', 'VAGRANT_', 'EC2_', 'AWS_', 'NVIDIA_'];

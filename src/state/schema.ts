@@ -17,6 +17,26 @@ export const hostRecordSchema = z.object({
   createdAt: z.string(),
   /** Overlay address, assigned by the controller's setup. */
   overlayAddress: z.string().optional(),
+  /**
+   * The network the host sits on: `home` (the user's machine and its LAN,
+   * behind NAT), `cloud` (the local provider's simulated internet),
+   * `ec2:<region>`. Hosts of one site reach each other on their site address.
+   * Absent means `home`.
+   */
+  site: z.string().regex(/^[a-z0-9][a-z0-9:.-]*$/).optional(),
+  /**
+   * Whether hosts of every other site can open connections to `address` (an
+   * EC2 public IP, a cloud-segment host); false for anything behind NAT.
+   * Absent means false.
+   */
+  dialable: z.boolean().optional(),
+  /**
+   * Where hosts of the same site reach it, when that is not `address`: a
+   * Vagrant VM's host-only IP (its `address` is vagrant's port forward), an
+   * EC2 private IP (same-VPC traffic stays private and matches the security
+   * group's self-reference).
+   */
+  siteAddress: z.string().optional(),
   /** Provider-specific, non-secret details (instance type, region, spot, ...). */
   meta: z.record(z.string(), z.string()).default({}),
 });

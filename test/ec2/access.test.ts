@@ -23,7 +23,7 @@ afterEach(async () => {
 async function ingress(project: string): Promise<string[]> {
   const groups = (await suite.aws.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:pcc:project', Values: [project] }] })))
     .SecurityGroups!;
-  return groups.flatMap((g) => g.IpPermissions!.flatMap((p) => p.IpRanges!.map((r) => `${p.IpProtocol}/${p.FromPort}/${r.CidrIp}`))).sort();
+  return groups.flatMap((g) => g.IpPermissions!.flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort}/${r.CidrIp}`))).sort();
 }
 
 /** A what-is-my-IP service on loopback, so discovery is tested without leaving 127.0.0.0/8. */

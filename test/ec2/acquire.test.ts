@@ -68,9 +68,15 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     const groups = (await suite.aws.send(new DescribeSecurityGroupsCommand({ Filters: mine }))).SecurityGroups!;
     expect(groups).toHaveLength(1);
     expect(groups[0]!.Tags).toContainEqual({ Key: 'pcc:role', Value: 'compute' });
-    // SSH and the overlay port, from the caller's CIDR only; nothing open to the world.
-    const rules = groups[0]!.IpPermissions!.map((p) => `${p.IpProtocol}/${p.FromPort}/${p.IpRanges!.map((r) => r.CidrIp).join()}`);
-    expect(rules.sort()).toEqual([`tcp/22/${TEST_CIDR}`, `udp/51820/${TEST_CIDR}`]);
+    // SSH and the overlay port from the caller's CIDR, the overlay port from the group itself
+    // (the project's hosts dial each other privately); nothing open to the world.
+    const group = groups[0]!;
+    const rules = group.IpPermissions!.flatMap((p) => [
+      ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort}/${r.CidrIp}`),
+      ...(p.UserIdGroupPairs ?? []).map((g) => `${p.IpProtocol}/${p.FromPort}/${g.GroupId === group.GroupId ? 'self' : g.GroupId}`),
+    ]);
+    expect(rules.sort()).toEqual([`tcp/22/${TEST_CIDR}`, `udp/51820/${TEST_CIDR}`, 'udp/51820/self']);
+    expect(rules.some((r) => r.includes('0.0.0.0/0'))).toBe(false);
     const keys = (await suite.aws.send(new DescribeKeyPairsCommand({ Filters: mine }))).KeyPairs!;
     expect(keys).toHaveLength(1);
   });

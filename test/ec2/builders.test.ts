@@ -88,11 +88,13 @@ describe('security group rules', () => {
   const want = desiredIngress('203.0.113.7/32', 51820);
 
   test('a new group gets exactly SSH and the overlay port from the caller', () => {
-    expect(ingressChanges([], want)).toEqual({
+    expect(ingressChanges([], want, 'sg-1')).toEqual({
       revoke: [],
       authorize: [
         { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.7/32', Description: 'pcc ssh' }] },
         { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, IpRanges: [{ CidrIp: '203.0.113.7/32', Description: 'pcc overlay' }] },
+        // The project's own hosts reach each other's overlay port privately: a self-referencing rule.
+        { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, UserIdGroupPairs: [{ GroupId: 'sg-1', Description: "pcc overlay between the project's hosts" }] },
       ],
     });
   });
@@ -102,15 +104,25 @@ describe('security group rules', () => {
       { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.7/32' }, { CidrIp: '0.0.0.0/0' }] },
       { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, IpRanges: [{ CidrIp: '203.0.113.7/32' }] },
       { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+      { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, UserIdGroupPairs: [{ GroupId: 'sg-1' }, { GroupId: 'sg-other' }] },
     ];
-    expect(ingressChanges(current, want)).toEqual({
+    // A rule with a stale source goes whole; what was wanted in it comes back.
+    expect(ingressChanges(current, want, 'sg-1')).toEqual({
       revoke: [
-        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.7/32' }, { CidrIp: '0.0.0.0/0' }] },
         { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+        { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, UserIdGroupPairs: [{ GroupId: 'sg-1' }, { GroupId: 'sg-other' }] },
       ],
-      authorize: [],
+      authorize: [
+        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.7/32', Description: 'pcc ssh' }] },
+        { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, UserIdGroupPairs: [{ GroupId: 'sg-1', Description: "pcc overlay between the project's hosts" }] },
+      ],
     });
-    expect(ingressChanges(current.slice(0, 2).map((p) => ({ ...p, IpRanges: [{ CidrIp: '203.0.113.7/32' }] })), want)).toEqual({
+    const right = [
+      ...current.slice(0, 2).map((p) => ({ ...p, IpRanges: [{ CidrIp: '203.0.113.7/32' }] })),
+      { IpProtocol: 'udp', FromPort: 51820, ToPort: 51820, UserIdGroupPairs: [{ GroupId: 'sg-1' }] },
+    ];
+    expect(ingressChanges(right, want, 'sg-1')).toEqual({
       revoke: [],
       authorize: [],
     });

@@ -6,6 +6,10 @@ import {
   allocateAddress,
   bridgeName,
   createBridgeArgvs,
+  createCloudBridgeArgvs,
+  createRouterArgvs,
+  deleteRouterArgvs,
+  routerName,
   createHostNetworkArgvs,
   deleteHostNetworkArgvs,
   macFor,
@@ -32,8 +36,8 @@ describe('local provider: network builders', () => {
     ]);
   });
 
-  it('host: netns, veth with host0 inside, MACs derived from the address, no route', () => {
-    const h = { netns: netnsName('local1', '10.213.0.2'), veth: vethName('10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0' };
+  it('host: netns, veth with host0 inside, MACs derived from the address, a way out through the home router, forwarding inside', () => {
+    const h = { netns: netnsName('local1', '10.213.0.2'), veth: vethName('10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0', gateway: '10.213.0.254' };
     expect(createHostNetworkArgvs(h)).toEqual([
       ['ip', 'netns', 'add', 'pcc-local1-10.213.0.2'],
       ['ip', 'link', 'add', 'vp0ad50002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
@@ -42,7 +46,11 @@ describe('local provider: network builders', () => {
       ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'lo', 'up'],
       ['ip', '-n', 'pcc-local1-10.213.0.2', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
       ['ip', '-n', 'pcc-local1-10.213.0.2', 'link', 'set', 'host0', 'up'],
+      ['ip', '-n', 'pcc-local1-10.213.0.2', 'route', 'add', 'default', 'via', '10.213.0.254'],
+      ['ip', 'netns', 'exec', 'pcc-local1-10.213.0.2', 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
     ]);
+    // A cloud host has no route home at all.
+    expect(createHostNetworkArgvs({ ...h, gateway: undefined }).some((a) => a.includes('route'))).toBe(false);
     expect(deleteHostNetworkArgvs(h)).toEqual([
       ['ip', 'netns', 'del', 'pcc-local1-10.213.0.2'],
       ['ip', 'link', 'del', 'vp0ad50002'],
@@ -58,9 +66,41 @@ describe('local provider: network builders', () => {
   it('allocates the lowest free address from .2 and says when the subnet is full', () => {
     expect(allocateAddress(subnet, [])).toBe('10.213.0.2');
     expect(allocateAddress(subnet, ['10.213.0.2', '10.213.0.4'])).toBe('10.213.0.3');
-    const tiny = parseSubnet('10.1.2.0/30');
-    expect(allocateAddress(tiny, [])).toBe('10.1.2.2');
-    expect(() => allocateAddress(tiny, ['10.1.2.2'])).toThrow(/LOCAL_SUBNET=10.1.2.0\/30 has no free address/);
+    // The last address is the home router's.
+    const tiny = parseSubnet('10.1.2.0/29');
+    expect(allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4'])).toBe('10.1.2.5');
+    expect(() => allocateAddress(tiny, ['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5'])).toThrow(/LOCAL_SUBNET=10.1.2.0\/29 has no free address/);
+  });
+
+  it('sites: a cloud bridge without this machine on it, and a NAT router that lets only replies come home', () => {
+    const s = { home: parseSubnet('10.213.0.0/24'), homeBridge: 'pcc-0ad50000', cloud: parseSubnet('10.212.0.0/24'), cloudBridge: 'pcc-0ad40000', router: routerName(parseSubnet('10.213.0.0/24')) };
+    expect(createCloudBridgeArgvs(s.cloudBridge, s.cloud)).toEqual([
+      ['ip', 'link', 'add', 'name', 'pcc-0ad40000', 'address', '02:00:0a:d4:00:00', 'type', 'bridge'],
+      ['ip', 'link', 'set', 'pcc-0ad40000', 'up'],
+    ]);
+    const inR = ['ip', 'netns', 'exec', 'pcc-rtr-0ad50000'];
+    expect(createRouterArgvs(s)).toEqual([
+      ['ip', 'netns', 'add', 'pcc-rtr-0ad50000'],
+      ['ip', 'link', 'add', 'vr0ad50000h', 'address', '02:01:0a:d5:00:fe', 'type', 'veth', 'peer', 'name', 'home', 'address', '02:00:0a:d5:00:fe', 'netns', 'pcc-rtr-0ad50000'],
+      ['ip', 'link', 'set', 'vr0ad50000h', 'master', 'pcc-0ad50000', 'up'],
+      ['ip', 'link', 'add', 'vr0ad50000c', 'address', '02:01:0a:d4:00:01', 'type', 'veth', 'peer', 'name', 'cloud', 'address', '02:00:0a:d4:00:01', 'netns', 'pcc-rtr-0ad50000'],
+      ['ip', 'link', 'set', 'vr0ad50000c', 'master', 'pcc-0ad40000', 'up'],
+      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', 'pcc-rtr-0ad50000', 'addr', 'add', '10.213.0.254/24', 'dev', 'home'],
+      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'home', 'up'],
+      ['ip', '-n', 'pcc-rtr-0ad50000', 'addr', 'add', '10.212.0.1/24', 'dev', 'cloud'],
+      ['ip', '-n', 'pcc-rtr-0ad50000', 'link', 'set', 'cloud', 'up'],
+      [...inR, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+      [...inR, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.213.0.0/24', '-o', 'cloud', '-j', 'MASQUERADE'],
+      [...inR, 'iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      [...inR, 'iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-j', 'DROP'],
+      ['ip', 'route', 'replace', '10.212.0.0/24', 'via', '10.213.0.254', 'dev', 'pcc-0ad50000'],
+    ]);
+    expect(deleteRouterArgvs(s)).toEqual([
+      ['ip', 'netns', 'del', 'pcc-rtr-0ad50000'],
+      ['ip', 'link', 'del', 'vr0ad50000h'],
+      ['ip', 'link', 'del', 'vr0ad50000c'],
+    ]);
   });
 
   it('bridge name: LOCAL_BRIDGE, else one per subnet; bad values name the setting', () => {

@@ -72,7 +72,10 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       groups: ['vagrant', 'controller'],
       providerId: 'init',
       status: 'running',
-      meta: { role: 'controller', lanAddress: '192.168.56.10', exportPath: '/project', registryStorage: '/var/lib/registry' },
+      site: 'home',
+      dialable: false,
+      siteAddress: '192.168.56.10',
+      meta: { role: 'controller', exportPath: '/project', registryStorage: '/var/lib/registry' },
     });
     const state = await p.ctx.state.read();
     expect(state.hosts.init).toEqual(init);
@@ -90,7 +93,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       ['vagrant', '127.0.0.1', 2200, ['vagrant', 'cpu']],
       ['vagrant2', '127.0.0.1', 2201, ['vagrant', 'cpu']],
     ]);
-    expect(hosts.map((h) => h.meta.lanAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
+    expect(hosts.map((h) => h.siteAddress)).toEqual(['192.168.56.11', '192.168.56.12']);
     expect(p.hostLines).toContainEqual(['vagrant2', 'Fixed port collision for 22 => 2222. Now on port 2201.']);
 
     // The names the ssh aliases are made of (`<host>`, `<group>-<host>`).

@@ -19,6 +19,7 @@ export default async function acquireCommand(args: Args, ctx: CliContext): Promi
       spot: args.spot,
       region: args.region,
       ami: args.ami,
+      site: args.site,
       wait: args.wait && !args.dry,
     },
     ctx.core({ dry: args.dry }),

@@ -15,10 +15,11 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
   }
   ctx.out(
     table(
-      ['name', 'provider', 'state', 'up since', 'uptime', 'address', 'groups', '$/h'],
+      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h'],
       rows.map((r) => [
         r.name,
         r.provider,
+        r.site,
         r.state,
         r.since?.slice(0, 19).replace('T', ' '),
         r.since && r.state === 'running' ? uptime(r.since) : undefined,

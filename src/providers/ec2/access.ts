@@ -12,12 +12,11 @@ import type { AwsClients } from './clients.js';
 import { keyFingerprint, type UserKey } from '../../core/user-key.js';
 import { baseTags, projectFilter, tagSpecs, type Role } from './tags.js';
 
-/** One inbound rule: a protocol and port, from one CIDR. */
-export interface IngressRule {
-  protocol: 'tcp' | 'udp';
-  port: number;
-  cidr: string;
-}
+/**
+ * One inbound rule: a protocol and port, from one CIDR, or from the group
+ * itself (the project's own instances, over their private addresses).
+ */
+export type IngressRule = { protocol: 'tcp' | 'udp'; port: number } & ({ cidr: string } | { fromSelf: true });
 
 export function keyPairName(project: string, key: UserKey): string {
   return `pcc-${project}-${keyFingerprint(key.publicKey)}`;
@@ -80,7 +79,7 @@ export async function ensureSecurityGroup(
       throw err;
     }
   }
-  const { revoke, authorize } = ingressChanges(group?.IpPermissions ?? [], desired);
+  const { revoke, authorize } = ingressChanges(group?.IpPermissions ?? [], desired, groupId);
   if (revoke.length > 0) {
     await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke }));
   }
@@ -94,29 +93,32 @@ export async function ensureSecurityGroup(
 export function ingressChanges(
   existing: readonly IpPermission[],
   desired: readonly IngressRule[],
+  groupId: string,
 ): { revoke: IpPermission[]; authorize: IpPermission[] } {
+  const keyOf = (d: IngressRule) => ruleKey(d.protocol, d.port, d.port, 'cidr' in d ? d.cidr : `group:${groupId}`);
+  const wantedKeys = new Set(desired.map(keyOf));
   const have = new Set<string>();
   const revoke: IpPermission[] = [];
   for (const perm of existing) {
-    const keep = (perm.IpRanges ?? []).filter((r) => {
-      const key = ruleKey(perm.IpProtocol, perm.FromPort, perm.ToPort, r.CidrIp);
-      const wanted = desired.some((d) => ruleKey(d.protocol, d.port, d.port, d.cidr) === key);
-      if (wanted) have.add(key);
-      return !wanted;
-    });
-    const stale = { ...perm, IpRanges: keep };
-    if (keep.length > 0 || (perm.Ipv6Ranges ?? []).length > 0 || (perm.UserIdGroupPairs ?? []).length > 0) {
-      revoke.push(stripEmpty(stale));
-    }
+    const sources = [
+      ...(perm.IpRanges ?? []).map((r) => ruleKey(perm.IpProtocol, perm.FromPort, perm.ToPort, r.CidrIp)),
+      ...(perm.UserIdGroupPairs ?? []).map((g) => ruleKey(perm.IpProtocol, perm.FromPort, perm.ToPort, `group:${g.GroupId}`)),
+    ];
+    const stale = (perm.Ipv6Ranges ?? []).length > 0 || sources.some((k) => !wantedKeys.has(k));
+    // A rule with a stale source goes whole and its wanted sources come back: EC2 stores
+    // a CIDR and a group on one port as one rule, and moto revokes only whole rules.
+    if (stale) revoke.push(stripEmpty(perm));
+    else for (const k of sources) have.add(k);
   }
   const authorize = desired
-    .filter((d) => !have.has(ruleKey(d.protocol, d.port, d.port, d.cidr)))
-    .map((d) => ({
-      IpProtocol: d.protocol,
-      FromPort: d.port,
-      ToPort: d.port,
-      IpRanges: [{ CidrIp: d.cidr, Description: d.protocol === 'tcp' ? 'pcc ssh' : 'pcc overlay' }],
-    }));
+    .filter((d) => !have.has(keyOf(d)))
+    .map((d): IpPermission => {
+      const description = d.protocol === 'tcp' ? 'pcc ssh' : 'pcc overlay';
+      const base = { IpProtocol: d.protocol, FromPort: d.port, ToPort: d.port };
+      return 'cidr' in d
+        ? { ...base, IpRanges: [{ CidrIp: d.cidr, Description: description }] }
+        : { ...base, UserIdGroupPairs: [{ GroupId: groupId, Description: `${description} between the project's hosts` }] };
+    });
   return { revoke, authorize };
 }
 
@@ -128,14 +130,21 @@ function stripEmpty(perm: IpPermission): IpPermission {
   const out: IpPermission = { IpProtocol: perm.IpProtocol, FromPort: perm.FromPort, ToPort: perm.ToPort };
   if (perm.IpRanges?.length) out.IpRanges = perm.IpRanges.map((r) => ({ CidrIp: r.CidrIp }));
   if (perm.Ipv6Ranges?.length) out.Ipv6Ranges = perm.Ipv6Ranges.map((r) => ({ CidrIpv6: r.CidrIpv6 }));
-  if (perm.UserIdGroupPairs?.length) out.UserIdGroupPairs = perm.UserIdGroupPairs.map((g) => ({ GroupId: g.GroupId }));
+  // A group source is named as EC2 listed it (moto matches the pair whole, description too).
+  if (perm.UserIdGroupPairs?.length) out.UserIdGroupPairs = perm.UserIdGroupPairs.map((g) => ({ GroupId: g.GroupId, ...(g.UserId ? { UserId: g.UserId } : {}), ...(g.Description ? { Description: g.Description } : {}) }));
   return out;
 }
 
+/**
+ * SSH and the overlay from the caller's address; the overlay also between
+ * the project's own instances, which dial each other's private addresses
+ * (a group reference matches private traffic only). Never from 0.0.0.0/0.
+ */
 export function desiredIngress(cidr: string, overlayPort: number): IngressRule[] {
   return [
     { protocol: 'tcp', port: 22, cidr },
     { protocol: 'udp', port: overlayPort, cidr },
+    { protocol: 'udp', port: overlayPort, fromSelf: true },
   ];
 }
 

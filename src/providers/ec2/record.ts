@@ -76,6 +76,11 @@ export async function recordInstances(
         status: stateOf(inst),
         createdAt: known?.createdAt ?? (inst.LaunchTime ?? new Date()).toISOString(),
         ...(known?.overlayAddress ? { overlayAddress: known.overlayAddress } : {}),
+        // Hosts of one region reach each other privately (which the security group's self-reference
+        // lets through); every other site dials the public address.
+        site: `ec2:${region}`,
+        dialable: inst.PublicIpAddress !== undefined,
+        ...(inst.PrivateIpAddress ? { siteAddress: inst.PrivateIpAddress } : {}),
         meta: {
           ...known?.meta,
           region,

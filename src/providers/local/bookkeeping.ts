@@ -11,6 +11,8 @@ import type { State } from '../../state/schema.js';
  */
 const machineSchema = z.object({
   role: z.enum(['compute', 'controller']),
+  /** Absent in states written before sites: home. */
+  site: z.enum(['home', 'cloud']).default('home'),
   address: z.string(),
   netns: z.string(),
   veth: z.string(),
@@ -28,6 +30,8 @@ const machineSchema = z.object({
 const localStateSchema = z.object({
   subnet: z.string(),
   bridge: z.string(),
+  /** The simulated internet's subnet; absent in states written before sites (then the setting's). */
+  cloudSubnet: z.string().optional(),
   machines: z.record(z.string(), machineSchema).default({}),
 });
 
@@ -59,9 +63,14 @@ export function patchMachine(state: State, name: string, patch: Partial<Machine>
   writeLocal(state, local);
 }
 
-/** The subnet and bridge are fixed while machines exist: changing them under running hosts would strand them. */
-export function checkNetworkSettings(local: LocalState | undefined, subnet: string, bridge: string): void {
+/** The subnets and bridge are fixed while machines exist: changing them under running hosts would strand them. */
+export function checkNetworkSettings(local: LocalState | undefined, subnet: string, bridge: string, cloudSubnet: string): void {
   if (!local || Object.keys(local.machines).length === 0) return;
+  if (local.cloudSubnet !== undefined && local.cloudSubnet !== cloudSubnet) {
+    throw new PccError(
+      `LOCAL_CLOUD_SUBNET is ${cloudSubnet} but the local hosts use ${local.cloudSubnet}; set it back, or pcc destroy local first`,
+    );
+  }
   if (local.subnet !== subnet) {
     throw new PccError(
       `LOCAL_SUBNET is ${subnet} but the local hosts use ${local.subnet}; set it back, or pcc destroy local first`,

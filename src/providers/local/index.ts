@@ -19,17 +19,28 @@ import {
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import {
   boot,
-  ensureBridge,
   ensureHostNetwork,
   ensureRootMounted,
+  ensureSites,
   powerOff,
-  removeBridge,
   removeMachine,
+  removeSites,
   writeFirstBootFiles,
   type BootExtras,
 } from './lifecycle.js';
 import { isMachineProcess } from './machine.js';
-import { allocateAddress, bridgeName, netnsName, parseSubnet, vethName, type Subnet } from './network.js';
+import {
+  allocateAddress,
+  bridgeName,
+  LOCAL_SITES,
+  netnsName,
+  parseSubnet,
+  routerCloudAddress,
+  routerName,
+  vethName,
+  type LocalSite,
+  type Sites,
+} from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
@@ -38,19 +49,30 @@ export const CONTROLLER_EXPORT = '/project-export';
 export const CONTROLLER_REGISTRY_STORAGE = '/var/lib/docker-registry';
 
 const COMPUTE_GROUPS = ['local', 'cpu'];
+/** Cloud-segment hosts are also group `cloud`, so `pcc setup cloud` and `local:&cloud` work. */
+const CLOUD_GROUP = 'cloud';
 const CONTROLLER_GROUPS = ['init', 'controller'];
 const BOOT_TIMEOUT_MS = 60_000;
-const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'ssh-keygen', 'mount'];
+const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'iptables', 'ssh-keygen', 'mount'];
 const STOP_TOOLS = ['ip', 'mount'];
 
-interface Net {
-  subnet: Subnet;
-  bridge: string;
+function networkSettings(ctx: ProviderContext): Sites {
+  const home = parseSubnet(ctx.settings.values.LOCAL_SUBNET);
+  const cloud = parseSubnet(ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  if (home.cidr === cloud.cidr) {
+    throw new PccError(`LOCAL_CLOUD_SUBNET=${cloud.cidr} is LOCAL_SUBNET too; give the simulated internet a subnet of its own, e.g. 10.212.0.0/24`);
+  }
+  return { home, homeBridge: bridgeName(home, ctx.settings.values.LOCAL_BRIDGE), cloud, cloudBridge: bridgeName(cloud), router: routerName(home) };
 }
 
-function networkSettings(ctx: ProviderContext): Net {
-  const subnet = parseSubnet(ctx.settings.values.LOCAL_SUBNET);
-  return { subnet, bridge: bridgeName(subnet, ctx.settings.values.LOCAL_BRIDGE) };
+type Net = Sites;
+
+function emptyLocal(net: Net): LocalState {
+  return { subnet: net.home.cidr, bridge: net.homeBridge, cloudSubnet: net.cloud.cidr, machines: {} };
+}
+
+function check(local: LocalState | undefined, net: Net): void {
+  checkNetworkSettings(local, net.home.cidr, net.homeBridge, net.cloud.cidr);
 }
 
 function baseCacheDir(ctx: ProviderContext): string {
@@ -62,7 +84,7 @@ async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; 
   const net = networkSettings(ctx);
   const cacheDir = baseCacheDir(ctx);
   if (!existsSync(basePath(cacheDir))) requireTools(['debootstrap']);
-  checkNetworkSettings(readLocal(await ctx.state.read()), net.subnet.cidr, net.bridge);
+  check(readLocal(await ctx.state.read()), net);
   const key = await ensureUserKey(ctx.project, ctx.settings);
   const base = await ensureBase({ cacheDir, mirror: ctx.settings.values.LOCAL_MIRROR, progress: ctx.progress });
   return { net, base, key };
@@ -103,9 +125,11 @@ function localHosts(state: State): HostRecord[] {
   return Object.values(state.hosts).filter((h) => h.provider === 'local');
 }
 
-function nextComputeName(state: State, taken: Set<string>): string {
+/** Home hosts are `localN`, cloud-segment hosts `cloudN`, so an alias says where a host is. */
+function nextComputeName(state: State, taken: Set<string>, site: LocalSite): string {
+  const prefix = site === 'cloud' ? 'cloud' : 'local';
   for (let n = 1; ; n++) {
-    const name = `local${n}`;
+    const name = `${prefix}${n}`;
     if (!(name in state.hosts) && !taken.has(name)) return name;
   }
 }
@@ -116,15 +140,19 @@ function recordNewMachine(
   local: LocalState,
   name: string,
   role: Machine['role'],
+  site: LocalSite,
   ctx: ProviderContext,
   net: Net,
   base: string,
   key: UserKey,
 ): void {
-  const address = allocateAddress(net.subnet, Object.values(local.machines).map((m) => m.address));
+  const cloud = site === 'cloud';
+  const used = Object.values(local.machines).map((m) => m.address);
+  const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
   const netns = netnsName(name, address);
   local.machines[name] = {
     role,
+    site,
     address,
     netns,
     veth: vethName(address),
@@ -139,7 +167,8 @@ function recordNewMachine(
     user: 'root',
     key: key.privateKey,
     provider: 'local',
-    groups: role === 'controller' ? CONTROLLER_GROUPS : COMPUTE_GROUPS,
+    groups: role === 'controller' ? CONTROLLER_GROUPS : cloud ? [...COMPUTE_GROUPS, CLOUD_GROUP] : COMPUTE_GROUPS,
+    ...(cloud ? { site: 'cloud', dialable: true } : { site: 'home' }),
     providerId: name,
     status: 'creating',
     createdAt: new Date().toISOString(),
@@ -186,12 +215,12 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
   if (!existsSync(m.base)) {
     throw new PccError(`local: ${name} was made on the base ${m.base}, which is gone; run pcc destroy local and acquire again`);
   }
-  ctx.progress.host(name, fresh ? `creating at ${m.address}` : `resuming at ${m.address}`);
-  await ensureHostNetwork(m, net.bridge, net.subnet.prefix);
+  ctx.progress.host(name, fresh ? `creating at ${m.address} (${m.site})` : `resuming at ${m.address} (${m.site})`);
+  await ensureHostNetwork(m, net);
   await ensureRootMounted(m);
   const meta: Record<string, string> = {};
   if (fresh) {
-    const registries = [net.subnet.cidr, ctx.settings.values.OVERLAY_SUBNET];
+    const registries = [net.home.cidr, ctx.settings.values.OVERLAY_SUBNET];
     // host[:port] only: anything else in daemon.json keeps dockerd from starting.
     const registryHost = ctx.settings.values.REGISTRY_HOST;
     if (registryHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(registryHost)) registries.push(registryHost);
@@ -218,7 +247,7 @@ async function bringUpAll(
   net: Net,
   key: UserKey,
 ): Promise<void> {
-  if (items.length > 0) await ensureBridge(net.bridge, net.subnet);
+  if (items.length > 0) await ensureSites(net);
   const results = await Promise.allSettled(items.map((i) => bringUp(i.name, i.fresh, ctx, net, key)));
   const failed = items.filter((_, i) => results[i]!.status === 'rejected');
   if (failed.length === 0) return;
@@ -229,6 +258,25 @@ async function bringUpAll(
   );
 }
 
+/** The network the machines were made on, which the settings may no longer say. */
+function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
+  const home = parseSubnet(local.subnet);
+  const cloud = parseSubnet(local.cloudSubnet ?? ctx.settings.values.LOCAL_CLOUD_SUBNET, 'LOCAL_CLOUD_SUBNET');
+  return { home, homeBridge: local.bridge, cloud, cloudBridge: bridgeName(cloud), router: routerName(home) };
+}
+
+function routerCloud(net: Net): string {
+  return routerCloudAddress(net.cloud);
+}
+
+function siteOf(request: AcquireRequest): LocalSite {
+  const site = request.site ?? 'home';
+  if (!(LOCAL_SITES as readonly string[]).includes(site)) {
+    throw new PccError(`--site ${site}: the local provider has the sites ${LOCAL_SITES.join(' and ')}`);
+  }
+  return site as LocalSite;
+}
+
 function isRunning(m: Machine): boolean {
   return isMachineProcess(m.pid, m.root);
 }
@@ -237,22 +285,24 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
   if (request.type === 'gpu') {
     throw new PccError('the local provider has no GPU hosts; use --type cpu, or a provider with GPUs (ec2)');
   }
-  if (ctx.dry) return planAcquire(request, ctx);
+  const site = siteOf(request);
+  if (ctx.dry) return planAcquire(request, site, ctx);
   const { net, base, key } = await prepare(ctx);
 
-  // --count is how many compute hosts there should be: saved ones come back first, new ones fill up.
+  // --count is how many compute hosts of that site there should be: saved ones come back first, new ones fill up.
   const plan = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
-    checkNetworkSettings(local, net.subnet.cidr, net.bridge);
+    const local = readLocal(state) ?? emptyLocal(net);
+    check(local, net);
+    local.cloudSubnet ??= net.cloud.cidr;
     const items = Object.entries(local.machines)
       .filter(([, m]) => !isRunning(m))
       .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
-    const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute').length;
+    const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute' && m.site === site).length;
     const taken = new Set<string>();
     for (let i = computeCount; i < request.count; i++) {
-      const name = nextComputeName(state, taken);
+      const name = nextComputeName(state, taken, site);
       taken.add(name);
-      recordNewMachine(state, local, name, 'compute', ctx, net, base, key);
+      recordNewMachine(state, local, name, 'compute', site, ctx, net, base, key);
       items.push({ name, fresh: true });
     }
     writeLocal(state, local);
@@ -263,21 +313,21 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
   return localHosts(state).filter((h) => h.status === 'running');
 }
 
-async function planAcquire(request: AcquireRequest, ctx: ProviderContext): Promise<HostRecord[]> {
+async function planAcquire(request: AcquireRequest, site: LocalSite, ctx: ProviderContext): Promise<HostRecord[]> {
   const net = networkSettings(ctx);
   const state = await ctx.state.read();
   const local = readLocal(state);
   const machines = Object.entries(local?.machines ?? {});
   for (const [name, m] of machines) if (!isRunning(m)) ctx.progress.host(name, `would resume at ${m.address}`);
-  const computeCount = machines.filter(([, m]) => m.role === 'compute').length;
+  const computeCount = machines.filter(([, m]) => m.role === 'compute' && m.site === site).length;
   const used = machines.map(([, m]) => m.address);
   const taken = new Set<string>();
   for (let i = computeCount; i < request.count; i++) {
-    const name = nextComputeName(state, taken);
-    const address = allocateAddress(net.subnet, used);
+    const name = nextComputeName(state, taken, site);
+    const address = site === 'cloud' ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used);
     taken.add(name);
     used.push(address);
-    ctx.progress.host(name, `would create at ${address} on bridge ${net.bridge}`);
+    ctx.progress.host(name, `would create at ${address} on the ${site} segment (bridge ${site === 'cloud' ? net.cloudBridge : net.homeBridge})`);
   }
   return localHosts(state);
 }
@@ -296,10 +346,11 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
   }
   const { net, base, key } = await prepare(ctx);
   const items = await ctx.state.update((state) => {
-    const local = readLocal(state) ?? { subnet: net.subnet.cidr, bridge: net.bridge, machines: {} };
+    const local = readLocal(state) ?? emptyLocal(net);
+    local.cloudSubnet ??= net.cloud.cidr;
     const m = local.machines[CONTROLLER_NAME];
     if (m && isRunning(m)) return [];
-    if (!m) recordNewMachine(state, local, CONTROLLER_NAME, 'controller', ctx, net, base, key);
+    if (!m) recordNewMachine(state, local, CONTROLLER_NAME, 'controller', 'home', ctx, net, base, key);
     writeLocal(state, local);
     return [{ name: CONTROLLER_NAME, fresh: state.hosts[CONTROLLER_NAME]?.meta.hostKey === undefined }];
   });
@@ -325,7 +376,7 @@ async function save(_request: SaveRequest, ctx: ProviderContext): Promise<HostRe
       ctx.progress.host(name, 'saved');
     }),
   );
-  if (local) await removeBridge(local.bridge);
+  if (local) await removeSites(sitesOf(local, ctx));
   return localHosts(await ctx.state.read()).filter((h) => h.status === 'saved');
 }
 
@@ -351,7 +402,7 @@ async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
     }),
   );
   const removed = perMachine.flat();
-  if (local && (await removeBridge(local.bridge))) removed.push(`bridge ${local.bridge}`);
+  if (local) removed.push(...(await removeSites(sitesOf(local, ctx))));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
     for (const h of localHosts(state)) {

@@ -20,12 +20,17 @@ import {
 import { isMounted, overlayMountArgv, unmountBelow } from './mounts.js';
 import {
   createBridgeArgvs,
+  createCloudBridgeArgvs,
   createHostNetworkArgvs,
+  createRouterArgvs,
   deleteBridgeArgv,
   deleteHostNetworkArgvs,
+  deleteRouterArgvs,
   linkExists,
   netnsExists,
-  type Subnet,
+  routerHomeAddress,
+  routerVeths,
+  type Sites,
 } from './network.js';
 import { dockerDaemonConfig } from './recipe.js';
 
@@ -34,22 +39,43 @@ import { dockerDaemonConfig } from './recipe.js';
  * this computer rebooted (which empties /run) walks the same path as a
  * first boot and skips what is already there.
  */
-export async function ensureBridge(bridge: string, subnet: Subnet): Promise<boolean> {
-  if (linkExists(bridge)) return false;
-  await runAll(createBridgeArgvs(bridge, subnet));
-  return true;
+/** Both segments and the router between them; a half-made router (a kill mid-way) is made again. */
+export async function ensureSites(s: Sites): Promise<void> {
+  if (!linkExists(s.homeBridge)) await runAll(createBridgeArgvs(s.homeBridge, s.home));
+  if (!linkExists(s.cloudBridge)) await runAll(createCloudBridgeArgvs(s.cloudBridge, s.cloud));
+  const veth = routerVeths(s.home);
+  if (netnsExists(s.router) && linkExists(veth.home) && linkExists(veth.cloud)) return;
+  await runAll(deleteRouterArgvs(s), { allowFail: true });
+  await runAll(createRouterArgvs(s));
 }
 
-export async function removeBridge(bridge: string): Promise<boolean> {
-  if (!linkExists(bridge)) return false;
-  await run(deleteBridgeArgv(bridge));
-  return true;
+/** Returns one line per thing removed. */
+export async function removeSites(s: Sites): Promise<string[]> {
+  const removed: string[] = [];
+  if (netnsExists(s.router)) removed.push(`router namespace ${s.router}`);
+  await runAll(deleteRouterArgvs(s), { allowFail: true });
+  for (const bridge of [s.homeBridge, s.cloudBridge]) {
+    if (!linkExists(bridge)) continue;
+    await run(deleteBridgeArgv(bridge));
+    removed.push(`bridge ${bridge}`);
+  }
+  return removed;
 }
 
-export async function ensureHostNetwork(m: Machine, bridge: string, prefix: number): Promise<void> {
+export async function ensureHostNetwork(m: Machine, s: Sites): Promise<void> {
   if (netnsExists(m.netns) && linkExists(m.veth)) return;
   await runAll(deleteHostNetworkArgvs(m), { allowFail: true });
-  await runAll(createHostNetworkArgvs({ netns: m.netns, veth: m.veth, address: m.address, prefix, bridge, forward: m.role === 'controller' }));
+  const cloud = m.site === 'cloud';
+  await runAll(
+    createHostNetworkArgvs({
+      netns: m.netns,
+      veth: m.veth,
+      address: m.address,
+      prefix: (cloud ? s.cloud : s.home).prefix,
+      bridge: cloud ? s.cloudBridge : s.homeBridge,
+      ...(cloud ? {} : { gateway: routerHomeAddress(s.home) }),
+    }),
+  );
 }
 
 export async function ensureRootMounted(m: Machine): Promise<void> {

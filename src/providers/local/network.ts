@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import { PccError } from '../../core/errors.js';
-import { ipToInt, lowestFree, nthAddress, parseSubnet as parseIpv4Subnet, type Subnet } from '../../network/ipv4.js';
+import { intToIp, ipToInt, lowestFree, nthAddress, parseSubnet as parseIpv4Subnet, type Subnet } from '../../network/ipv4.js';
+
+/** Where a local host sits: at home behind the NAT router, or on the simulated internet. */
+export type LocalSite = 'home' | 'cloud';
+export const LOCAL_SITES: readonly LocalSite[] = ['home', 'cloud'];
 
 /**
- * The hosts' network: one bridge in the root namespace holding the subnet's
- * first address, and per host a netns whose `host0` end of a veth pair sits
- * on that bridge. No default route, no NAT, ip_forward untouched: hosts reach
- * each other and this machine, nothing else.
+ * The hosts' network, a small internet on one machine (see `Sites` below):
+ * per host a netns whose `host0` end of a veth pair sits on its site's
+ * bridge. Forwarding and NAT happen only inside namespaces pcc made; this
+ * machine's own ip_forward and firewall are never touched.
  */
 export type { Subnet } from '../../network/ipv4.js';
 
@@ -19,9 +23,14 @@ export function gatewayAddress(subnet: Subnet): string {
   return nthAddress(subnet, 1);
 }
 
-/** The lowest free host address (from .2), or an error naming the setting. */
-export function allocateAddress(subnet: Subnet, used: Iterable<string>): string {
-  return lowestFree(subnet, used, 2, 'LOCAL_SUBNET');
+/** The lowest free host address (from .2, the router's kept free), or an error naming the setting. */
+export function allocateAddress(subnet: Subnet, used: Iterable<string>, setting = 'LOCAL_SUBNET'): string {
+  return lowestFree(subnet, [...used, routerHomeAddress(subnet)], 2, setting);
+}
+
+/** The home NAT router's address on the home segment: the subnet's last, so hosts count up from .2. */
+export function routerHomeAddress(home: Subnet): string {
+  return nthAddress(home, 2 ** (32 - home.prefix) - 2);
 }
 
 /**
@@ -83,14 +92,16 @@ export interface HostNetwork {
   address: string;
   prefix: number;
   bridge: string;
-  /**
-   * The controller is the overlay hub and forwards between its peers. That is
-   * set here, in the host's own namespace, because nspawn keeps /proc/sys
-   * read-only inside; the machine's own ip_forward is never touched.
-   */
-  forward?: boolean;
+  /** Home hosts reach the internet (the cloud segment) through the NAT router; cloud hosts have no way home. */
+  gateway?: string;
 }
 
+/**
+ * Every host forwards inside its own namespace: the controller relays the
+ * overlay between peers, and containers on swarm's `pcc` network reach the
+ * registry through their host. Set from outside, because nspawn keeps
+ * /proc/sys read-only inside.
+ */
 export function createHostNetworkArgvs(h: HostNetwork): string[][] {
   return [
     ['ip', 'netns', 'add', h.netns],
@@ -100,7 +111,90 @@ export function createHostNetworkArgvs(h: HostNetwork): string[][] {
     ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
     ['ip', '-n', h.netns, 'addr', 'add', `${h.address}/${h.prefix}`, 'dev', 'host0'],
     ['ip', '-n', h.netns, 'link', 'set', 'host0', 'up'],
-    ...(h.forward ? [['ip', 'netns', 'exec', h.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']] : []),
+    ...(h.gateway ? [['ip', '-n', h.netns, 'route', 'add', 'default', 'via', h.gateway]] : []),
+    ['ip', 'netns', 'exec', h.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+  ];
+}
+
+/**
+ * Two segments and a router, as a laptop at home sees the internet:
+ *
+ * - **home**: the bridge in this machine's namespace (which plays the laptop,
+ *   holding the first address) with the controller and home hosts on it;
+ * - **cloud**: a second bridge with no address of this machine's on it: the
+ *   "public" addresses of cloud hosts;
+ * - the **router**: a namespace on both, which masquerades home traffic out
+ *   to the cloud and lets back only replies. A cloud host has no route home
+ *   and the router drops anything new from the cloud, so no cloud host can
+ *   open a connection into the home segment, exactly as on the internet.
+ *
+ * This machine reaches cloud hosts the way a laptop does: through the router,
+ * with a route for the cloud subnet alone.
+ */
+export interface Sites {
+  home: Subnet;
+  homeBridge: string;
+  cloud: Subnet;
+  cloudBridge: string;
+  /** The router's namespace. */
+  router: string;
+}
+
+export function routerName(home: Subnet): string {
+  return `pcc-rtr-${home.network.toString(16).padStart(8, '0')}`;
+}
+
+/** The root-namespace ends of the router's two veths. */
+export function routerVeths(home: Subnet): { home: string; cloud: string } {
+  const h = home.network.toString(16).padStart(8, '0');
+  return { home: `vr${h}h`, cloud: `vr${h}c` };
+}
+
+/** The router's address on the cloud segment: the home's one "public" address, which every home connection comes from. */
+export function routerCloudAddress(cloud: Subnet): string {
+  return nthAddress(cloud, 1);
+}
+
+export function createCloudBridgeArgvs(bridge: string, cloud: Subnet): string[][] {
+  return [
+    ['ip', 'link', 'add', 'name', bridge, 'address', macFor(intToIp(cloud.network), 0), 'type', 'bridge'],
+    ['ip', 'link', 'set', bridge, 'up'],
+  ];
+}
+
+export function createRouterArgvs(s: Sites): string[][] {
+  const r = s.router;
+  const veth = routerVeths(s.home);
+  const homeAddr = routerHomeAddress(s.home);
+  const cloudAddr = routerCloudAddress(s.cloud);
+  const inRouter = (...argv: string[]) => ['ip', 'netns', 'exec', r, ...argv];
+  return [
+    ['ip', 'netns', 'add', r],
+    ['ip', 'link', 'add', veth.home, 'address', macFor(homeAddr, 1), 'type', 'veth', 'peer', 'name', 'home', 'address', macFor(homeAddr, 0), 'netns', r],
+    ['ip', 'link', 'set', veth.home, 'master', s.homeBridge, 'up'],
+    ['ip', 'link', 'add', veth.cloud, 'address', macFor(cloudAddr, 1), 'type', 'veth', 'peer', 'name', 'cloud', 'address', macFor(cloudAddr, 0), 'netns', r],
+    ['ip', 'link', 'set', veth.cloud, 'master', s.cloudBridge, 'up'],
+    ['ip', '-n', r, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', r, 'addr', 'add', `${homeAddr}/${s.home.prefix}`, 'dev', 'home'],
+    ['ip', '-n', r, 'link', 'set', 'home', 'up'],
+    ['ip', '-n', r, 'addr', 'add', `${cloudAddr}/${s.cloud.prefix}`, 'dev', 'cloud'],
+    ['ip', '-n', r, 'link', 'set', 'cloud', 'up'],
+    inRouter('sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'),
+    inRouter('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', s.home.cidr, '-o', 'cloud', '-j', 'MASQUERADE'),
+    inRouter('iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'),
+    inRouter('iptables', '-A', 'FORWARD', '-i', 'cloud', '-o', 'home', '-j', 'DROP'),
+    // This machine, the laptop, reaches the cloud through its router.
+    ['ip', 'route', 'replace', s.cloud.cidr, 'via', homeAddr, 'dev', s.homeBridge],
+  ];
+}
+
+/** Deleting the router's namespace takes its veths with it, and the home bridge's going takes the route. */
+export function deleteRouterArgvs(s: Pick<Sites, 'router' | 'home'>): string[][] {
+  const veth = routerVeths(s.home);
+  return [
+    ['ip', 'netns', 'del', s.router],
+    ['ip', 'link', 'del', veth.home],
+    ['ip', 'link', 'del', veth.cloud],
   ];
 }
 

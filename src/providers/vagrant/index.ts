@@ -223,7 +223,11 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
         providerId: m.name,
         status: 'running',
         createdAt: prev?.createdAt ?? now,
-        meta: { ...prev?.meta, ...machineMeta(m, ctx) },
+        // The VMs sit on the user's machine, behind its NAT, and reach each other on the host-only network.
+        site: 'home',
+        dialable: false,
+        siteAddress: m.ip,
+        meta: { ...withoutKey(prev?.meta, 'lanAddress'), ...machineMeta(m, ctx) },
       };
       if (record.key === undefined) delete record.key;
       state.hosts[m.name] = record;
@@ -233,11 +237,8 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
 }
 
 function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {
-  // lanAddress: where the other machines reach this one (the record's own
-  // address is vagrant's port forward on the user's loopback).
   const meta: Record<string, string> = {
     role: m.role,
-    lanAddress: m.ip,
     box: ctx.settings.values.VAGRANT_BOX,
   };
   if (m.role === 'controller') {
@@ -245,6 +246,11 @@ function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {
     meta.registryStorage = CONTROLLER_MOUNTS.registry;
   }
   return meta;
+}
+
+function withoutKey(meta: Record<string, string> | undefined, key: string): Record<string, string> {
+  const { [key]: _gone, ...rest } = meta ?? {};
+  return rest;
 }
 
 /** Streams vagrant's output line by line to the machine each line is about. */

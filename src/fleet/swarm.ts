@@ -1,0 +1,73 @@
+import { errorMessage } from '../core/errors.js';
+import type { ProviderContext } from '../providers/types.js';
+import type { RunResult } from '../playbook/result.js';
+import type { HostRecord, State } from '../state/schema.js';
+import { nodeLabels } from '../swarm/labels.js';
+import { CONTROLLER } from './cluster.js';
+import { connectorFor } from './connect.js';
+
+/**
+ * The swarm seen from pcc's side: the join token read from the manager over
+ * SSH (and kept in memory only), labels from what setup learned, and nodes
+ * of departing hosts removed on the manager.
+ */
+export async function readJoinToken(controller: HostRecord, ctx: ProviderContext): Promise<string | undefined> {
+  const connect = await connectorFor(ctx.project, ctx.settings);
+  const conn = await connect(controller);
+  try {
+    const r = await conn.script('docker swarm join-token -q worker 2>/dev/null', { become: true });
+    const token = r.stdout.trim();
+    return r.code === 0 && /^SWMTKN-[\w-]+$/.test(token) ? token : undefined;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Labels for every host the setup run reached, keyed by overlay address. */
+export function labelsFromSetup(state: State, result: RunResult): Record<string, Record<string, string>> {
+  const wanted: Record<string, Record<string, string>> = {};
+  for (const h of result.hosts) {
+    const record = state.hosts[h.host];
+    if (!record?.overlayAddress || h.status === 'failed' || h.status === 'unreachable') continue;
+    const flags = h.outputs.cpuFlags;
+    if (!Array.isArray(flags)) continue; // refreshed on the overlay only: its labels stay as they are
+    wanted[record.overlayAddress] = nodeLabels(
+      record,
+      { gpu: h.outputs.gpu === true, cpuFlags: flags as string[], cuda: typeof h.outputs.cuda === 'string' ? h.outputs.cuda : undefined },
+      h.host === CONTROLLER,
+    );
+  }
+  return wanted;
+}
+
+/**
+ * Before hosts go for good (destroy, release): their nodes leave the
+ * manager's list, so that swarm reschedules or fails their tasks instead of
+ * showing them running on a node that is gone. Best effort: a controller
+ * that is down, or going too, has nothing to forget.
+ */
+export async function forgetSwarmNodes(departing: readonly HostRecord[], ctx: ProviderContext): Promise<string[]> {
+  const state = await ctx.state.read();
+  const controller = state.hosts[CONTROLLER];
+  const addresses = departing.filter((h) => h.name !== CONTROLLER && h.overlayAddress).map((h) => h.overlayAddress!);
+  if (!controller || addresses.length === 0 || departing.some((h) => h.name === CONTROLLER) || ctx.dry) return [];
+  try {
+    const connect = await connectorFor(ctx.project, ctx.settings);
+    const conn = await connect(controller);
+    try {
+      const script = [
+        `for id in $(docker node ls -q 2>/dev/null); do`,
+        `  addr=$(docker node inspect --format '{{.Status.Addr}}' "$id")`,
+        `  case " ${addresses.join(' ')} " in *" $addr "*) docker node rm --force "$id" >/dev/null && echo "$addr";; esac`,
+        'done',
+      ].join('\n');
+      const r = await conn.script(script, { become: true });
+      return r.stdout.split('\n').filter(Boolean).map((a) => `swarm node ${a}`);
+    } finally {
+      conn.close();
+    }
+  } catch (err) {
+    ctx.progress.warn(`swarm: could not remove the departing nodes on ${CONTROLLER} (${errorMessage(err)}); pcc setup removes them later`);
+    return [];
+  }
+}

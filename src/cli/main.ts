@@ -189,7 +189,7 @@ const commands: CommandSpec[] = [
         .option('pyinfra', { type: 'string', describe: 'write a pyinfra inventory module to this file' })
         .conflicts('ansible', 'pyinfra'),
     examples: [
-      ['$0 inventory --ansible > inventory.json', 'then: ansible -i inventory.json all -m ping'],
+      ['$0 inventory --ansible', 'the JSON; as an inventory script: printf \'#!/bin/sh\\nexec pcc inventory --ansible "$@"\\n\' > inv; chmod +x inv; ansible -i inv all -m ping'],
       ['$0 inventory --pyinfra inventory.py', 'then: pyinfra inventory.py exec -- uptime'],
     ],
     load: () => import('./commands/inventory.js'),
@@ -206,8 +206,8 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nA personal compute cloud: one controller, hosts from local, vagrant or ec2, set up alike.')
     .option('project', { type: 'string', describe: 'project folder (default: the current directory)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result on stdout', global: true })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors and the recap', global: true })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also print the scripts sent to each host (secrets redacted)', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the recap', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'also print the scripts sent to each host (secrets redacted)', global: true })
     .conflicts('quiet', 'verbose')
     .completion('completion', 'Print a bash or zsh completion script: pcc completion [bash|zsh] >> ~/.bashrc', completeWord as never)
     .parserConfiguration({ 'populate--': true })
@@ -219,8 +219,8 @@ export async function main(argv: string[]): Promise<number> {
     .alias('version', 'V')
     .epilogue('Exit codes: 0 ok, 1 error, 2 usage, 3 some host failed, 4 some host unreachable, 130 interrupted.')
     .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
-      throw err ?? new UsageError(explainUsage(msg, argv, y));
+    .fail((msg, err) => {
+      throw err ?? new UsageError(explainUsage(msg, argv));
     });
 
   for (const spec of commands) {
@@ -249,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 
 /** yargs' message, with a guess for an unknown command or flag. */
-function explainUsage(msg: string, argv: string[], y: Argv): string {
+function explainUsage(msg: string, argv: string[]): string {
   const first = argv.find((a) => !a.startsWith('-'));
   const names = commands.map((c) => c.command.split(' ')[0]!);
   if (first !== undefined && !names.includes(first) && first !== 'completion' && argv[0] === first) {
@@ -258,7 +258,8 @@ function explainUsage(msg: string, argv: string[], y: Argv): string {
   }
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const known = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+    const spec = commands.find((c) => c.command.split(' ')[0] === first);
+    const known = ['project', 'json', 'quiet', 'verbose', 'help', 'version', ...(spec ? optionsOf(spec) : [])];
     const parts = unknown[1]!.split(', ').map((flag) => {
       const hint = closest(flag, known);
       return hint ? `--${flag} (did you mean --${hint}?)` : `--${flag}`;
@@ -266,6 +267,19 @@ function explainUsage(msg: string, argv: string[], y: Argv): string {
     return `unknown option ${parts.join(', ')}; see pcc ${first ?? ''} --help`.replace(/ +--help$/, ' --help');
   }
   return msg;
+}
+
+/** The flags a command's builder declares, read by running it against a recorder instead of yargs. */
+function optionsOf(spec: CommandSpec): string[] {
+  const names: string[] = [];
+  const recorder: Argv = new Proxy({} as Argv, {
+    get: (_t, method) => (name: unknown) => {
+      if (method === 'option' && typeof name === 'string') names.push(name);
+      return recorder;
+    },
+  });
+  spec.builder?.(recorder);
+  return names;
 }
 
 async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> {

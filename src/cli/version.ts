@@ -1,20 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../core/package-root.js';
 
-/**
- * pcc's version from its own package.json, found upward from this module:
- * the same from the checkout, the bundle (dist/bundle/src/cli) and an npm
- * install, whatever the current folder.
- */
-export function packageVersion(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'pcc' && pkg.version) return pkg.version;
-    } catch {
-      // no package.json here: look further up
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
+/** `pcc --version`: pcc's package.json, from wherever pcc runs. */
+export function packageVersion(): string {
+  return packageRoot()?.version ?? 'unknown';
 }

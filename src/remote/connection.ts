@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import type { ClientChannel } from 'ssh2';
+import ssh2, { type ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
@@ -42,7 +42,7 @@ export class Connection {
   ) {}
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
-    const privateKey = host.key ? await readKey(host, options.home) : undefined;
+    const { privateKey, agent } = await credentials(host, options.home);
     let lastError: unknown;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
@@ -53,7 +53,7 @@ export class Connection {
           port: host.port,
           username: host.user,
           privateKey,
-          agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
+          agent,
           readyTimeout: options.timeoutMs,
           keepaliveInterval: 5_000,
           keepaliveCountMax: 3,
@@ -126,6 +126,27 @@ export class Connection {
   close(): void {
     this.ssh.dispose();
   }
+}
+
+/**
+ * What pcc logs in with, as OpenSSH would: the key file, and the agent
+ * (SSH_AUTH_SOCK) when one runs. An encrypted key file is left to the agent,
+ * which holds it unlocked; without an agent it is an error that says so.
+ */
+async function credentials(host: Endpoint, home: string): Promise<{ privateKey?: string; agent?: string }> {
+  const agent = process.env.SSH_AUTH_SOCK || undefined;
+  if (!host.key) return { agent };
+  const text = await readKey(host, home);
+  if (!isEncrypted(text)) return { privateKey: text, agent };
+  if (agent) return { agent };
+  throw new UserInputError(
+    `host ${host.name}: ${host.key} is encrypted and no ssh-agent runs; load it with ssh-add ${host.key} (with SSH_AUTH_SOCK set), or use a key without a passphrase`,
+  );
+}
+
+function isEncrypted(keyText: string): boolean {
+  const parsed = ssh2.utils.parseKey(keyText);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
 }
 
 async function readKey(host: Endpoint, home: string): Promise<string> {

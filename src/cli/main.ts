@@ -183,8 +183,8 @@ const commands: CommandSpec[] = [
     describe: 'Export the hosts and groups for Ansible (dynamic inventory JSON) or pyinfra',
     builder: (y) =>
       y
-        .option('ansible', { type: 'boolean', default: false, describe: 'print Ansible dynamic-inventory JSON (--list)' })
-        .option('list', { type: 'boolean', default: false, hidden: true, describe: 'what ansible passes to an inventory script' })
+        .option('ansible', { type: 'boolean', describe: 'print Ansible dynamic-inventory JSON (--list)' })
+        .option('list', { type: 'boolean', hidden: true, describe: 'what ansible passes to an inventory script' })
         .option('host', { type: 'string', hidden: true, describe: 'what ansible may pass for one host' })
         .option('pyinfra', { type: 'string', describe: 'write a pyinfra inventory module to this file' })
         .conflicts('ansible', 'pyinfra'),

@@ -68,5 +68,5 @@ describe('the npm package, installed globally', () => {
     const run = pcc(proj, ['run', 'playbooks/site.ts', 'all', '--dry']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/RECAP site \(dry run/);
-  });
+  }, 300_000);
 });

@@ -2,6 +2,7 @@
 // registry, the NFS export of the project folder, the overlay hub and the
 // swarm manager with its `pcc` container network.
 import { OVERLAY_MTU, SWARM_NETWORK, type ClusterPlan } from '../src/fleet/cluster.js';
+import { jobReaperOps } from '../src/jobs/reaper.js';
 import { swarmManager, swarmOverlayNetwork } from '../src/swarm/ops.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
@@ -95,6 +96,8 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
   // The swarm rides on the overlay, so it comes after the hub is up.
   host.add(swarmManager(plan.swarm.managerAddress, plan.swarm.addressPool));
   host.add(swarmOverlayNetwork(SWARM_NETWORK, OVERLAY_MTU));
+  // The swarm manager frees the job tasks of hosts that went down (src/jobs/reaper.ts).
+  jobReaperOps(host);
   host.output('cpuFlags', await host.fact(facts.cpuFlags));
 }
 

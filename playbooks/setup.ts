@@ -7,7 +7,7 @@ import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
 import { swarmWorker } from '../src/swarm/ops.js';
 import { controllerOps } from './controller.js';
-import { gpuSetup } from './gpu.js';
+import { readGpuPlan } from './gpu.js';
 import { registryHostOps } from './registry-host.js';
 
 const nfsClient = facts.defineFact<boolean>({
@@ -46,17 +46,29 @@ function overlayMember(host: HostContext, plan: ClusterPlan) {
 
 async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   const node = overlayMember(host, plan);
-  const [os, canMount, cpuFlags] = await Promise.all([host.fact(facts.osRelease), host.fact(nfsClient), host.fact(facts.cpuFlags)]);
+  const [os, canMount, gpu, cpuFlags] = await Promise.all([
+    host.fact(facts.osRelease),
+    host.fact(nfsClient),
+    readGpuPlan(host, plan),
+    host.fact(facts.cpuFlags),
+  ]);
   if (facts.osFamily(os) === 'debian') {
-    host.add(ops.packages(['docker.io', 'wireguard-tools', 'wireguard-go', ...(canMount ? ['nfs-common'] : [])]));
+    // A docker already there (the Deep Learning AMI's docker-ce) is kept: docker.io would replace it.
+    const docker = (await host.fact(facts.docker)).installed ? [] : ['docker.io'];
+    host.add(ops.packages([...docker, 'wireguard-tools', 'wireguard-go', ...(canMount ? ['nfs-common'] : [])]));
   }
-  registryHostOps(host, plan);
+  for (const op of gpu.host) host.add(op);
+  registryHostOps(host, plan, gpu.docker);
+  for (const op of gpu.verify) host.add(op);
   for (const op of wireguardBackend().peerOps(node, plan.overlay)) host.add(op);
   host.add(ops.directory('/project'));
   // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
   host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
   host.output('projectMounted', canMount);
-  host.output('gpu', await gpuSetup(host, plan));
+  for (const op of gpu.last) host.add(op);
+  host.output('gpu', gpu.gpu.nvidia);
+  if (gpu.cuda) host.output('cuda', gpu.cuda);
+  if (gpu.rebooting) host.output('rebooting', true);
   host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));
   host.output('cpuFlags', cpuFlags);
 }

@@ -21,7 +21,7 @@ export default definePlaybook({
     host.add(ops.file(`${root}/etc/pcc/agent.conf`, { content: 'log_level = info\nworkers = 4\n' }));
     host.add(ops.command(`dd if=/dev/zero of=${root}/var/lib/pcc/scratch.img bs=64k count=16 2>/dev/null`, { creates: `${root}/var/lib/pcc/scratch.img` }));
     host.add(ops.file(`${root}/etc/pcc/agent.conf`, { mode: '0600' }));
-    host.add(ops.blockInFile(`${root}/etc/hosts`, { block: '10.214.0.1 init\n10.214.0.2 cpu1\n10.214.0.3 gpu1' }));
+    host.add(ops.blockInFile(`${root}/etc/hosts`, { block: '10.214.0.1 init\n10.214.0.2 cpu1\n10.214.0.3 gpu1', marker: '# {mark} PCC MANAGED BLOCK' }));
     const [scratch, cpus] = await Promise.all([host.fact(facts.fileState(`${root}/var/lib/pcc/scratch.img`)), host.fact(facts.cpuCount)]);
     if (scratch.exists) host.add(ops.file(`${root}/var/lib/pcc/scratch.size`, { content: `${scratch.size}\n` }));
     host.add(ops.lineInFile(`${root}/etc/pcc/env`, { line: `CPUS=${cpus}`, match: /^CPUS=/ }));

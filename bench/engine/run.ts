@@ -67,7 +67,7 @@ async function setup(n: number): Promise<Setup> {
   mkdirSync(home, { recursive: true });
   const pccRoot = path.join(dir, 'roots-pcc');
   const ansibleRoot = path.join(dir, 'roots-ansible');
-  writeFileSync(path.join(project, 'config/bench.env'), `BENCH_ROOT=${pccRoot}\n`);
+  writeFileSync(path.join(project, 'config/vars.env'), `BENCH_ROOT=${pccRoot}\n`);
   const env = { ...process.env, HOME: home };
   for (const h of fleet.hosts) {
     execFileSync('node', [pccBin, 'hosts', 'add', h.name, `root@${h.address}:22`, '--key', fleet.key, '--project', project], { env });

@@ -136,16 +136,18 @@ const commands: CommandSpec[] = [
   },
   {
     command: 'hosts [action] [name] [target]',
-    describe: 'List hosts; `hosts add NAME user@addr[:port]` and `hosts rm NAME` manage static ones',
+    describe: 'List hosts; `hosts show NAME`, `hosts add NAME user@addr[:port]`, `hosts rm NAME`, `hosts import inventory.ini|yml`',
     builder: (y) =>
       y
-        .positional('action', { choices: ['list', 'add', 'rm'] as const, default: 'list', describe: 'list (default), add or rm' })
-        .positional('name', { type: 'string', describe: 'the static host (add, rm)' })
+        .positional('action', { choices: ['list', 'show', 'add', 'rm', 'import'] as const, default: 'list', describe: 'list (default), show, add, rm or import' })
+        .positional('name', { type: 'string', describe: 'host name (import: the inventory file)' })
         .positional('target', { type: 'string', describe: 'user@address[:port] (add)' })
         .option('key', { type: 'string', describe: 'private key file' })
-        .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' }),
+        .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' })
+        .option('var', { type: 'string', array: true, describe: 'add: a variable K=V for config/hosts/NAME.env (repeatable)' }),
     examples: [
       ['$0 hosts add gpu1 ubuntu@203.0.113.7 --key ~/.ssh/lab --group lab', 'a machine you already have'],
+      ['$0 hosts import inventory.ini', 'hosts and groups from an Ansible inventory'],
       ['$0 hosts rm gpu1', 'forget it again'],
     ],
     load: () => import('./commands/hosts.js'),
@@ -165,16 +167,43 @@ const commands: CommandSpec[] = [
     load: () => import('./commands/exec.js'),
   },
   {
+    command: 'job <action> [target]',
+    describe: 'Run work on the swarm: job run IMAGE [-- CMD...], job ls, job logs NAME, job wait NAME, job rm NAME',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['run', 'ls', 'logs', 'wait', 'rm'] as const })
+        .positional('target', { type: 'string', describe: 'run: the image (a docker/NNN-name or any reference); else the job name' })
+        .option('name', { type: 'string', describe: 'run: the job name (default: image name plus a random suffix)' })
+        .option('replicas', { type: 'number', default: 1, describe: 'run: how many tasks (each gets PCC_TASK_INDEX 0..N-1)' })
+        .option('parallel', { type: 'number', describe: 'run: tasks at once (default: all)' })
+        .option('on', { type: 'string', describe: 'run: host pattern to place tasks on, e.g. gpu, ec2:&gpu, local1' })
+        .option('gpus', { type: 'number', describe: 'run: GPUs per task' })
+        .option('cpus', { type: 'number', describe: 'run: CPUs per task' })
+        .option('memory', { type: 'string', describe: 'run: memory per task, e.g. 2G' })
+        .option('retries', { type: 'number', default: 0, describe: 'run: extra attempts for a task that fails' })
+        .option('env', { type: 'string', describe: 'run: KEY=VALUE for every task (repeat the flag for more)' })
+        .option('wait', { type: 'boolean', default: false, describe: 'run: follow the job to its end' })
+        .option('follow', { type: 'boolean', default: false, describe: 'logs: keep printing until the job ends' })
+        .option('task', { type: 'number', describe: 'logs: only this task index' })
+        .option('yes', { type: 'boolean', default: false, describe: 'rm: stop unfinished tasks without asking' }),
+    examples: [
+      ['$0 job run hello --replicas 6 --parallel 3 --wait', 'six tasks of the docker/NNN-hello image, three at once'],
+      ['$0 job logs hello-x1y2 --follow', 'their output per task and host'],
+    ],
+    load: () => import('./commands/job.js'),
+  },
+  {
     command: 'run <playbook> <pattern>',
     describe: 'Run a playbook (a .ts or .js module) on matching hosts',
     builder: (y) =>
       y
         .positional('playbook', { type: 'string', describe: 'a .ts or .js file whose default export is definePlaybook(...)' })
         .positional('pattern', { type: 'string', describe: patternHelp })
-        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' })
+        .option('var', { type: 'string', array: true, describe: 'a variable K=V, over every file (repeatable)' }),
     examples: [
       ['$0 run playbooks/site.ts all', 'converge every host'],
-      ['$0 run playbooks/site.ts gpu --dry', 'show the diffs it would apply to the gpu hosts'],
+      ['$0 run playbooks/site.ts gpu --dry --var GREETING=hi', 'show the diffs it would apply to the gpu hosts'],
     ],
     load: () => import('./commands/run.js'),
   },

@@ -6,10 +6,11 @@ export function renderRecap(result: RunResult): string {
   const out: string[] = [];
   for (const h of result.hosts) {
     for (const op of h.ops) {
-      if (op.status === 'changed') out.push(`${h.host} | ${result.dry ? 'would change' : 'changed'}: ${op.name} (${op.summary ?? ''})`);
+      if (op.status === 'changed') out.push(`${h.host} | ${op.uncertain ? 'may change' : result.dry ? 'would change' : 'changed'}: ${op.name} (${op.summary ?? ''})`);
       if (op.status === 'failed') out.push(`${h.host} | failed: ${op.name}: ${op.error ?? ''}`);
       if (result.dry && op.diff) out.push(op.diff.trimEnd());
     }
+    for (const f of h.guessed ?? []) out.push(`${h.host} | dry run read ${f} as it is now, before an earlier change; later steps may differ in a real run`);
     if (h.error && !h.ops.some((o) => o.status === 'failed')) out.push(`${h.host} | ${h.status}: ${h.error}`);
   }
   out.push('', `RECAP ${result.playbook}${result.dry ? ' (dry run: nothing was changed)' : ''}`);

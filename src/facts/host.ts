@@ -1,3 +1,4 @@
+import { parseSmiHeader, type DriverCuda } from '../gpu/cuda.js';
 import { defineFact } from './fact.js';
 
 export interface OsRelease {
@@ -50,43 +51,78 @@ export const cpuFlags = defineFact<string[]>({
   stable: true,
 });
 
+export interface NvidiaPciDevice {
+  /** PCI device id (sysfs `device`), which says the chip generation. */
+  device: number;
+  /** lspci's name for it, e.g. `GA102GL [A10G]`, where lspci is installed. */
+  name?: string;
+}
+
+export interface NvidiaGpu {
+  uuid: string;
+  name: string;
+  memoryMiB: number;
+  driverVersion: string;
+}
+
 export interface GpuInfo {
-  /** An NVIDIA device on the PCI bus (vendor 10de, class 03xx). */
+  /** An NVIDIA display-class device (vendor 10de, class 03xx) on the PCI bus. */
   nvidia: boolean;
-  /** Model names from nvidia-smi, when the driver is loaded. */
-  models: string[];
+  devices: NvidiaPciDevice[];
+  /** What nvidia-smi lists; empty when no driver answers. */
+  gpus: NvidiaGpu[];
+  /** Driver version and highest CUDA it supports, from the nvidia-smi header. */
+  driver?: DriverCuda;
   driverLoaded: boolean;
 }
 
 /**
  * Reads the PCI bus straight from sysfs (lspci is not on every image) and asks
- * nvidia-smi only when it exists. Parsed by `parseGpu`, which the tests feed
- * outputs recorded on real GPU machines.
+ * nvidia-smi only when it exists: its CSV query for the GPUs and its header
+ * for the CUDA version. Parsed by `parseGpu`, which the tests feed outputs
+ * captured on real GPU machines.
  */
 export const gpu = defineFact<GpuInfo>({
   key: 'gpu',
   script: [
-    'for d in /sys/bus/pci/devices/*; do [ -r "$d/vendor" ] && printf "pci %s %s\\n" "$(cat "$d/vendor")" "$(cat "$d/class")"; done',
+    'for d in /sys/bus/pci/devices/*; do [ -r "$d/vendor" ] && printf "pci %s %s %s\\n" "$(cat "$d/vendor")" "$(cat "$d/device")" "$(cat "$d/class")"; done',
     'command -v lspci >/dev/null 2>&1 && lspci -nn | sed "s/^/lspci /"',
-    'command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed "s/^/smi /"',
+    'command -v nvidia-smi >/dev/null 2>&1 && { nvidia-smi --query-gpu=uuid,name,memory.total,driver_version --format=csv 2>&1 | sed "s/^/smi /"; nvidia-smi 2>&1 | grep -m1 "Driver Version" | sed "s/^/smihead /"; }',
     'true',
   ].join('; '),
   parse: (out) => parseGpu(out),
-  stable: true,
 });
 
 export function parseGpu(out: string): GpuInfo {
-  let nvidia = false;
-  const models: string[] = [];
+  const byId = new Map<number, NvidiaPciDevice>();
+  const gpus: NvidiaGpu[] = [];
+  let driver: DriverCuda | undefined;
   for (const line of out.split('\n')) {
-    const pci = /^pci 0x([0-9a-f]{4}) 0x(03[0-9a-f]{4})/i.exec(line);
-    if (pci && pci[1]!.toLowerCase() === '10de') nvidia = true;
-    // lspci -nn: "... 3D controller [0302]: NVIDIA Corporation GA102GL [A10G] [10de:2237] (rev a1)"
-    if (/^lspci .*\[03[0-9a-f]{2}\]: .*\[10de:[0-9a-f]{4}\]/i.test(line)) nvidia = true;
-    const smi = /^smi (.+?),\s*([\d.]+)\s*$/.exec(line);
-    if (smi) models.push(smi[1]!.trim());
+    // sysfs: "pci 0x10de 0x2237 0x030200"
+    const pci = /^pci 0x([0-9a-f]{4}) 0x([0-9a-f]{4}) 0x03[0-9a-f]{4}/i.exec(line);
+    if (pci && pci[1]!.toLowerCase() === '10de') {
+      const device = Number.parseInt(pci[2]!, 16);
+      byId.set(device, byId.get(device) ?? { device });
+    }
+    // lspci -nn: "00:1e.0 3D controller [0302]: NVIDIA Corporation GA102GL [A10G] [10de:2237] (rev a1)"
+    const ls = /^lspci \S+ [^[]*\[03[0-9a-f]{2}\]: NVIDIA Corporation (.+?) \[10de:([0-9a-f]{4})\]/i.exec(line);
+    if (ls) {
+      const device = Number.parseInt(ls[2]!, 16);
+      byId.set(device, { device, name: ls[1]! });
+    }
+    // nvidia-smi --query-gpu=uuid,name,memory.total,driver_version --format=csv
+    const smi = /^smi (GPU-[0-9a-f-]+),\s*(.+?),\s*(\d+) MiB,\s*([\d.]+)\s*$/i.exec(line);
+    if (smi) gpus.push({ uuid: smi[1]!, name: smi[2]!, memoryMiB: Number(smi[3]), driverVersion: smi[4]! });
+    if (line.startsWith('smihead ')) driver = parseSmiHeader(line) ?? driver;
   }
-  return { nvidia: nvidia || models.length > 0, models, driverLoaded: models.length > 0 };
+  const devices = [...byId.values()];
+  return {
+    nvidia: devices.length > 0 || gpus.length > 0,
+    devices,
+    gpus,
+    ...(driver ? { driver } : {}),
+    driverLoaded: gpus.length > 0,
+  };
 }
 
 export interface DockerInfo {

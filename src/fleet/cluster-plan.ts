@@ -26,7 +26,7 @@ export async function clusterPlan(
     overlay: { subnet: settings.values.OVERLAY_SUBNET, port, mtu: OVERLAY_MTU, hub, peers },
     exportPath: controller.meta.exportPath ?? DEFAULT_EXPORT,
     registryStorage: controller.meta.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
-    nvidiaSysext: settings.values.NVIDIA_SYSEXT,
+    nvidia: { driverSeries: settings.values.NVIDIA_DRIVER_SERIES, runtimeVersion: settings.values.NVIDIA_RUNTIME_VERSION },
     swarm: {
       managerAddress: hub.address,
       addressPool: settings.values.SWARM_ADDRESS_POOL,

@@ -1,3 +1,4 @@
+import type { DriverSeries } from '../gpu/generation.js';
 import type { OverlayPlan } from '../network/overlay.js';
 
 /**
@@ -13,8 +14,8 @@ export interface ClusterPlan {
   exportPath: string;
   /** Path on the controller where the registry keeps images (on the user's machine). */
   registryStorage: string;
-  /** NVIDIA driver sysext for Flatcar GPU hosts. */
-  nvidiaSysext: string;
+  /** Flatcar GPU hosts: the official driver sysext series and the nvidia-runtime sysext version. */
+  nvidia: { driverSeries: DriverSeries; runtimeVersion: string };
   swarm: SwarmPlan;
   /**
    * Hosts this run only brings up to date on the overlay (new peers, moved

@@ -59,8 +59,10 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   const plan = await clusterPlan(ctx.project, ctx.settings, state, { joinToken, overlayOnly: overlayOnly.map((h) => h.name) });
   const hosts = [controller, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!), ...overlayOnly];
   const { default: setupPlaybook } = await import('../../playbooks/setup.js');
-  const result = await runPlaybook(setupPlaybook, hosts, await runOptions(ctx, { dry: ctx.dry, input: plan }));
+  const options = await runOptions(ctx, { dry: ctx.dry, input: plan });
+  let result = await runPlaybook(setupPlaybook, hosts, options);
   if (ctx.dry) return result;
+  result = await afterReboots(result, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
   await recordGpuGroups(ctx, result);
   const labels = labelsFromSetup(await ctx.state.read(), result);
   const { default: labelsPlaybook } = await import('../../playbooks/swarm-labels.js');
@@ -83,6 +85,36 @@ async function swarmToken(controller: HostRecord, ctx: ProviderContext): Promise
     throw new PccError(`the controller could not become the swarm manager: ${made.hosts[0].error ?? made.hosts[0].ops.find((o) => o.status === 'failed')?.error ?? 'see pcc init'}`);
   }
   return readJoinToken(controller, ctx);
+}
+
+/** Time for a host whose reboot is due 5 s after its run to go down, before ssh is tried. */
+const REBOOT_GRACE_MS = 20_000;
+
+/**
+ * A Flatcar GPU host whose driver sysext had to be fetched again reboots at
+ * the end of its run (outputs.rebooting): setup waits for it and runs once
+ * more, so no one reboots by hand. A host that asks again has failed.
+ */
+async function afterReboots(
+  result: RunResult,
+  hosts: HostRecord[],
+  ctx: ProviderContext,
+  rerun: (hosts: HostRecord[]) => Promise<RunResult>,
+): Promise<RunResult> {
+  const names = new Set(result.hosts.filter((h) => h.outputs.rebooting === true).map((h) => h.host));
+  if (names.size === 0) return result;
+  const again = hosts.filter((h) => names.has(h.name));
+  for (const h of again) ctx.progress.host(h.name, 'rebooting to load the NVIDIA driver sysext');
+  await new Promise((r) => setTimeout(r, REBOOT_GRACE_MS));
+  await waitForSsh(again, ctx);
+  const second = await rerun(again);
+  for (const h of second.hosts) {
+    if (h.outputs.rebooting === true) {
+      h.status = 'failed';
+      h.error = 'the NVIDIA driver sysext is still missing after a reboot; check that the host reaches the Flatcar release server (journalctl -b | grep -i sysext)';
+    }
+  }
+  return { ...result, hosts: result.hosts.map((h) => second.hosts.find((s) => s.host === h.host) ?? h) };
 }
 
 /** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */

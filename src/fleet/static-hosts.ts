@@ -3,7 +3,10 @@ import type { ProviderContext } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A host name becomes an ssh alias and a file name (config/hosts/<name>.env). */
+export const HOST_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Group names also allow `_`, which Ansible inventories use a lot. */
+export const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export interface StaticHostInput {
   name: string;
@@ -22,34 +25,43 @@ export function parseTarget(target: string): { user: string; address: string; po
 }
 
 export async function addStaticHost(ctx: ProviderContext, input: StaticHostInput): Promise<HostRecord> {
-  if (!NAME.test(input.name)) {
-    throw new PccError(`host name '${input.name}': use lowercase letters, digits and dashes (it becomes an ssh alias)`);
-  }
-  for (const g of input.groups) {
-    if (!NAME.test(g)) throw new PccError(`--group '${g}': use lowercase letters, digits and dashes`);
-  }
-  const { user, address, port } = parseTarget(input.target);
-  const record = await ctx.state.update((state) => {
-    const existing = state.hosts[input.name];
-    if (existing && existing.provider !== 'static') {
-      throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);
+  return (await addStaticHosts(ctx, [input]))[0]!;
+}
+
+/** Adds (or updates) static hosts in one state update and one alias refresh; all are checked before any is saved. */
+export async function addStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[]): Promise<HostRecord[]> {
+  const parsed = inputs.map((input) => {
+    if (!HOST_NAME.test(input.name)) {
+      throw new PccError(`host name '${input.name}': use lowercase letters, digits and dashes (it becomes an ssh alias)`);
     }
-    const host: HostRecord = {
-      name: input.name,
-      address,
-      port,
-      user,
-      key: input.key,
-      provider: 'static',
-      groups: ['static', ...input.groups.filter((g) => g !== 'static')],
-      createdAt: existing?.createdAt ?? new Date().toISOString(),
-      meta: {},
-    };
-    state.hosts[input.name] = host;
-    return host;
+    for (const g of input.groups) {
+      if (!GROUP_NAME.test(g)) throw new PccError(`--group '${g}': use lowercase letters, digits, _ and -`);
+    }
+    return { input, ...parseTarget(input.target) };
   });
+  const records = await ctx.state.update((state) =>
+    parsed.map(({ input, user, address, port }) => {
+      const existing = state.hosts[input.name];
+      if (existing && existing.provider !== 'static') {
+        throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);
+      }
+      const host: HostRecord = {
+        name: input.name,
+        address,
+        port,
+        user,
+        key: input.key,
+        provider: 'static',
+        groups: ['static', ...input.groups.filter((g) => g !== 'static')],
+        createdAt: existing?.createdAt ?? new Date().toISOString(),
+        meta: {},
+      };
+      state.hosts[input.name] = host;
+      return host;
+    }),
+  );
   await refreshAliases(ctx, 'static');
-  return record;
+  return records;
 }
 
 export async function removeStaticHost(ctx: ProviderContext, name: string): Promise<void> {

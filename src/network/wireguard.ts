@@ -61,6 +61,10 @@ export function renderConfig(node: OverlayNode, plan: OverlayPlan): string {
     `ListenPort = ${plan.port}`,
     `PrivateKey = ${node.privateKey}`,
     `MTU = ${plan.mtu}`,
+    // Containers (swarm's gateway bridge, docker's own) reach the overlay as this host: WireGuard
+    // accepts from a peer only the addresses it was given, so a container's own source would be dropped.
+    `PostUp = iptables -t nat -A POSTROUTING -o %i ! -s ${plan.subnet} -j MASQUERADE`,
+    `PostDown = iptables -t nat -D POSTROUTING -o %i ! -s ${plan.subnet} -j MASQUERADE`,
   ];
   for (const peer of meshPeers(node, plan.hub, plan.peers, plan.subnet)) {
     lines.push('', `# ${peer.name}`, '[Peer]', `PublicKey = ${peer.publicKey}`);

@@ -13,8 +13,13 @@ export interface Ownership {
 }
 
 export interface FileOptions extends Ownership {
-  /** Wanted content. Without it an existing file keeps its content and a missing one is created empty. */
+  /** Wanted content. Without it an existing file keeps its content. */
   content?: string;
+  /**
+   * Without content, a missing file is an error (as Ansible's `file` module
+   * refuses a mode on a missing path), unless this asks for an empty one.
+   */
+  create?: boolean;
   state?: 'present' | 'absent';
 }
 
@@ -103,6 +108,9 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
   let diff: (() => string | undefined) | undefined;
 
   const mode = wantedMode ?? st.mode ?? '0644';
+  if (!st.exists && options.content === undefined && !options.create) {
+    throw new Error(`${path} does not exist, and only its mode or owner is given; give content, or create: true for an empty file`);
+  }
   const content = options.content ?? (st.exists ? undefined : '');
   const rewrite = content !== undefined && !sameContent(st, content);
   if (rewrite) {

@@ -6,7 +6,7 @@ import type { HostRecord } from '../state/schema.js';
 export interface HostContext {
   readonly name: string;
   readonly record: HostRecord;
-  /** Settings passed through from `config/*.env` plus the caller's vars. */
+  /** Variables for this host: config/vars.env < config/groups/<group>.env < config/hosts/<name>.env < --var. */
   readonly vars: Readonly<Record<string, string>>;
   /** Queue an operation; it is planned against facts and applied in order. */
   add(op: Operation): void;

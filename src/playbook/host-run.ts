@@ -57,6 +57,9 @@ export class HostRun<I> {
   private roundTrips = 0;
   private readonly outputs: Record<string, unknown> = {};
   private shell?: Promise<ShellSession>;
+  /** Under --dry: facts an earlier planned change alters without saying how; they hold the host's current value. */
+  private readonly uncertain = new Set<string>();
+  private readonly guessed = new Set<string>();
 
   constructor(
     private readonly record: HostRecord,
@@ -68,7 +71,7 @@ export class HostRun<I> {
   async execute(): Promise<HostResult> {
     const started = Date.now();
     const finish = (extra: { error?: string; unreachable?: boolean } = {}) =>
-      summarize(this.record.name, this.results, { ...extra, roundTrips: this.roundTrips, durationMs: Date.now() - started, outputs: this.outputs });
+      summarize(this.record.name, this.results, { ...extra, roundTrips: this.roundTrips, durationMs: Date.now() - started, outputs: this.outputs, guessed: [...this.guessed] });
     try {
       this.recalled = (await this.options.memory?.recall()) ?? [];
       await this.drive();
@@ -118,7 +121,10 @@ export class HostRun<I> {
         for (const b of batch) for (const f of b.failers) f(err);
         throw err;
       }
-      for (const b of batch) for (const w of b.waiters) w(this.lookupReal(b.fact)?.value);
+      for (const b of batch) {
+        if (this.uncertain.has(b.fact.key)) this.guessed.add(b.fact.key);
+        for (const w of b.waiters) w(this.lookupReal(b.fact)?.value);
+      }
     }
     await running;
     if (failure !== undefined) throw failure;
@@ -191,6 +197,12 @@ export class HostRun<I> {
   }
 
   private planOne(op: Operation): void {
+    if (this.options.dry && op.facts.some((f) => this.uncertain.has(f.key))) {
+      // Planning on the value from before would guess: say so, and predict nothing.
+      this.results.push({ name: op.name, status: 'changed', uncertain: true, summary: 'may change: an earlier change alters what it reads' });
+      this.markUncertain(op.touches, new Set());
+      return;
+    }
     let change: Change | undefined;
     try {
       change = op.plan(
@@ -223,14 +235,29 @@ export class HostRun<I> {
    */
   private forgetAltered(op: Operation, change: Change): void {
     const predicted = new Map((change.predicts ?? []).map((p) => [p.fact.key, p]));
+    if (this.options.dry) this.markUncertain(op.touches, new Set(predicted.keys()));
     for (const [key, known] of this.cache) {
       if (!predicted.has(key) && !this.options.dry && staleAfter(known.fact, op.touches)) this.cache.delete(key);
     }
     for (const [key, remembered] of this.remembered) {
       if (predicted.has(key) || (!this.options.dry && staleAfter(remembered.fact, op.touches))) this.remembered.delete(key);
     }
-    for (const p of predicted.values()) this.cache.set(p.fact.key, { fact: p.fact, value: p.value, predicted: true });
+    for (const p of predicted.values()) {
+      this.cache.set(p.fact.key, { fact: p.fact, value: p.value, predicted: true });
+      this.uncertain.delete(p.fact.key);
+    }
   }
+
+  /** Under --dry, what a change alters without a prediction is known only once applied; facts read later count too. */
+  private markUncertain(touches: readonly string[], predicted: ReadonlySet<string>): void {
+    const facts = [...this.cache.values()].map((k) => k.fact);
+    for (const f of [...facts, ...[...this.remembered.values()].map((r) => r.fact)]) {
+      if (!predicted.has(f.key) && staleAfter(f, touches)) this.uncertain.add(f.key);
+    }
+    this.uncertainTouches.push(touches);
+  }
+
+  private readonly uncertainTouches: (readonly string[])[] = [];
 
   /** Whether a change planned but not yet applied may alter this fact. */
   private isStale(fact: Fact<unknown>): boolean {
@@ -282,6 +309,7 @@ export class HostRun<I> {
     for (const f of probe) {
       this.cache.set(f.key, { fact: f, value: values.get(f.key) });
       this.read.set(f.key, f);
+      if (this.options.dry && this.uncertainTouches.some((t) => staleAfter(f, t))) this.uncertain.add(f.key);
     }
     for (const f of recalled) this.remembered.set(f.key, { fact: f, raw: values.get(f.key) });
   }

@@ -7,6 +7,8 @@ export interface OpResult {
   diff?: string;
   /** Output of the failed command, or the planning error. */
   error?: string;
+  /** Under --dry: it reads what an earlier, unapplied change alters, so whether it changes is known only when applied. */
+  uncertain?: boolean;
 }
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
@@ -24,6 +26,12 @@ export interface HostResult {
   durationMs: number;
   /** Values the playbook handed back with `host.output`. */
   outputs: Record<string, unknown>;
+  /**
+   * Under --dry: facts the playbook read that an earlier, unapplied change
+   * alters. It saw the host as it is now, so what it did next may differ
+   * from a real run.
+   */
+  guessed?: string[];
 }
 
 export interface RunResult {
@@ -32,7 +40,7 @@ export interface RunResult {
   hosts: HostResult[];
 }
 
-export function summarize(host: string, ops: OpResult[], extra: { error?: string; unreachable?: boolean; roundTrips: number; durationMs: number; outputs?: Record<string, unknown> }): HostResult {
+export function summarize(host: string, ops: OpResult[], extra: { error?: string; unreachable?: boolean; roundTrips: number; durationMs: number; outputs?: Record<string, unknown>; guessed?: string[] }): HostResult {
   const count = (s: OpStatus) => ops.filter((o) => o.status === s).length;
   const failed = count('failed') + (extra.error && !extra.unreachable && count('failed') === 0 ? 1 : 0);
   const changed = count('changed');
@@ -49,6 +57,7 @@ export function summarize(host: string, ops: OpResult[], extra: { error?: string
     roundTrips: extra.roundTrips,
     durationMs: extra.durationMs,
     outputs: extra.outputs ?? {},
+    ...(extra.guessed?.length ? { guessed: extra.guessed } : {}),
   };
 }
 

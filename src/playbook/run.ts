@@ -12,7 +12,8 @@ export interface RunOptions<I = undefined> {
   dry: boolean;
   input?: I;
   concurrency: number;
-  vars: Readonly<Record<string, string>>;
+  /** The same for every host, or per host (settings < group < host < --var, from fleet/). */
+  vars: Readonly<Record<string, string>> | ((host: HostRecord) => Readonly<Record<string, string>>);
   connect: (host: HostRecord) => Promise<Connection>;
   onProgress?: (host: string, message: string) => void;
   /** Where each host keeps the facts this playbook read there last time. */
@@ -56,7 +57,7 @@ async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, opt
     const result = await new HostRun(host, playbook, conn, {
       dry: options.dry,
       input: options.input as I,
-      vars: strictVars(options.vars),
+      vars: strictVars(typeof options.vars === 'function' ? options.vars(host) : options.vars),
       onProgress: progress,
       memory: options.memory?.(playbook.name, host.name),
     }).execute();

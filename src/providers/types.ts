@@ -24,6 +24,8 @@ export interface AcquireRequest {
   ami?: string;
   /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
   site?: string;
+  /** `pcc resume`: bring back saved hosts, create none. */
+  resumeOnly?: boolean;
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
   wait: boolean;
 }

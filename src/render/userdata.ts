@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { PccError } from '../core/errors.js';
+import type { NvidiaProvisioning } from '../gpu/flatcar.js';
 
 /**
  * First-boot configuration for Flatcar hosts (and, as cloud-config, for
@@ -18,7 +19,8 @@ export interface UserDataInput {
   sshAuthorizedKeys: string[];
   /** `host:port` of the project registry, trusted over plain HTTP (it is only reachable over the overlay). */
   registryHost?: string;
-  gpu?: boolean;
+  /** A Flatcar GPU host: the NVIDIA driver and container toolkit sysexts it enables at first boot. */
+  nvidia?: NvidiaProvisioning;
   /** The login user that gets the keys; Flatcar's is `core`. */
   user?: string;
   /** Flatcar-only files (update strategy) are left out for other distributions. */
@@ -115,7 +117,14 @@ function templateView(input: UserDataInput) {
     user: input.user ?? 'core',
     sshAuthorizedKeys: input.sshAuthorizedKeys.map((k) => k.trim()),
     registryHost: input.registryHost ?? null,
-    gpu: input.gpu ?? false,
+    nvidia: input.nvidia
+      ? {
+          enabledSysextConf: `${input.nvidia.driverSysext}\n`,
+          runtimeSource: input.nvidia.runtime.url,
+          runtimePath: input.nvidia.runtime.path,
+          runtimeLink: input.nvidia.runtime.link,
+        }
+      : null,
     flatcar: input.flatcar ?? true,
     dockerDaemonJson: input.registryHost ? `${JSON.stringify({ 'insecure-registries': [input.registryHost] }, null, 2)}\n` : null,
   };

@@ -20,7 +20,8 @@ const headers: Record<ExampleFile, string> = {
   pcc: `pcc itself: the engine, the registry and the shared network. Every provider
 uses these. Copy to config/pcc.env and change what you need; unset keys use
 these defaults. Keys pcc does not know (no PCC_, REGISTRY_, OVERLAY_, ...
-prefix) are passed to playbooks as host.vars.`,
+prefix) are refused; playbook variables go in config/vars.env and reach
+playbooks as host.vars.`,
   local: `Local hosts on this Linux machine (pcc acquire local, save local, destroy local,
 status; pcc init --provider local for the controller). Each host is a
 systemd-nspawn machine booted with systemd. Needs root, and:
@@ -72,7 +73,8 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
   OVERLAY_SUBNET: { file: 'pcc', doc: 'The WireGuard network every host joins; the controller takes the first address.' },
   OVERLAY_PORT: { file: 'pcc', doc: 'The UDP port WireGuard listens on.' },
   SWARM_ADDRESS_POOL: { file: 'pcc', doc: 'Docker Swarm carves its overlay networks (the `pcc` container network among them) from this pool, /24 each.' },
-  NVIDIA_SYSEXT: { file: 'pcc', doc: "Flatcar's prebuilt NVIDIA driver sysext for GPU hosts." },
+  NVIDIA_DRIVER_SERIES: { file: 'pcc', doc: "Driver series of Flatcar's official NVIDIA sysexts for GPU hosts; open or proprietary follows the GPU generation." },
+  NVIDIA_RUNTIME_VERSION: { file: 'pcc', doc: 'Version of the sysext-bakery nvidia-runtime sysext (the NVIDIA container toolkit) Flatcar GPU hosts fetch at first boot.' },
 
   LOCAL_SUBNET: {
     file: 'local',

@@ -1,52 +1,60 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
+import { readDotenvFile } from './dotenv-file.js';
 import { reservedPrefixes, secretKeys, settingsSchema, type SettingsValues } from './schema.js';
 
 export interface Settings {
   readonly values: SettingsValues;
-  /** Keys without a pcc meaning, passed to playbooks as variables. */
+  /** Playbook variables: `config/vars.env` and the free keys of `config/.private`. */
   readonly vars: Readonly<Record<string, string>>;
   /** Which file each key came from, for error messages. */
   readonly origin: Readonly<Record<string, string>>;
 }
 
 const PRIVATE_FILE = '.private';
+/** Free playbook variables; every other `config/*.env` holds pcc's settings only. */
+export const VARS_FILE = 'vars.env';
 
 /**
  * Reads `config/*.env` (sorted) and then `config/.private`. A key set in two
  * files is an error, because which one wins would be a guess. Known keys set in
  * the process environment win over the files, as dotenv does, so CI and tests
  * can override without editing files.
+ *
+ * Every line is read or refused: a line dotenv cannot parse, a key in the wrong
+ * case and a key pcc does not know are errors naming the file and the line.
+ * Playbook variables live in `config/vars.env` (secret ones in
+ * `config/.private`), so a typo in a settings file cannot pass as a variable.
  */
 export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.env): Settings {
   const raw: Record<string, string> = {};
   const origin: Record<string, string> = {};
+  const vars: Record<string, string> = {};
+  const known = settingsSchema.shape;
   for (const file of configFiles(project.configDir)) {
     const rel = path.relative(project.root, file);
-    if (path.basename(file) === PRIVATE_FILE) refuseReadableByOthers(file, rel);
-    let parsed: Record<string, string>;
-    try {
-      parsed = parseDotenv(readFileSync(file));
-    } catch (err) {
-      throw new PccError(`${rel}: cannot read (${(err as Error).message}); fix the file's permissions or remove it`);
-    }
-    for (const [key, value] of Object.entries(parsed)) {
+    const base = path.basename(file);
+    if (base === PRIVATE_FILE) refuseReadableByOthers(file, rel);
+    for (const { key, value, line } of readDotenvFile(file, rel) ?? []) {
       const earlier = origin[key];
       if (earlier !== undefined) {
-        throw new PccError(`${rel}: ${key} is already set in ${earlier}; keep it in one file only`);
+        throw new PccError(`${rel}:${line}: ${key} is already set in ${earlier}; keep it in one file only`);
       }
-      if (secretKeys.has(key) && path.basename(file) !== PRIVATE_FILE) {
-        throw new PccError(`${rel}: ${key} is a secret; move it to config/${PRIVATE_FILE} (chmod 600)`);
-      }
-      raw[key] = value;
+      const isSetting = key in known;
+      if (base === VARS_FILE || (base === PRIVATE_FILE && !isSetting)) {
+        checkVariableKey(key, `${rel}:${line}`);
+        vars[key] = value;
+      } else if (!isSetting) {
+        throw new PccError(`${rel}:${line}: ${unknownSettingHint(key)}`);
+      } else if (secretKeys.has(key) && base !== PRIVATE_FILE) {
+        throw new PccError(`${rel}:${line}: ${key} is a secret; move it to config/${PRIVATE_FILE} (chmod 600)`);
+      } else raw[key] = value;
       origin[key] = rel;
     }
   }
 
-  const known = settingsSchema.shape;
   for (const key of Object.keys(known)) {
     const fromEnv = env[key];
     if (fromEnv !== undefined && fromEnv !== '') {
@@ -55,27 +63,50 @@ export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.
     }
   }
 
-  const vars: Record<string, string> = {};
-  const candidate: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key in known) candidate[key] = value;
-    else if (reservedPrefixes.some((p) => key.startsWith(p))) {
-      const hint = closestKey(key, Object.keys(known));
-      throw new PccError(
-        `${origin[key]}: unknown setting ${key}; ${hint ? `did you mean ${hint}?` : 'remove it or see the README for known settings'}`,
-      );
-    } else vars[key] = value;
-  }
-
-  const result = settingsSchema.safeParse(candidate);
+  const result = settingsSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
     const where = origin[key] ?? 'config';
-    const shown = secretKeys.has(key) ? '(hidden)' : JSON.stringify(candidate[key]);
+    const shown = secretKeys.has(key) ? '(hidden)' : JSON.stringify(raw[key]);
     throw new PccError(`${where}: ${key}=${shown} is invalid: ${issue.message}; fix the value or remove the line for the default`);
   }
   return { values: result.data, vars, origin };
+}
+
+/**
+ * A playbook variable may be named anything but a pcc setting: a setting's
+ * name (in any case) or one of pcc's prefixes there is a setting in the wrong
+ * file, or a typo of one. `where` is `file:line`.
+ */
+export function checkVariableKey(key: string, where: string): void {
+  const known = settingsSchema.shape;
+  const upper = key.toUpperCase();
+  if (upper in known) {
+    throw new PccError(`${where}: ${key} is a pcc setting, not a variable; move it to ${settingsFileFor(upper)}${upper === key ? '' : ` as ${upper}`}`);
+  }
+  if (reservedPrefixes.some((p) => upper.startsWith(p))) {
+    const hint = closestKey(upper, Object.keys(known));
+    throw new PccError(
+      `${where}: ${key} uses pcc's prefix ${reservedPrefixes.find((p) => upper.startsWith(p))} but is no setting; ${hint ? `did you mean ${hint} (in ${settingsFileFor(hint)})?` : 'rename the variable'}`,
+    );
+  }
+}
+
+function unknownSettingHint(key: string): string {
+  const known = Object.keys(settingsSchema.shape);
+  const upper = key.toUpperCase();
+  if (upper !== key && known.includes(upper)) return `${key}: setting names are upper case; write ${upper}`;
+  const hint = closestKey(upper, known);
+  const fix = hint ? `did you mean ${hint}?` : 'see the config/*.env.example files for the known settings';
+  return `unknown setting ${key}; ${fix} (playbook variables go in config/${VARS_FILE})`;
+}
+
+/** Where the examples put a setting. */
+function settingsFileFor(key: string): string {
+  if (secretKeys.has(key)) return `config/${PRIVATE_FILE}`;
+  const provider = (['LOCAL_', 'VAGRANT_', 'EC2_'] as const).find((p) => key.startsWith(p));
+  return provider ? `config/${provider.slice(0, -1).toLowerCase()}.env` : 'a config/*.env settings file';
 }
 
 function configFiles(dir: string): string[] {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { FLATCAR_DRIVER_SERIES } from '../gpu/generation.js';
 
 /**
  * Every setting pcc knows, by the env key a user writes in `config/*.env`.
  * Each entry carries its own fix text so that a bad value gets a one-line error.
- * Keys with a known prefix that are not listed here are typos and are refused;
- * any other key is passed through to playbooks as a variable.
+ * Settings files refuse any other key (a typo, or a key in the wrong case);
+ * playbook variables live in `config/vars.env` and may not use pcc's prefixes.
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -28,8 +29,10 @@ export const settingsSchema = z.object({
   OVERLAY_PORT: port.default(51820),
   /** Docker Swarm carves its overlay networks (the `pcc` container network among them) from this pool, /24 each. */
   SWARM_ADDRESS_POOL: cidr.default('10.215.0.0/16'),
-  /** Flatcar's prebuilt NVIDIA driver sysext for GPU hosts. */
-  NVIDIA_SYSEXT: z.string().regex(/^nvidia-drivers-[\w.-]+$/, 'expected a Flatcar sysext name like nvidia-drivers-570-open').default('nvidia-drivers-570-open'),
+  /** Driver series of Flatcar's official NVIDIA sysexts; open or proprietary follows the GPU generation. */
+  NVIDIA_DRIVER_SERIES: z.enum(FLATCAR_DRIVER_SERIES).default('570'),
+  /** Version of the sysext-bakery nvidia-runtime sysext (the NVIDIA container toolkit) Flatcar GPU hosts fetch at first boot. */
+  NVIDIA_RUNTIME_VERSION: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a sysext-bakery nvidia-runtime release like v1.17.9').default('v1.17.9'),
 
   // local provider (systemd-nspawn)
   LOCAL_SUBNET: cidr.default('10.213.0.0/24'),

@@ -9,7 +9,7 @@ export default definePlaybook({
     host.add(ops.directory('/srv/site', { mode: '0755' }));
     const cpus = await host.fact(facts.cpuCount);
     host.add(ops.file('/srv/site/about', { content: `${host.name} has ${cpus} CPUs\n` }));
-    // host.vars are the keys of config/*.env that are not pcc settings;
+    // host.vars come from config/vars.env (and config/hosts/, config/groups/, --var);
     // reading one that is not set is an error that names it.
     if ('GREETING' in host.vars) {
       host.add(ops.lineInFile('/etc/motd', { line: host.vars.GREETING!, match: /^Hello/ }));

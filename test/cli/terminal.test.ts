@@ -59,7 +59,7 @@ beforeAll(async () => {
   project = path.join(dir, 'project');
   home = path.join(dir, 'home');
   mkdirSync(path.join(project, 'config'), { recursive: true });
-  writeFileSync(path.join(project, 'config/work.env'), `WORK_ROOT=${path.join(dir, 'work')}\n`);
+  writeFileSync(path.join(project, 'config/vars.env'), `WORK_ROOT=${path.join(dir, 'work')}\n`);
   for (const h of fleet.hosts) {
     const r = pcc(['--project', project, 'hosts', 'add', h.name, `root@${h.address}:22`, '--key', fleet.key], { HOME: home });
     expect(r.code, r.stderr).toBe(0);

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import {
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
@@ -8,6 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
 import { MOTO_ACCOUNT_ID } from '../fixtures/moto.js';
+import { ignitionReport } from '../render/ignition-validate.js';
 import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite } from './harness.js';
 
 // moto's instances cannot be reached over SSH: every acquire here uses wait=false
@@ -79,6 +81,23 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
     expect(rules.some((r) => r.includes('0.0.0.0/0'))).toBe(false);
     const keys = (await suite.aws.send(new DescribeKeyPairsCommand({ Filters: mine }))).KeyPairs!;
     expect(keys).toHaveLength(1);
+
+    // The user data: valid for the upstream Ignition validator, with the open driver sysext for g5's A10G (Ampere).
+    const dir = path.join(suite.t.project.stateDir, 'ec2');
+    const [ign] = readdirSync(dir).filter((f) => f.endsWith('.ign'));
+    const text = readFileSync(path.join(dir, ign!), 'utf8');
+    expect(ignitionReport(text)).toBe('');
+    const conf = JSON.parse(text).storage.files.find((f: { path: string }) => f.path === '/etc/flatcar/enabled-sysext.conf');
+    expect(decodeURIComponent(conf.contents.source)).toBe('data:,nvidia-drivers-570-open\n');
+    expect(text).not.toContain('nvidia.service');
+  });
+
+  test('a GPU type Flatcar has no driver sysext for (g5g, arm64) is refused before anything launches', async () => {
+    const { provider, calls } = countingProvider();
+    await expect(provider.acquire({ ...gpu2, instanceType: 'g5g.xlarge' }, suite.t.ctx())).rejects.toThrow(
+      "g5g.xlarge is arm64: Flatcar's NVIDIA driver sysexts are built for amd64 only; pick an x86_64 GPU type or EC2_GPU_AMI=dlami",
+    );
+    expect(calls).not.toContain('RunInstances');
   });
 
   test('the same acquire retried launches once', async () => {

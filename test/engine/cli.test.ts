@@ -16,7 +16,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-cli-'));
   project = path.join(dir, 'project');
   mkdirSync(path.join(project, 'config'), { recursive: true });
-  writeFileSync(path.join(project, 'config/work.env'), `WORK_ROOT=${path.join(dir, 'work')}\n`);
+  writeFileSync(path.join(project, 'config/vars.env'), `WORK_ROOT=${path.join(dir, 'work')}\n`);
   env = { HOME: path.join(dir, 'home') };
 });
 afterAll(async () => {

@@ -111,7 +111,11 @@ describe('operations are pure builders, tested by exact command', () => {
   it('template renders strictly: a missing variable is a one-line error naming the template', () => {
     const op = template('/etc/u', { source: 'name={{name}}\n', vars: { name: 'h1' } });
     expect(plan(op, { 'file+sha256:/etc/u': absent })?.commands).toEqual([write('/etc/u', 'name=h1\n', '0644')]);
-    expect(() => template('/etc/u', { source: '{{nope}}', vars: {}, origin: 'templates/u.hbs' })).toThrow(/^templates\/u.hbs: .*nope/);
+    expect(() => template('/etc/u', { source: 'a\n {{managed.by}}', vars: { managed: {} }, origin: 'templates/u.hbs' })).toThrow(
+      "templates/u.hbs:2: variable 'managed.by' is not defined; pass it in vars or fix the template",
+    );
+    expect(() => template('/etc/u', { source: '{{nope}}', vars: {} })).toThrow("template for /etc/u:1: variable 'nope' is not defined; pass it in vars or fix the template");
+    expect(() => template('/etc/u', { source: 'x\n{{#if a}}', vars: {}, origin: 't.hbs' })).toThrow(/^t\.hbs:2: cannot parse the template: /);
   });
 
   it('command with creates / unless / onlyIf', () => {
@@ -190,5 +194,28 @@ describe('shell rendering', () => {
       content: Buffer.from('abc\n'),
     });
     expect(parseFileState('absent\n')).toEqual({ exists: false });
+  });
+});
+
+describe('blockInFile markers, as Ansible writes them', () => {
+  it('a {mark} template, whole-line markers, and Ansible placement rules', async () => {
+    const { withBlock } = await import('../../src/ops/edit.js');
+    const ansible = { marker: '# {mark} ANSIBLE MANAGED BLOCK' };
+    // A last line without a newline gets one before the block; the block ends with one.
+    expect(withBlock('a\nb', { ...ansible, block: 'x' })).toBe('a\nb\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n');
+    // The last begin and end lines are the block, in either order, as in Ansible; it is replaced where it stands.
+    expect(withBlock('a\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\nb\n', { ...ansible, block: 'new\n' })).toBe('a\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nb\n');
+    expect(withBlock('# END ANSIBLE MANAGED BLOCK\nkeep\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n', { ...ansible, block: 'new\n' })).toBe('# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nold\n');
+    // An empty block removes block and markers.
+    expect(withBlock('a\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\nb\n', { ...ansible, block: '' })).toBe('a\nb\n');
+    expect(withBlock('', { block: 'x', markerBegin: '-- pcc {', markerEnd: '-- pcc }' })).toBe('-- pcc {\nx\n-- pcc }\n');
+    expect(withBlock('', { block: 'x', marker: 'dns' })).toBe('# BEGIN PCC MANAGED BLOCK dns\nx\n# END PCC MANAGED BLOCK dns\n');
+    expect(() => withBlock('', { block: 'x', markerBegin: 'only' })).toThrow('blockInFile: give markerBegin and markerEnd together, or use marker');
+  });
+
+  it('file with only a mode refuses a missing file unless create is set', () => {
+    const op = file('/etc/x', { mode: '0600' });
+    expect(() => plan(op, { 'file:/etc/x': { exists: false } })).toThrow('/etc/x does not exist, and only its mode or owner is given; give content, or create: true for an empty file');
+    expect(plan(file('/etc/x', { mode: '0600', create: true }), { 'file:/etc/x': { exists: false } })?.summary).toBe('create');
   });
 });

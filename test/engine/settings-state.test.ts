@@ -21,9 +21,9 @@ const cfg = (name: string, text: string, mode = 0o644) => {
 };
 
 describe('settings', () => {
-  it('loads config/*.env with defaults, and passes unknown keys through as vars', () => {
+  it('loads config/*.env with defaults, and playbook variables from config/vars.env', () => {
     cfg('ec2.env', 'EC2_REGION=eu-west-1\n');
-    cfg('project.env', 'DATASET=/project/data\n');
+    cfg('vars.env', 'DATASET=/project/data\n');
     const s = loadSettings(project, {});
     expect(s.values.EC2_REGION).toBe('eu-west-1');
     expect(s.values.REGISTRY_PORT).toBe(5000);
@@ -37,7 +37,7 @@ describe('settings', () => {
 
   it('suggests the known key for a typo', () => {
     cfg('ec2.env', 'EC2_REGOIN=eu-west-1\n');
-    expect(() => loadSettings(project, {})).toThrow('config/ec2.env: unknown setting EC2_REGOIN; did you mean EC2_REGION?');
+    expect(() => loadSettings(project, {})).toThrow('config/ec2.env:1: unknown setting EC2_REGOIN; did you mean EC2_REGION? (playbook variables go in config/vars.env)');
   });
 
   it('refuses a config/.private that others can read, and secrets outside it', () => {
@@ -58,7 +58,56 @@ describe('settings', () => {
   it('a key in two files is an error naming both', () => {
     cfg('a.env', 'REGISTRY_PORT=5000\n');
     cfg('b.env', 'REGISTRY_PORT=5001\n');
-    expect(() => loadSettings(project, {})).toThrow('config/b.env: REGISTRY_PORT is already set in config/a.env; keep it in one file only');
+    expect(() => loadSettings(project, {})).toThrow('config/b.env:1: REGISTRY_PORT is already set in config/a.env; keep it in one file only');
+  });
+});
+
+describe('settings files: every line read or refused', () => {
+  it('refuses a line dotenv cannot parse, naming the file and line', () => {
+    cfg('local.env', '# subnet\nLOCAL_SUBNET 10.9.0.0/24\n');
+    expect(() => loadSettings(project, {})).toThrow(
+      'config/local.env:2: not a KEY=value line; write KEY=value (quote a value that holds spaces or #), or start the line with #',
+    );
+  });
+
+  it('refuses a binary file', () => {
+    writeFileSync(path.join(dir, 'config/local.env'), Buffer.from([0x4c, 0x3d, 0x00, 0xff, 0x0a]));
+    expect(() => loadSettings(project, {})).toThrow('config/local.env: is not a text file; it must hold KEY=value lines (dotenv), one a line');
+  });
+
+  it('refuses a key in the wrong case, and any unknown key, in a settings file', () => {
+    cfg('local.env', 'local_subnet=10.9.0.0/24\n');
+    expect(() => loadSettings(project, {})).toThrow('config/local.env:1: local_subnet: setting names are upper case; write LOCAL_SUBNET');
+    cfg('local.env', 'LOCL_SUBNET=10.9.0.0/24\n');
+    expect(() => loadSettings(project, {})).toThrow('config/local.env:1: unknown setting LOCL_SUBNET; did you mean LOCAL_SUBNET?');
+    cfg('local.env', 'DATASET=/data\n');
+    expect(() => loadSettings(project, {})).toThrow(
+      'config/local.env:1: unknown setting DATASET; see the config/*.env.example files for the known settings (playbook variables go in config/vars.env)',
+    );
+  });
+
+  it('refuses a setting, or a typo of one, in config/vars.env', () => {
+    cfg('vars.env', 'A=1\nlocal_subnet=10.9.0.0/24\n');
+    expect(() => loadSettings(project, {})).toThrow('config/vars.env:2: local_subnet is a pcc setting, not a variable; move it to config/local.env as LOCAL_SUBNET');
+    cfg('vars.env', 'EC2_REGOIN=x\n');
+    expect(() => loadSettings(project, {})).toThrow("config/vars.env:1: EC2_REGOIN uses pcc's prefix EC2_ but is no setting; did you mean EC2_REGION (in config/ec2.env)?");
+  });
+
+  it('a key twice in one file is an error naming both lines', () => {
+    cfg('vars.env', 'A=1\n\nA=2\n');
+    expect(() => loadSettings(project, {})).toThrow('config/vars.env:3: A is already set on line 1; keep one of them');
+  });
+
+  it('reads quoted, multi-line and commented values as dotenv does', () => {
+    cfg('vars.env', '# c\nA="x y" # note\nB=\'one\ntwo\'\nexport C=3\nD=\n');
+    expect(loadSettings(project, {}).vars).toEqual({ A: 'x y', B: 'one\ntwo', C: '3', D: '' });
+  });
+
+  it('secret variables may live in config/.private', () => {
+    cfg('.private', 'API_TOKEN=t0k\nAWS_SECRET_ACCESS_KEY=abc\n', 0o600);
+    const s = loadSettings(project, {});
+    expect(s.vars).toEqual({ API_TOKEN: 't0k' });
+    expect(s.origin.API_TOKEN).toBe('config/.private');
   });
 });
 

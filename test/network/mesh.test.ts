@@ -73,6 +73,8 @@ describe('mesh peer plan', () => {
         'ListenPort = 51820',
         'PrivateKey = cloud1-priv',
         'MTU = 1420',
+        'PostUp = iptables -t nat -A POSTROUTING -o %i ! -s 10.214.0.0/24 -j MASQUERADE',
+        'PostDown = iptables -t nat -D POSTROUTING -o %i ! -s 10.214.0.0/24 -j MASQUERADE',
         '',
         '# init',
         '[Peer]',

@@ -11,6 +11,8 @@ import {
   shippedTemplatesDir,
   type UserDataInput,
 } from '../../src/render/userdata.js';
+import { nvidiaProvisioning } from '../../src/gpu/flatcar.js';
+import { ignitionReport } from './ignition-validate.js';
 
 /**
  * The official Ignition spec 3.4.0 JSON schema, copied unchanged from
@@ -60,6 +62,7 @@ function resolve(schema: Record<string, any>, ref: string): Record<string, unkno
 }
 
 function expectValidIgnition(text: string): any {
+  expect(ignitionReport(text)).toBe('');
   const config = JSON.parse(text);
   const ok = validateIgnition(config);
   expect(validateIgnition.errors ?? [], JSON.stringify(validateIgnition.errors)).toEqual([]);
@@ -81,11 +84,11 @@ const full: UserDataInput = {
   role: 'compute',
   sshAuthorizedKeys: [key],
   registryHost: '10.214.0.1:5000',
-  gpu: true,
+  nvidia: nvidiaProvisioning('A10G', '570', 'v1.17.9'),
 };
 
 describe('Ignition user data', () => {
-  test('a GPU compute host: valid against the Ignition 3.4 schema, keys, hostname, registry trust, nvidia', () => {
+  test('a GPU compute host: valid for the upstream validator and the closed 3.4 schema, keys, hostname, registry trust, NVIDIA sysexts', () => {
     const config = expectValidIgnition(renderIgnition(full));
     expect(config.ignition.version).toBe('3.4.0');
     expect(config.passwd.users).toEqual([{ name: 'core', sshAuthorizedKeys: [key] }]);
@@ -93,10 +96,27 @@ describe('Ignition user data', () => {
     expect(fileContents(config, '/etc/pcc/role')).toBe('compute\n');
     expect(fileContents(config, '/etc/flatcar/update.conf')).toBe('REBOOT_STRATEGY=off\n');
     expect(JSON.parse(fileContents(config, '/etc/docker/daemon.json')!)).toEqual({ 'insecure-registries': ['10.214.0.1:5000'] });
-    expect(config.systemd.units).toEqual([
-      { name: 'docker.service', enabled: true },
-      { name: 'nvidia.service', enabled: true },
-    ]);
+    // Flatcar's prebuilt driver sysext (the initrd fetches it at first boot) and the container toolkit sysext; no nvidia.service.
+    expect(fileContents(config, '/etc/flatcar/enabled-sysext.conf')).toBe('nvidia-drivers-570-open\n');
+    const runtime = '/opt/extensions/nvidia-runtime/nvidia-runtime-v1.17.9-x86-64.raw';
+    expect(config.storage.files.find((f: { path: string }) => f.path === runtime)).toEqual({
+      path: runtime,
+      mode: 420,
+      contents: { source: 'https://extensions.flatcar.org/extensions/nvidia-runtime-v1.17.9-x86-64.raw' },
+    });
+    expect(config.storage.links).toEqual([{ path: '/etc/extensions/nvidia-runtime.raw', target: runtime, hard: false, overwrite: true }]);
+    expect(config.systemd.units).toEqual([{ name: 'docker.service', enabled: true }]);
+  });
+
+  test('a Volta host gets the proprietary driver sysext', () => {
+    const config = expectValidIgnition(renderIgnition({ ...full, nvidia: nvidiaProvisioning('V100', '570', 'v1.17.9') }));
+    expect(fileContents(config, '/etc/flatcar/enabled-sysext.conf')).toBe('nvidia-drivers-570\n');
+  });
+
+  test('the upstream validator itself rejects what Ignition would (the check works)', () => {
+    expect(ignitionReport('{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/x","mod":420}]}}')).toMatch(/Unused key mod/);
+    expect(ignitionReport('{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"relative","mode":420}]}}')).not.toBe('');
+    expect(ignitionReport('{"ignition":{"version":"3.4.0"}}')).toBe('');
   });
 
   test('a shared config without hostname, registry or GPU leaves those parts out and stays valid', () => {
@@ -134,16 +154,13 @@ describe('cloud-config user data', () => {
         { path: '/etc/docker/daemon.json', permissions: '0644', content: expect.stringContaining('"10.214.0.1:5000"') },
       ],
       coreos: {
-        units: [
-          { name: 'docker.service', command: 'start', enable: true },
-          { name: 'nvidia.service', command: 'start', enable: true },
-        ],
+        units: [{ name: 'docker.service', command: 'start', enable: true }],
       },
     });
   });
 
   test('for a non-Flatcar image (cloud-init) the Flatcar parts are left out', () => {
-    const doc = parseYaml(renderCloudConfig({ role: 'compute', sshAuthorizedKeys: [key], flatcar: false, gpu: true }));
+    const doc = parseYaml(renderCloudConfig({ role: 'compute', sshAuthorizedKeys: [key], flatcar: false }));
     expect(doc).toEqual({
       ssh_authorized_keys: [key],
       write_files: [{ path: '/etc/pcc/role', permissions: '0644', content: 'compute\n' }],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vagrantProvider } from '../../src/providers/vagrant/index.js';
 import type { Machine } from '../../src/providers/vagrant/machines.js';
 import { makeProject, vagrantValidate, type TestProject } from './helpers.js';
+import { ignitionReport } from '../render/ignition-validate.js';
 
 /**
  * Every Vagrantfile shape pcc writes goes through the real
@@ -125,6 +126,11 @@ describe('generated Vagrantfiles pass the real vagrant validate --ignore-provide
     expect(text).toContain(`config.ssh.private_key_path = ['${p.keyPath.replace("'", "\\'")}', pcc_insecure_key].compact`);
     const gpuIgnition = JSON.parse(readFileSync(path.join(vagrantDir(p), 'ignition', 'vagrant3.ign'), 'utf8'));
     expect(gpuIgnition.ignition.version).toMatch(/^3\./);
+    // Every machine's first-boot config passes the upstream Ignition validator; VirtualBox has no GPU, so no NVIDIA sysexts.
+    for (const m of ['vagrant2', 'vagrant3']) {
+      expect(ignitionReport(readFileSync(path.join(vagrantDir(p), 'ignition', `${m}.ign`), 'utf8'))).toBe('');
+    }
+    expect(JSON.stringify(gpuIgnition)).not.toContain('nvidia');
 
     const result = vagrantValidate(vagrantDir(p), vagrantHome, nfsStandIn);
     expect(result.output).toContain('Vagrantfile validated successfully.');

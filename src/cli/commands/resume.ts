@@ -1,19 +1,16 @@
-import { acquire } from '../../fleet/lifecycle.js';
+import { resume } from '../../fleet/resume.js';
 import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeForHosts } from '../exit-codes.js';
+import { renderRecap } from '../recap.js';
 
-/** Resuming is acquiring with nothing new: every provider brings back its saved hosts first. */
 export default async function resumeCommand(args: { provider: string }, ctx: CliContext): Promise<number> {
-  const core = ctx.core();
-  const state = await core.state.read();
-  const saved = Object.values(state.hosts).filter((h) => h.provider === args.provider);
-  if (saved.length === 0) {
-    ctx.out(`no saved ${args.provider} hosts; create some with pcc acquire ${args.provider}`);
-    return 0;
-  }
-  const outcome = await acquire(args.provider, { type: 'cpu', count: saved.length, wait: args.provider !== 'ec2' }, core);
+  const outcome = await resume(args.provider, ctx.core());
   if (ctx.json) ctx.emitJson(outcome);
-  else ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
-  ctx.next([`pcc setup ${args.provider}`]);
+  else {
+    ctx.out(`resumed: ${outcome.hosts.map((h) => h.name).join(', ')}`);
+    if (outcome.setup) ctx.out(renderRecap(outcome.setup));
+  }
+  if (!outcome.setup) ctx.next([`pcc setup ${args.provider}`]);
+  if (outcome.setup && exitCodeForHosts(outcome.setup.hosts) !== EXIT.ok) return exitCodeForHosts(outcome.setup.hosts);
   return outcome.unreachable.length ? EXIT.unreachable : EXIT.ok;
 }

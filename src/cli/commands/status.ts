@@ -1,12 +1,16 @@
+import { errorMessage } from '../../core/errors.js';
+import { CONTROLLER } from '../../fleet/cluster.js';
 import { status } from '../../fleet/lifecycle.js';
+import type { JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
 export default async function statusCommand(_args: unknown, ctx: CliContext): Promise<number> {
   const rows = await status(ctx.core());
   const total = rows.reduce((sum, r) => sum + (r.state === 'running' ? (r.usdPerHour ?? 0) : 0), 0);
+  const jobs = rows.some((r) => r.name === CONTROLLER && r.state === 'running') ? await runningJobs(ctx) : [];
   if (ctx.json) {
-    ctx.emitJson({ hosts: rows, usdPerHour: round(total) });
+    ctx.emitJson({ hosts: rows, usdPerHour: round(total), jobs });
     return 0;
   }
   if (rows.length === 0) {
@@ -30,7 +34,28 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
     ),
   );
   ctx.out(`total: $${total.toFixed(3)}/h for what is running`);
+  if (jobs.length > 0) {
+    ctx.out('');
+    ctx.out(
+      table(
+        ['job', 'image', 'done', 'running', 'failed', 'pending', 'hosts'],
+        jobs.map((j) => [j.name, j.image, j.counts.done, j.counts.running, j.counts.failed, j.counts.pending + j.counts.lost, j.hosts.join(',') || undefined]),
+      ),
+    );
+  }
   return 0;
+}
+
+/** Unfinished jobs on the swarm; a swarm that cannot be read costs a warning, never the host table. */
+async function runningJobs(ctx: CliContext): Promise<JobView[]> {
+  const { withManager, listJobs, NoSwarmError } = await import('../../jobs/manager.js');
+  try {
+    const views = await withManager({ project: ctx.project, settings: ctx.settings(), state: ctx.state() }, (m) => listJobs(m));
+    return views.filter((v) => !v.finished);
+  } catch (err) {
+    if (!(err instanceof NoSwarmError)) ctx.progress().warn(`jobs unavailable: ${errorMessage(err)}`);
+    return [];
+  }
 }
 
 function uptime(since: string): string {

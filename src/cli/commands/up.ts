@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { acquire } from '../../fleet/lifecycle.js';
 import { initController, setupHosts } from '../../fleet/setup.js';
 import type { BuildReport } from '../../images/build.js';
+import { HOME_SITE, siteOf } from '../../network/reach.js';
 import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
 import { EXIT, exitCodeForHosts } from '../exit-codes.js';
@@ -28,10 +29,11 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
     return exitCodeForHosts(init.result.hosts);
   }
   const state = await core.state.read();
-  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name);
+  // Home hosts only: cloud-segment hosts of the local provider are counted by their own `acquire --site cloud`.
+  const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name && siteOf(h) === HOME_SITE);
   phase(`compute hosts (${args.provider})`);
   const acquired = await acquire(args.provider, { type: 'cpu', count: Math.max(1, compute.length), wait: true }, core);
-  const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name);
+  const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name && siteOf(h) === HOME_SITE);
   phase('setup');
   const setup = await setupHosts(hosts.map((h) => h.name).join(':'), core);
   let built: BuildReport | undefined;

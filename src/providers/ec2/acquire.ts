@@ -9,7 +9,8 @@ import { desiredIngress, discoverPublicIp, ensureKeyPair, ensureSecurityGroup, p
 import type { AwsClients } from './clients.js';
 import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { instanceIds, launch, projectInstances, stateOf, waitFor, type LaunchPlan } from './instances.js';
-import { describeInstanceType, loginUser, resolveImage, type ImageChoice, type ResolvedImage } from './lookup.js';
+import { describeInstanceType, loginUser, resolveImage, type ImageChoice, type InstanceTypeInfo, type ResolvedImage } from './lookup.js';
+import { nvidiaProvisioning, type NvidiaProvisioning } from '../../gpu/flatcar.js';
 import { recordInstances, rememberRegion } from './record.js';
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
 import { clientToken, kindHash, tagValue, TAG_REQUEST, type HostType } from './tags.js';
@@ -62,10 +63,12 @@ export async function acquire(
   }
   const spot = request.spot ?? s.EC2_SPOT;
   const choice = imageChoice(request, ctx, hostType, info.architecture);
+  // A GPU Flatcar cannot drive is refused before any lookup or launch (checked again on the resolved image).
+  if (hostType === 'gpu' && !choice.explicit && !choice.ssmParameter) flatcarNvidia(info, ctx);
   const kind = kindHash({ project: project.name, type: hostType, instanceType, ami: choiceKey(choice), spot });
 
   const mine = existing.filter((i) => tagValue(i.Tags, TAG_REQUEST) === kind && ['pending', 'running'].includes(stateOf(i)));
-  const missing = request.count - mine.length;
+  const missing = request.resumeOnly ? 0 : request.count - mine.length;
   if (missing <= 0) {
     progress.note(`${mine.length} ${hostType} host(s) of ${instanceType} already exist; nothing to launch (raise --count for more)`);
     if (!ctx.dry) await access();
@@ -74,7 +77,7 @@ export async function acquire(
 
   const image = await resolveImage(aws, choice);
   const user = s.EC2_SSH_USER ?? loginUser(image.flavour);
-  const userData = renderUserData(image, hostType, key.publicKey, user, ctx);
+  const userData = renderUserData(image, hostType === 'gpu' ? info : undefined, key.publicKey, user, ctx);
   const userDataFile = path.join(project.stateDir, 'ec2', `user-data-${kind}.${image.flavour === 'flatcar' ? 'ign' : 'yaml'}`);
   await writeOwnedFile(userDataFile, userData);
   const plan = `${missing} × ${instanceType}${spot ? ' (spot)' : ''} from ${image.imageId} (${image.name}) in ${aws.region}`;
@@ -171,18 +174,27 @@ function choiceKey(choice: ImageChoice): string {
   return `lookup:${choice.owner}/${choice.namePattern}/${choice.architecture}`;
 }
 
-function renderUserData(image: ResolvedImage, type: HostType, publicKey: string, user: string, ctx: ProviderContext): string {
+function renderUserData(image: ResolvedImage, gpu: InstanceTypeInfo | undefined, publicKey: string, user: string, ctx: ProviderContext): string {
   const s = ctx.settings.values;
   const input: UserDataInput = {
     role: ROLE,
     sshAuthorizedKeys: [publicKey],
-    gpu: type === 'gpu',
+    ...(gpu && image.flavour === 'flatcar' ? { nvidia: flatcarNvidia(gpu, ctx) } : {}),
     user,
     flatcar: image.flavour === 'flatcar',
     ...(s.REGISTRY_HOST ? { registryHost: `${s.REGISTRY_HOST}:${s.REGISTRY_PORT}` } : {}),
   };
   const templates = ctx.project.cloudConfigDir;
   return image.flavour === 'flatcar' ? renderIgnition(input, templates) : renderCloudConfig(input, templates);
+}
+
+/** The driver flavour follows the instance type's GPU; a GPU too old for it is refused before anything launches. */
+function flatcarNvidia(info: InstanceTypeInfo, ctx: ProviderContext): NvidiaProvisioning {
+  if (info.architecture !== 'x86_64') {
+    throw new PccError(`${info.instanceType} is ${info.architecture}: Flatcar's NVIDIA driver sysexts are built for amd64 only; pick an x86_64 GPU type or EC2_GPU_AMI=dlami`);
+  }
+  const s = ctx.settings.values;
+  return nvidiaProvisioning(info.gpuName ?? '', s.NVIDIA_DRIVER_SERIES, s.NVIDIA_RUNTIME_VERSION, `${info.instanceType} (${info.gpuName ?? 'NVIDIA GPU'})`);
 }
 
 async function ensureAccess(

@@ -299,7 +299,7 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
       .map(([name]) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
     const computeCount = Object.values(local.machines).filter((m) => m.role === 'compute' && m.site === site).length;
     const taken = new Set<string>();
-    for (let i = computeCount; i < request.count; i++) {
+    for (let i = computeCount; i < (request.resumeOnly ? 0 : request.count); i++) {
       const name = nextComputeName(state, taken, site);
       taken.add(name);
       recordNewMachine(state, local, name, 'compute', site, ctx, net, base, key);

@@ -44,9 +44,10 @@ export async function writeVagrantFolder(
   // project's own registry (over the overlay) is trusted by setup.
   const registryHost = values.REGISTRY_HOST ? `${values.REGISTRY_HOST}:${values.REGISTRY_PORT}` : undefined;
 
+  // VirtualBox has no GPU passthrough: no machine gets the NVIDIA sysexts.
   for (const m of machines) {
     const ignition = renderIgnition(
-      { hostname: m.name, role: m.role, sshAuthorizedKeys: [key.publicKey], gpu: m.type === 'gpu', registryHost },
+      { hostname: m.name, role: m.role, sshAuthorizedKeys: [key.publicKey], registryHost },
       ctx.project.cloudConfigDir,
     );
     await writeOwnedFile(ignitionFile(paths, m), ignition, { mode: 0o600 });

@@ -89,7 +89,7 @@ async function acquire(request: AcquireRequest, ctx: ProviderContext): Promise<H
   const plan = (state: State) => {
     const machines = readMachines(state);
     const resumed = resumableMachines(state, machines);
-    const fresh = resumed.length > 0 ? [] : newComputeMachines(state, machines, net, request.type, request.count);
+    const fresh = resumed.length > 0 || request.resumeOnly ? [] : newComputeMachines(state, machines, net, request.type, request.count);
     return { machines: [...machines, ...fresh], resumed, up: [...resumed, ...fresh] };
   };
 

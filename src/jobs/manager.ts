@@ -1,0 +1,237 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PccError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+import { CONTROLLER, SWARM_NETWORK } from '../fleet/cluster.js';
+import { connectorFor } from '../fleet/connect.js';
+import { discoverImages } from '../images/discover.js';
+import { isPlainHttpHost } from '../images/registry.js';
+import { UnreachableError, type Connection } from '../remote/connection.js';
+import { quote, renderCommand, type Command } from '../remote/shell.js';
+import type { Settings } from '../settings/load.js';
+import type { State } from '../state/schema.js';
+import type { StateStore } from '../state/store.js';
+import { manifestInspect, serviceCreate, serviceLogs, serviceRemove, swarmSnapshot } from './builders.js';
+import { resolveJobImage } from './image.js';
+import { checkGpus, placementFor } from './placement.js';
+import { checkJobRequest, defaultJobName, type JobRequest, type JobSpec } from './spec.js';
+import { parseSnapshot, viewJob, type JobView, type SwarmSnapshot } from './swarm-view.js';
+
+/** The controller runs, but no swarm is formed there yet. */
+export class NoSwarmError extends PccError {}
+
+export interface JobContext {
+  project: Project;
+  settings: Settings;
+  state: StateStore;
+}
+
+/**
+ * The swarm manager is the controller. Every job command is a few docker
+ * commands there, over the same SSH connections and host-key checks as the
+ * rest of pcc; nothing of a job lives in pcc's process, so jobs outlive it.
+ */
+export class Manager {
+  private constructor(
+    private readonly conn: Connection,
+    readonly state: State,
+  ) {}
+
+  static async open(ctx: JobContext): Promise<Manager> {
+    const state = await ctx.state.read();
+    const controller = state.hosts[CONTROLLER];
+    if (!controller) throw new PccError('no controller yet, so no swarm to run jobs on; run pcc init (or pcc up) first');
+    try {
+      const conn = await (await connectorFor(ctx.project, ctx.settings))(controller);
+      return new Manager(conn, state);
+    } catch (err) {
+      if (err instanceof UnreachableError) throw new PccError(`the swarm manager ${CONTROLLER} cannot be reached: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Runs as root (sudo for other users), as docker needs. */
+  async run(command: Command): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.conn.script(renderCommand(command), { become: true });
+  }
+
+  /**
+   * Streams a command's output. Its stdin stays open until `stop`, and the
+   * remote side kills the command when stdin ends, so a follow that pcc
+   * stops (or a pcc that dies) leaves nothing running on the manager.
+   */
+  stream(command: Command, onOutput: (chunk: string) => void): { done: Promise<number>; stop: () => void } {
+    const root = this.conn.host.user === 'root' ? '' : 'sudo -n ';
+    const inner = command.argv.map(quote).join(' ');
+    const watchdog = `${inner} & p=$!; trap 'kill $p 2>/dev/null' EXIT; (cat >/dev/null; kill $p 2>/dev/null) & wait $p`;
+    const done = this.conn.exec(`${root}sh -c ${quote(watchdog)}`, { onOutput }).then(
+      (r) => r.code,
+      () => 0,
+    );
+    return { done, stop: () => this.conn.close() };
+  }
+
+  async snapshot(job?: string): Promise<SwarmSnapshot> {
+    const r = await this.run(swarmSnapshot(job));
+    if (r.code !== 0) {
+      const why = r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`;
+      if (/not a swarm manager|swarm mode/i.test(why)) {
+        throw new NoSwarmError(`${CONTROLLER} is not a swarm manager yet; run pcc setup all to form the swarm`);
+      }
+      throw new PccError(`${CONTROLLER}: cannot read the swarm: ${why}`);
+    }
+    return parseSnapshot(r.stdout);
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+export async function withManager<T>(ctx: JobContext, use: (m: Manager) => Promise<T>): Promise<T> {
+  const manager = await Manager.open(ctx);
+  try {
+    return await use(manager);
+  } finally {
+    manager.close();
+  }
+}
+
+/** `$REGISTRY_HOST` as the hosts see it: the hub's overlay address, unless configured. */
+function registryHostOf(ctx: JobContext, state: State): string {
+  const configured = ctx.settings.values.REGISTRY_HOST?.trim();
+  if (configured) return configured;
+  const address = state.hosts[CONTROLLER]?.overlayAddress;
+  if (!address) throw new PccError(`${CONTROLLER} has no overlay address yet; run pcc setup all`);
+  return `${address}:${ctx.settings.values.REGISTRY_PORT}`;
+}
+
+export interface Submitted {
+  spec: JobSpec;
+  serviceId: string;
+  hosts: string[];
+}
+
+/**
+ * Everything that can be refused is checked before `service create`: flags,
+ * name in use, the pattern, GPUs, the image. Then one create, and pcc is done.
+ */
+export async function submitJob(request: JobRequest, ctx: JobContext, manager: Manager): Promise<Submitted> {
+  checkJobRequest(request);
+  const snapshot = await manager.snapshot();
+  const name = request.name ?? defaultJobName(request.image);
+  const taken = snapshot.jobs.find((j) => j.name === name);
+  if (taken) throw new PccError(`--name ${name}: a job of that name exists already; pcc job rm ${name}, or choose another name`);
+  const placement = placementFor(request.on, Object.values(manager.state.hosts), snapshot.nodes);
+  checkGpus(request.gpus, placement, snapshot.nodes);
+  // Seam for the gpu branch's driver/CUDA check: it would refuse an image whose CUDA the placed hosts' drivers cannot run.
+  const { folders } = discoverImages(ctx.project.dockerDir, ctx.project.root);
+  const registryHost = registryHostOf(ctx, manager.state);
+  const image = resolveJobImage(request.image, folders, manager.state, registryHost);
+  if (!image.pinned) {
+    const host = image.ref.split('/')[0]!;
+    const probe = await manager.run(manifestInspect(image.ref, image.ref.includes('/') && isPlainHttpHost(host)));
+    if (probe.code !== 0) {
+      const why = (probe.stderr || probe.stdout).trim().split('\n').at(-1) ?? `exit ${probe.code}`;
+      throw new PccError(`image ${request.image}: ${CONTROLLER} cannot find it in its registry (${why}); check the name, or pcc build`);
+    }
+  }
+  const spec: JobSpec = {
+    name,
+    imageAsGiven: request.image,
+    image: image.ref,
+    command: request.command,
+    replicas: request.replicas,
+    parallel: Math.min(request.parallel ?? request.replicas, request.replicas),
+    retries: request.retries,
+    constraints: placement.constraints,
+    gpus: request.gpus,
+    cpus: request.cpus,
+    memory: request.memory,
+    env: request.env,
+    network: snapshot.networks.includes(SWARM_NETWORK) ? SWARM_NETWORK : undefined,
+  };
+  const created = await manager.run(serviceCreate(spec));
+  if (created.code !== 0) {
+    throw new PccError(`job ${name}: swarm refused it: ${created.stderr.trim().split('\n').at(-1) ?? `exit ${created.code}`}`);
+  }
+  return { spec, serviceId: created.stdout.trim(), hosts: placement.nodes.map((n) => n.host).sort() };
+}
+
+export async function listJobs(manager: Manager, name?: string): Promise<JobView[]> {
+  const snapshot = await manager.snapshot(name);
+  const views = snapshot.jobs.map((j) => viewJob(j, snapshot)).sort((a, b) => a.started.localeCompare(b.started));
+  if (name !== undefined && views.length === 0) throw noSuchJob(name);
+  return views;
+}
+
+function noSuchJob(name: string): PccError {
+  return new PccError(`no job named ${name}; see pcc job ls`);
+}
+
+/** Polls until every task is done or failed after its retries. */
+export async function waitForJob(manager: Manager, name: string, onView: (v: JobView) => void, intervalMs = 1000): Promise<JobView> {
+  for (;;) {
+    const [view] = await listJobs(manager, name);
+    onView(view!);
+    if (view!.finished) return view!;
+    await sleep(intervalMs);
+  }
+}
+
+export interface LogLine {
+  task: number;
+  host: string;
+  line: string;
+}
+
+/** `NAME.SLOT.TASKID@HOSTNAME    | text`, as `docker service logs` prefixes every line. */
+const LOG_PREFIX = /^\S+?\.(\d+)\.[a-z0-9]+@(\S+)\s*\| ?(.*)$/;
+
+export function parseLogLine(raw: string, hostOf: (hostname: string) => string): LogLine | undefined {
+  const m = LOG_PREFIX.exec(raw);
+  if (!m) return undefined;
+  return { task: Number(m[1]), host: hostOf(m[2]!), line: m[3]! };
+}
+
+export async function jobLogs(
+  manager: Manager,
+  name: string,
+  options: { follow?: boolean; task?: number },
+  onLine: (l: LogLine) => void,
+): Promise<void> {
+  const [view] = await listJobs(manager, name);
+  if (options.task !== undefined && !(Number.isInteger(options.task) && options.task >= 0 && options.task < view!.replicas)) {
+    throw new PccError(`--task ${options.task}: job ${name} has tasks 0 to ${view!.replicas - 1}`);
+  }
+  const snapshot = await manager.snapshot(name);
+  const hosts = new Map(snapshot.nodes.map((n) => [n.hostname, n.host]));
+  let buffer = '';
+  const emit = (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const raw of lines) {
+      const l = parseLogLine(raw, (h) => hosts.get(h) ?? h);
+      if (l && (options.task === undefined || l.task === options.task)) onLine(l);
+    }
+  };
+  if (!options.follow || view!.finished) {
+    const r = await manager.run(serviceLogs(name));
+    emit(`${r.stdout}${r.stderr}\n`);
+    return;
+  }
+  // Follow until the job has finished, then give the last lines a moment to arrive.
+  const follow = manager.stream(serviceLogs(name, { follow: true }), emit);
+  // Another channel on the same connection.
+  const finished = waitForJob(manager, name, () => undefined, 2000).then(() => sleep(1500));
+  await Promise.race([follow.done, finished]);
+  follow.stop();
+  emit('\n');
+}
+
+export async function removeJob(manager: Manager, name: string): Promise<JobView> {
+  const [view] = await listJobs(manager, name);
+  const r = await manager.run(serviceRemove(name));
+  if (r.code !== 0) throw new PccError(`job ${name}: cannot remove it: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`}`);
+  return view!;
+}

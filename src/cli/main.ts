@@ -1,6 +1,9 @@
 import yargs, { type Argv } from 'yargs';
 import { COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS, type AcquireOption } from '../providers/registry.js';
 import type { CliContext, GlobalArgs } from './context.js';
+import { completeWord } from './complete.js';
+import { closest, guessCommand } from './suggest.js';
+import { packageVersion } from './version.js';
 
 /**
  * The command table. Builders live here so that `pcc --help` loads no command
@@ -13,6 +16,8 @@ interface CommandSpec {
   command: string;
   describe: string;
   builder?: (y: Argv) => Argv<any>;
+  /** At least one, shown in the command's --help: [command line, what it does]. */
+  examples: [string, string][];
   load: Loader;
   /** May make a new project in a folder that is not one yet. */
   startsProject?: true;
@@ -29,8 +34,16 @@ function providerOptions(y: Argv, kind: 'acquireOptions' | 'saveOptions'): Argv 
   }
   return y;
 }
+const patternHelp = 'host pattern: a host, group, alias or glob; a:b union, a:&b intersection, a:!b exclusion';
 
 const commands: CommandSpec[] = [
+  {
+    command: 'new [dir]',
+    describe: 'Start a project folder: config/*.env.example, docker/100-hello, playbooks/, .gitignore',
+    builder: (y) => y.positional('dir', { type: 'string', default: '.', describe: 'the folder to create or fill (default: here)' }),
+    examples: [['$0 new my-cloud', 'scaffold ./my-cloud; then cd my-cloud && pcc up']],
+    load: () => import('./commands/new.js'),
+  },
   {
     command: 'init',
     describe: 'Bring up the controller: registry, /project share and overlay hub',
@@ -38,6 +51,10 @@ const commands: CommandSpec[] = [
       y
         .option('provider', { choices: CONTROLLER_PROVIDERS, default: 'vagrant', describe: 'where the controller runs' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
+    examples: [
+      ['$0 init --provider local', 'the controller as a systemd-nspawn machine on this Linux box'],
+      ['$0 init --dry', 'show what would change on the Vagrant controller'],
+    ],
     load: () => import('./commands/init.js'),
     startsProject: true,
   },
@@ -54,6 +71,10 @@ const commands: CommandSpec[] = [
       )
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan and render files only' }),
+    examples: [
+      ['$0 acquire local --count 2', 'two compute hosts on this machine'],
+      ['$0 acquire ec2 --type gpu --spot', 'one GPU spot instance'],
+    ],
     load: () => import('./commands/acquire.js'),
     startsProject: true,
   },
@@ -62,8 +83,12 @@ const commands: CommandSpec[] = [
     describe: 'Join matching hosts to the registry, share and overlay (idempotent)',
     builder: (y) =>
       y
-        .positional('pattern', { type: 'string', describe: 'host pattern, e.g. ec2, gpu, ec2:&gpu, local1' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    examples: [
+      ['$0 setup local', 'every local host'],
+      ['$0 setup ec2:&gpu --dry', 'what setup would change on the EC2 GPU hosts'],
+    ],
     load: () => import('./commands/setup.js'),
   },
   {
@@ -71,6 +96,7 @@ const commands: CommandSpec[] = [
     describe: 'init + one compute host + setup + build, in one go',
     builder: (y) =>
       y.option('provider', { choices: CONTROLLER_PROVIDERS, default: 'local', describe: 'where everything runs' }),
+    examples: [['$0 up --provider local', 'controller, one host, setup and images, all on this machine']],
     load: () => import('./commands/up.js'),
     startsProject: true,
   },
@@ -82,17 +108,22 @@ const commands: CommandSpec[] = [
         .option('builder', { choices: ['docker', 'buildah'] as const, describe: 'image builder (default: PCC_BUILDER or docker)' })
         .option('on', { type: 'string', describe: 'build on this host over SSH, e.g. init' })
         .option('force', { type: 'boolean', default: false, describe: 'rebuild even when nothing changed' }),
+    examples: [
+      ['$0 build --on init', 'build on the controller, next to the registry'],
+      ['$0 build --builder buildah --force', 'rebuild everything here with buildah'],
+    ],
     load: () => import('./commands/build.js'),
   },
   {
     command: 'save <provider>',
     describe: 'Stop or snapshot hosts for a quick resume',
     builder: (y) =>
-      providerOptions(y.positional('provider', { choices: providers }), 'saveOptions').option('dry', {
+      providerOptions(y.positional('provider', { choices: providers, describe: 'whose hosts to save' }), 'saveOptions').option('dry', {
         type: 'boolean',
         default: false,
         describe: 'print the plan only',
       }),
+    examples: [['$0 save ec2', 'stop the EC2 hosts; their disks are kept']],
     load: () => import('./commands/save.js'),
   },
   {
@@ -100,9 +131,10 @@ const commands: CommandSpec[] = [
     describe: 'Start what was saved again; never creates a host',
     builder: (y) =>
       y
-        .positional('provider', { choices: providers })
+        .positional('provider', { choices: providers, describe: 'whose saved hosts to start' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan only' }),
+    examples: [['$0 resume ec2', 'start the stopped EC2 hosts']],
     load: () => import('./commands/resume.js'),
   },
   {
@@ -112,6 +144,10 @@ const commands: CommandSpec[] = [
       y
         .positional('hosts', { type: 'string', array: true, describe: 'host names or patterns, e.g. local3 or ec2:&gpu' })
         .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' }),
+    examples: [
+      ['$0 release local3', 'remove one local host, keep the rest'],
+      ["$0 release 'ec2:&gpu' --dry", 'list what releasing the EC2 GPU hosts would remove'],
+    ],
     load: () => import('./commands/release.js'),
   },
   {
@@ -119,9 +155,10 @@ const commands: CommandSpec[] = [
     describe: 'Remove every host and resource of a provider, and their ssh aliases (asks first)',
     builder: (y) =>
       y
-        .positional('provider', { choices: PROVIDERS.map((p) => p.name) })
+        .positional('provider', { choices: PROVIDERS.map((p) => p.name), describe: 'whose hosts and resources to remove' })
         .option('yes', { type: 'boolean', default: false, describe: 'do not ask (needed without a terminal)' })
         .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' }),
+    examples: [['$0 destroy local --yes', 'remove the local machines, their network, mounts and disks']],
     load: () => import('./commands/destroy.js'),
   },
   {
@@ -131,11 +168,19 @@ const commands: CommandSpec[] = [
       y
         .positional('id', { type: 'string', describe: 'the project id, as pcc adopt lists it' })
         .option('provider', { choices: ['ec2'] as const, default: 'ec2', describe: 'where to look' }),
+    examples: [
+      ['$0 adopt', 'list the projects EC2 holds resources for'],
+      ['$0 adopt 0123456789ab', 'make this folder that project again'],
+    ],
     load: () => import('./commands/adopt.js'),
   },
   {
     command: 'status',
     describe: 'What runs, since when, and what it costs',
+    examples: [
+      ['$0 status', 'a table of every host'],
+      ['$0 status --json', 'the same, machine-readable'],
+    ],
     load: () => import('./commands/status.js'),
   },
   {
@@ -143,18 +188,31 @@ const commands: CommandSpec[] = [
     describe: 'List hosts; `hosts show NAME`, `hosts add NAME user@addr[:port]`, `hosts rm NAME`, `hosts import inventory.ini|yml`',
     builder: (y) =>
       y
-        .positional('action', { choices: ['list', 'show', 'add', 'rm', 'import'] as const, default: 'list' })
+        .positional('action', { choices: ['list', 'show', 'add', 'rm', 'import'] as const, default: 'list', describe: 'list (default), show, add, rm or import' })
         .positional('name', { type: 'string', describe: 'host name (import: the inventory file)' })
-        .positional('target', { type: 'string', describe: 'user@address[:port]' })
+        .positional('target', { type: 'string', describe: 'user@address[:port] (add)' })
         .option('key', { type: 'string', describe: 'private key file' })
         .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' })
         .option('var', { type: 'string', array: true, describe: 'add: a variable K=V for config/hosts/NAME.env (repeatable)' }),
+    examples: [
+      ['$0 hosts add gpu1 ubuntu@203.0.113.7 --key ~/.ssh/lab --group lab', 'a machine you already have'],
+      ['$0 hosts import inventory.ini', 'hosts and groups from an Ansible inventory'],
+      ['$0 hosts rm gpu1', 'forget it again'],
+    ],
     load: () => import('./commands/hosts.js'),
   },
   {
     command: 'exec <pattern>',
     describe: 'Run a command on every matching host: pcc exec PATTERN -- CMD...',
-    builder: (y) => y.positional('pattern', { type: 'string' }),
+    builder: (y) =>
+      y
+        .positional('pattern', { type: 'string', describe: patternHelp })
+        .option('stdin', { type: 'boolean', default: false, describe: 'give this stdin to every host (one host always gets it)' }),
+    examples: [
+      ['$0 exec all -- uptime', 'uptime of every host, prefixed by host'],
+      ['$0 exec gpu -- nvidia-smi -L', 'the GPUs of the gpu group'],
+      ['tar c data | $0 exec local1 -- tar x -C /project', 'stdin goes to the command'],
+    ],
     load: () => import('./commands/exec.js'),
   },
   {
@@ -177,6 +235,10 @@ const commands: CommandSpec[] = [
         .option('follow', { type: 'boolean', default: false, describe: 'logs: keep printing until the job ends' })
         .option('task', { type: 'number', describe: 'logs: only this task index' })
         .option('yes', { type: 'boolean', default: false, describe: 'rm: stop unfinished tasks without asking' }),
+    examples: [
+      ['$0 job run hello --replicas 6 --parallel 3 --wait', 'six tasks of the docker/NNN-hello image, three at once'],
+      ['$0 job logs hello-x1y2 --follow', 'their output per task and host'],
+    ],
     load: () => import('./commands/job.js'),
   },
   {
@@ -184,35 +246,75 @@ const commands: CommandSpec[] = [
     describe: 'Run a playbook (a .ts or .js module) on matching hosts',
     builder: (y) =>
       y
-        .positional('playbook', { type: 'string' })
-        .positional('pattern', { type: 'string' })
+        .positional('playbook', { type: 'string', describe: 'a .ts or .js file whose default export is definePlaybook(...)' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' })
         .option('var', { type: 'string', array: true, describe: 'a variable K=V, over every file (repeatable)' }),
+    examples: [
+      ['$0 run playbooks/site.ts all', 'converge every host'],
+      ['$0 run playbooks/site.ts gpu --dry --var GREETING=hi', 'show the diffs it would apply to the gpu hosts'],
+    ],
     load: () => import('./commands/run.js'),
+  },
+  {
+    command: 'inventory',
+    describe: 'Export the hosts and groups for Ansible (dynamic inventory JSON) or pyinfra',
+    builder: (y) =>
+      y
+        .option('ansible', { type: 'boolean', describe: 'print Ansible dynamic-inventory JSON (--list)' })
+        .option('list', { type: 'boolean', hidden: true, describe: 'what ansible passes to an inventory script' })
+        .option('host', { type: 'string', hidden: true, describe: 'what ansible may pass for one host' })
+        .option('pyinfra', { type: 'string', describe: 'write a pyinfra inventory module to this file' })
+        .conflicts('ansible', 'pyinfra'),
+    examples: [
+      ['$0 inventory --ansible', 'the JSON; as an inventory script: printf \'#!/bin/sh\\nexec pcc inventory --ansible "$@"\\n\' > inv; chmod +x inv; ansible -i inv all -m ping'],
+      ['$0 inventory --pyinfra inventory.py', 'then: pyinfra inventory.py exec -- uptime'],
+    ],
+    load: () => import('./commands/inventory.js'),
   },
 ];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  const shell = argv[0] === 'completion' ? argv[1] : undefined;
+  // yargs picks the script by $SHELL; `pcc completion zsh` asks for one by name.
+  if (shell === 'bash' || shell === 'zsh') process.env.SHELL = `/bin/${shell}`;
   const parser = yargs(argv)
     .scriptName('pcc')
     .usage('$0 <command> [options]\n\nA personal compute cloud: one controller, hosts from local, vagrant or ec2, set up alike.')
     .option('project', { type: 'string', describe: 'project folder (default: the current directory)', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable result on stdout', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the recap', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'also print the scripts sent to each host (secrets redacted)', global: true })
+    .conflicts('quiet', 'verbose')
+    .completion('completion', 'Print a bash or zsh completion script: pcc completion [bash|zsh] >> ~/.bashrc', completeWord as never)
     .parserConfiguration({ 'populate--': true })
     .strict()
     .demandCommand(1, 'name a command; see pcc --help')
-    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version(packageVersion())
+    .alias('version', 'V')
+    .epilogue('Exit codes: 0 ok, 1 error, 2 usage, 3 some host failed, 4 some host unreachable, 130 interrupted.')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      throw err ?? new UsageError(explainUsage(msg, argv));
     });
 
   skipHelpRendering(parser);
   for (const spec of commands) {
-    parser.command(spec.command, spec.describe, spec.builder ?? ((y) => y), async (args) => {
-      exitCode = await runCommand(spec, args as GlobalArgs);
-    });
+    parser.command(
+      spec.command,
+      spec.describe,
+      (y) => {
+        const built = (spec.builder ?? ((b: Argv) => b))(y);
+        for (const [line, what] of spec.examples) built.example(line, what);
+        return built;
+      },
+      async (args) => {
+        exitCode = await runCommand(spec, args as GlobalArgs);
+      },
+    );
   }
 
   try {
@@ -238,21 +340,63 @@ function skipHelpRendering(parser: Argv): void {
   if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
 }
 
+/** yargs' message, with a guess for an unknown command or flag. */
+function explainUsage(msg: string, argv: string[]): string {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = commands.map((c) => c.command.split(' ')[0]!);
+  if (first !== undefined && !names.includes(first) && first !== 'completion' && argv[0] === first) {
+    const guess = guessCommand(first, names);
+    return `unknown command '${first}'${guess ? `; did you mean ${guess}?` : ''} (see pcc --help)`;
+  }
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) {
+    const spec = commands.find((c) => c.command.split(' ')[0] === first);
+    const known = ['project', 'json', 'quiet', 'verbose', 'help', 'version', ...(spec ? optionsOf(spec) : [])];
+    const parts = unknown[1]!.split(', ').map((flag) => {
+      const hint = closest(flag, known);
+      return hint ? `--${flag} (did you mean --${hint}?)` : `--${flag}`;
+    });
+    return `unknown option ${parts.join(', ')}; see pcc ${first ?? ''} --help`.replace(/ +--help$/, ' --help');
+  }
+  return msg;
+}
+
+/** The flags a command's builder declares, read by running it against a recorder instead of yargs. */
+function optionsOf(spec: CommandSpec): string[] {
+  const names: string[] = [];
+  const recorder: Argv = new Proxy({} as Argv, {
+    get: (_t, method) => (name: unknown) => {
+      if (method === 'option' && typeof name === 'string') names.push(name);
+      return recorder;
+    },
+  });
+  spec.builder?.(recorder);
+  return names;
+}
+
 async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> {
-  const [{ createContext }, mod] = await Promise.all([import('./context.js'), spec.load()]);
-  return mod.default(args, createContext(args, spec.startsProject === true));
+  const [{ createContext }, { installSignalHandlers }, mod] = await Promise.all([import('./context.js'), import('./signals.js'), spec.load()]);
+  const name = spec.command.split(' ')[0]!;
+  const ctx = createContext(args, name, spec.startsProject === true);
+  installSignalHandlers(`pcc ${name}`, ctx);
+  try {
+    return await mod.default(args, ctx);
+  } finally {
+    await ctx.finish();
+  }
 }
 
 async function reportError(err: unknown): Promise<number> {
+  const { EXIT, exitCodeForError } = await import('./exit-codes.js');
   if (err instanceof UsageError) {
     process.stderr.write(`pcc: ${err.message}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const { isPccError } = await import('../core/errors.js');
   if (isPccError(err)) {
     process.stderr.write(`pcc: ${err.message}\n`);
-    return err.exitCode;
+    return exitCodeForError(err);
   }
   process.stderr.write(`pcc: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 70;
+  return EXIT.error;
 }

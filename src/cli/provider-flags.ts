@@ -1,4 +1,4 @@
-import { PccError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { PROVIDERS } from '../providers/registry.js';
 
 /** A flag that belongs to another provider is refused in one line, instead of being ignored. */
@@ -8,7 +8,7 @@ export function refuseForeignFlags(provider: string, args: Record<string, unknow
     for (const o of entry[kind]) {
       const key = o.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
       if (args[key] !== undefined && args[key] !== false) {
-        throw new PccError(`--${o.flag} is for ${entry.name}; ${provider} does not take it (see pcc --help)`, { exitCode: 2 });
+        throw new UsageError(`--${o.flag} is for ${entry.name}; ${provider} does not take it (see pcc --help)`);
       }
     }
   }

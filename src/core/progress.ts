@@ -10,6 +10,8 @@ export interface Progress {
   note(message: string): void;
   /** Something the user should know about but which is not an error. */
   warn(message: string): void;
+  /** A named stage of a longer command (controller, hosts, setup, images); it ends the one before. */
+  phase?(title: string): void;
 }
 
 export const silentProgress: Progress = {

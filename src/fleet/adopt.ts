@@ -1,4 +1,4 @@
-import { PccError } from '../core/errors.js';
+import { PccError, UsageError } from '../core/errors.js';
 import { openProject, readProjectId, writeProjectId } from '../core/project.js';
 import { loadProvider } from '../providers/index.js';
 import type { FoundProject, ProviderContext } from '../providers/types.js';
@@ -9,7 +9,7 @@ import { refreshAliases } from './aliases.js';
 /** `pcc adopt` without an id: the projects a provider finds by tag, in the regions it looks in. */
 export async function discoverProjects(providerName: string, ctx: ProviderContext): Promise<FoundProject[]> {
   const provider = await loadProvider(providerName);
-  if (!provider.discover) throw new PccError(`${providerName} keeps no tags to adopt from; adopt takes ec2`, { exitCode: 2 });
+  if (!provider.discover) throw new UsageError(`${providerName} keeps no tags to adopt from; adopt takes ec2`);
   return provider.discover(ctx);
 }
 
@@ -20,7 +20,7 @@ export async function discoverProjects(providerName: string, ctx: ProviderContex
  */
 export async function adoptProject(providerName: string, id: string, ctx: ProviderContext): Promise<{ hosts: HostRecord[]; aliases: string[] }> {
   const provider = await loadProvider(providerName);
-  if (!provider.adopt) throw new PccError(`${providerName} keeps no tags to adopt from; adopt takes ec2`, { exitCode: 2 });
+  if (!provider.adopt) throw new UsageError(`${providerName} keeps no tags to adopt from; adopt takes ec2`);
   const current = readProjectId(ctx.project.stateDir);
   if (current !== undefined && current !== id) {
     const hosts = Object.keys((await ctx.state.read()).hosts);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { errorMessage } from '../core/errors.js';
 import { UnreachableError } from '../remote/connection.js';
@@ -14,14 +15,22 @@ export interface ExecOutcome {
 
 /**
  * One command on many hosts at once. The words are joined with spaces and
- * run by the login shell, exactly as `ssh host words...` would.
+ * run by the login shell, exactly as `ssh host words...` would, inside
+ * `stoppable()` so that an interrupted pcc leaves nothing of it running.
+ * `stdin` is what each host's command reads (a stream for one host, the same
+ * bytes for each of several).
  */
 export async function execOnHosts(
   hosts: readonly HostRecord[],
   words: readonly string[],
-  options: { connect: Connector; concurrency: number; onLine?: (host: string, line: string) => void },
+  options: {
+    connect: Connector;
+    concurrency: number;
+    onLine?: (host: string, line: string) => void;
+    stdin?: (host: HostRecord) => Readable | undefined;
+  },
 ): Promise<ExecOutcome[]> {
-  const command = words.join(' ');
+  const command = stoppable(words.join(' '));
   const limit = pLimit(options.concurrency);
   return Promise.all(
     hosts.map((h) =>
@@ -30,7 +39,7 @@ export async function execOnHosts(
         try {
           const conn = await options.connect(h);
           try {
-            const result = await conn.exec(command, { onOutput: lines.push });
+            const result = await conn.exec(command, { onOutput: lines.push, stdin: options.stdin?.(h) });
             lines.flush();
             return { host: h.name, exitCode: result.code, unreachable: false, output: result.stdout + result.stderr };
           } finally {
@@ -43,6 +52,17 @@ export async function execOnHosts(
       }),
     ),
   );
+}
+
+/**
+ * The command in the background of a shell that, on SIGTERM, SIGINT or SIGHUP
+ * (pcc sends TERM when interrupted), signals its whole process group: sshd
+ * starts each session's shell as a group leader, so every process the command
+ * made goes with it, not only the shell. Its stdin stays the session's.
+ */
+export function stoppable(command: string): string {
+  return `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; { ${command}
+} <&0 & wait $!`;
 }
 
 function lineSplitter(emit: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {

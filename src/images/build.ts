@@ -1,4 +1,4 @@
-import { PccError } from '../core/errors.js';
+import { HostFailedError, PccError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
@@ -313,7 +313,7 @@ class BuildSession {
   }
 }
 
-class StepFailed extends Error {
+class StepFailed extends HostFailedError {
   constructor(
     message: string,
     readonly output: string[],

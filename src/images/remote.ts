@@ -29,7 +29,7 @@ export async function buildOn(hostName: string, options: Omit<BuildOptions, 'run
     }
   } catch (err) {
     // Losing the host is the user's to fix (start it, check SSH), not a bug.
-    if (err instanceof UnreachableError) throw new PccError(`--on ${hostName}: ${err.message}`, { cause: err });
+    if (err instanceof UnreachableError) throw new UnreachableError(hostName, `--on ${hostName}: ${err.message}`, { cause: err });
     throw err;
   }
 }

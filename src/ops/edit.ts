@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { fileState } from '../facts/files.js';
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 import { currentText, planFile, type Ownership } from './files.js';
 import type { Operation } from './operation.js';
 
@@ -72,13 +72,13 @@ export function blockInFile(path: string, options: BlockOptions): Operation {
 
 export function blockMarkers(options: Pick<BlockOptions, 'marker' | 'markerBegin' | 'markerEnd' | 'comment'>): { begin: string; end: string } {
   if ((options.markerBegin === undefined) !== (options.markerEnd === undefined)) {
-    throw new PccError('blockInFile: give markerBegin and markerEnd together, or use marker');
+    throw new UserInputError('blockInFile: give markerBegin and markerEnd together, or use marker');
   }
   if (options.markerBegin !== undefined && options.markerEnd !== undefined) {
-    if (options.marker !== undefined) throw new PccError('blockInFile: give markerBegin/markerEnd or marker, not both');
+    if (options.marker !== undefined) throw new UserInputError('blockInFile: give markerBegin/markerEnd or marker, not both');
     const lines = { begin: options.markerBegin, end: options.markerEnd };
     if (/\n/.test(lines.begin + lines.end) || lines.begin === '' || lines.begin === lines.end) {
-      throw new PccError('blockInFile: markerBegin and markerEnd are two different single lines');
+      throw new UserInputError('blockInFile: markerBegin and markerEnd are two different single lines');
     }
     return lines;
   }
@@ -155,7 +155,7 @@ export function templateFile(path: string, sourceFile: string, vars: Record<stri
   try {
     source = readFileSync(sourceFile, 'utf8');
   } catch {
-    throw new PccError(`template ${sourceFile} cannot be read; check the path`);
+    throw new UserInputError(`template ${sourceFile} cannot be read; check the path`);
   }
   return template(path, { ...ownership, source, vars, origin: sourceFile });
 }
@@ -172,7 +172,7 @@ export function renderTemplate(source: string, vars: Record<string, unknown>, or
     }
     return render(vars);
   } catch (err) {
-    throw new PccError(templateError(err, source, origin));
+    throw new UserInputError(templateError(err, source, origin));
   }
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { OperationRefusedError } from '../core/errors.js';
 import { CONTENT_LIMIT, fileState, pathExists, type FileState } from '../facts/files.js';
 import { cmd, type Command } from '../remote/shell.js';
 import type { Change, Operation, Prediction } from './operation.js';
@@ -62,7 +63,7 @@ export function directory(path: string, options: Ownership = {}): Operation {
       const commands: Command[] = [];
       const notes: string[] = [];
       if (st.exists && st.type !== 'directory') {
-        throw new Error(`${path} exists and is not a directory`);
+        throw new OperationRefusedError(`${path} exists and is not a directory`);
       }
       if (!st.exists) {
         commands.push(cmd('mkdir', '-p', '-m', normalizeMode(options.mode ?? '0755'), path));
@@ -100,7 +101,7 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
   if (options.state === 'absent') {
     return st.exists ? { commands: [cmd('rm', '-f', path)], summary: 'remove', predicts: predictPath(path, { exists: false }) } : undefined;
   }
-  if (st.exists && st.type !== 'file') throw new Error(`${path} exists and is not a regular file`);
+  if (st.exists && st.type !== 'file') throw new OperationRefusedError(`${path} exists and is not a regular file`);
   const commands: Command[] = [];
   const notes: string[] = [];
   const wantedMode = options.mode ? normalizeMode(options.mode) : undefined;
@@ -172,12 +173,12 @@ function textDiff(path: string, st: FileState, content: string): string | undefi
 }
 
 export function normalizeMode(mode: string): string {
-  if (!/^[0-7]{3,4}$/.test(mode)) throw new Error(`mode '${mode}' is not octal like 0644`);
+  if (!/^[0-7]{3,4}$/.test(mode)) throw new OperationRefusedError(`mode '${mode}' is not octal like 0644`);
   return mode.padStart(4, '0');
 }
 
 export function currentText(st: FileState, path: string): string {
   if (!st.exists) return '';
-  if (!st.content) throw new Error(`${path} is too large to edit line by line`);
+  if (!st.content) throw new OperationRefusedError(`${path} is too large to edit line by line`);
   return st.content.toString('utf8');
 }

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { OperationRefusedError } from '../core/errors.js';
 import { fileState } from '../facts/files.js';
 import { currentText, planFile, type Ownership } from './files.js';
 import type { Operation } from './operation.js';
@@ -22,7 +23,7 @@ export function jsonFile(path: string, update: (current: Json) => Json, options:
       try {
         current = text.trim() === '' ? {} : (JSON.parse(text) as Json);
       } catch {
-        throw new Error(`${path} is not valid JSON; fix or remove it on the host`);
+        throw new OperationRefusedError(`${path} is not valid JSON; fix or remove it on the host`);
       }
       const wanted = update(structuredClone(current));
       if (isDeepStrictEqual(current, wanted)) return undefined;

@@ -1,3 +1,4 @@
+import { OperationRefusedError } from '../core/errors.js';
 import { osFamily, osRelease } from '../facts/host.js';
 import { debPackages } from '../facts/packages.js';
 import { quote } from '../remote/shell.js';
@@ -17,7 +18,7 @@ export function packages(names: readonly string[]): Operation {
     plan(read) {
       const family = osFamily(read(os));
       if (family === 'flatcar') return undefined;
-      if (family !== 'debian') throw new Error(`packages: ${read(os).prettyName} is not supported (apt or Flatcar only)`);
+      if (family !== 'debian') throw new OperationRefusedError(`packages: ${read(os).prettyName} is not supported (apt or Flatcar only)`);
       const have = read(installed);
       const missing = names.filter((n) => !have[n]);
       if (missing.length === 0) return undefined;

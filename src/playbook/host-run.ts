@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, HostFailedError as HostFailed } from '../core/errors.js';
 import { newNonce, parseFactOutput, renderFactScript } from '../facts/batch.js';
 import type { Fact } from '../facts/fact.js';
 import { staleAfter, type Change, type Operation } from '../ops/operation.js';
@@ -31,8 +31,6 @@ interface Known {
   /** What a planned change says the host will read once it is applied; not read yet. */
   predicted?: boolean;
 }
-
-class HostFailed extends Error {}
 
 /**
  * Plans and applies one playbook on one host in as few round trips as the

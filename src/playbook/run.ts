@@ -6,6 +6,7 @@ import type { Playbook } from './define.js';
 import type { HostFactMemory } from './fact-memory.js';
 import { HostRun } from './host-run.js';
 import { summarize, type HostResult, type RunResult } from './result.js';
+import { strictVars } from './vars.js';
 
 export interface RunOptions<I = undefined> {
   dry: boolean;
@@ -56,7 +57,7 @@ async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, opt
     const result = await new HostRun(host, playbook, conn, {
       dry: options.dry,
       input: options.input as I,
-      vars: typeof options.vars === 'function' ? options.vars(host) : options.vars,
+      vars: strictVars(typeof options.vars === 'function' ? options.vars(host) : options.vars),
       onProgress: progress,
       memory: options.memory?.(playbook.name, host.name),
     }).execute();

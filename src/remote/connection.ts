@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import { PccError } from '../core/errors.js';
+import ssh2, { type ClientChannel } from 'ssh2';
+import { UnreachableError, UserInputError } from '../core/errors.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
 import { ShellSession } from './shell-session.js';
+import { traceScript } from './trace.js';
 
 export interface Endpoint {
   name: string;
@@ -28,16 +31,8 @@ export interface ExecResult {
   stderr: string;
 }
 
-/** The host could not be reached, or the connection died: Ansible's UNREACHABLE. */
-export class UnreachableError extends Error {
-  constructor(
-    readonly host: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UnreachableError';
-  }
-}
+// The host could not be reached, or the connection died: Ansible's UNREACHABLE (one error hierarchy, in core/errors).
+export { UnreachableError } from '../core/errors.js';
 
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
@@ -47,7 +42,7 @@ export class Connection {
   ) {}
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
-    const privateKey = host.key ? await readKey(host, options.home) : undefined;
+    const { privateKey, agent } = await credentials(host, options.home);
     let lastError: unknown;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
@@ -58,7 +53,7 @@ export class Connection {
           port: host.port,
           username: host.user,
           privateKey,
-          agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
+          agent,
           readyTimeout: options.timeoutMs,
           keepaliveInterval: 5_000,
           keepaliveCountMax: 3,
@@ -89,8 +84,10 @@ export class Connection {
     if (!client) throw lost('not connected');
     return new Promise<ShellSession>((resolve, reject) => {
       client.exec(this.shellCommand(options.become), (err, channel) => {
-        if (err) reject(lost(`connection lost: ${err.message}`));
-        else resolve(new ShellSession(channel, lost));
+        if (err) return reject(lost(`connection lost: ${err.message}`));
+        const forget = onInterrupt(() => stopChannel(channel));
+        channel.once('close', forget);
+        resolve(new ShellSession(channel, lost, this.host.name));
       });
     });
   }
@@ -99,11 +96,17 @@ export class Connection {
     return become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
   }
 
-  async exec(command: string, options: { stdin?: string; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
+  async exec(command: string, options: { stdin?: string | Readable; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    let stopOnInterrupt = () => {};
+    traceScript(this.host.name, typeof options.stdin === 'string' ? `${command} <<'stdin'\n${options.stdin}\nstdin` : command);
     try {
       const result = await this.ssh.execCommand(command, {
         stdin: options.stdin,
         noTrim: true,
+        // Interrupted, pcc asks sshd to signal what it started (OpenSSH delivers "signal" requests), then hangs up.
+        onChannel: (channel) => {
+          stopOnInterrupt = onInterrupt(() => stopChannel(channel));
+        },
         onStdout: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
         onStderr: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
       });
@@ -115,6 +118,8 @@ export class Connection {
     } catch (err) {
       if (err instanceof UnreachableError) throw err;
       throw new UnreachableError(this.host.name, `${this.host.name}: connection lost: ${(err as Error).message}`);
+    } finally {
+      stopOnInterrupt();
     }
   }
 
@@ -132,13 +137,45 @@ export class Connection {
   }
 }
 
+/**
+ * What pcc logs in with, as OpenSSH would: the key file, and the agent
+ * (SSH_AUTH_SOCK) when one runs. An encrypted key file is left to the agent,
+ * which holds it unlocked; without an agent it is an error that says so.
+ */
+async function credentials(host: Endpoint, home: string): Promise<{ privateKey?: string; agent?: string }> {
+  const agent = process.env.SSH_AUTH_SOCK || undefined;
+  if (!host.key) return { agent };
+  const text = await readKey(host, home);
+  if (!isEncrypted(text)) return { privateKey: text, agent };
+  if (agent) return { agent };
+  throw new UserInputError(
+    `host ${host.name}: ${host.key} is encrypted and no ssh-agent runs; load it with ssh-add ${host.key} (with SSH_AUTH_SOCK set), or use a key without a passphrase`,
+  );
+}
+
+function isEncrypted(keyText: string): boolean {
+  const parsed = ssh2.utils.parseKey(keyText);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+}
+
 async function readKey(host: Endpoint, home: string): Promise<string> {
   const file = expandHome(host.key!, home);
   try {
     return await readFile(file, 'utf8');
   } catch {
-    throw new PccError(`host ${host.name}: cannot read key ${file}; fix the path with pcc hosts add --key, or PCC_SSH_KEY in config/`);
+    throw new UserInputError(`host ${host.name}: cannot read key ${file}; fix the path with pcc hosts add --key, or PCC_SSH_KEY in config/`);
   }
+}
+
+/** SIGTERM to the remote command (the shell sshd started for it), then the channel is closed. */
+async function stopChannel(channel: ClientChannel): Promise<void> {
+  try {
+    channel.signal('TERM');
+  } catch {
+    // The channel is already gone.
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  channel.close();
 }
 
 function isTransient(err: unknown): boolean {

@@ -3,6 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from './connection.js';
 import { findMarker } from './markers.js';
 import { quote } from './shell.js';
+import { traceScript } from './trace.js';
 
 /**
  * One long-lived `sh -s` on a host. Every round trip is a framed script
@@ -25,6 +26,7 @@ export class ShellSession {
   constructor(
     private readonly channel: ClientChannel,
     private readonly onLost: (reason: string) => Error,
+    private readonly hostName = '',
   ) {
     let code: number | null = null;
     let signal: string | undefined;
@@ -65,6 +67,7 @@ export class ShellSession {
     const nonce = `@@pcc-sh-${randomBytes(6).toString('hex')}`;
     return new Promise<ExecResult>((resolve, reject) => {
       this.current = { nonce, resolve, reject };
+      traceScript(this.hostName, script);
       this.channel.write(frame(script, nonce));
     });
   }

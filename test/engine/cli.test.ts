@@ -50,7 +50,7 @@ describe('pcc CLI on three real sshd hosts', () => {
     expect(lines).toHaveLength(6);
     expect(lines.filter((l) => /^h[123] \| second$/.test(l))).toHaveLength(3);
     const failing = p('exec', 'h1:h3', '--', 'exit 4');
-    expect(failing.code).toBe(2);
+    expect(failing.code).toBe(3);
     expect(failing.stderr).toContain('h1 | exit code 4');
     const none = p('exec', 'nosuch', '--', 'true');
     expect(none.code).toBe(1);
@@ -108,7 +108,7 @@ export default definePlaybook({
     expect(existsSync(started)).toBe(true);
     fleet.kill('h2');
     const result = await running;
-    expect(result.code).toBe(2);
+    expect(result.code, result.stdout.slice(0, 3000) + result.stderr).toBe(4);
     const json = JSON.parse(result.stdout);
     const byHost = Object.fromEntries(json.hosts.map((h: { host: string }) => [h.host, h]));
     expect(byHost.h2.status).toBe('unreachable');

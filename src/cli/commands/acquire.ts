@@ -2,6 +2,7 @@ import { acquire } from '../../fleet/lifecycle.js';
 import type { AcquireRequest } from '../../providers/types.js';
 import type { CliContext } from '../context.js';
 import { refuseForeignFlags } from '../provider-flags.js';
+import { EXIT } from '../exit-codes.js';
 import { table } from '../table.js';
 
 interface Args extends AcquireRequest {
@@ -31,5 +32,8 @@ export default async function acquireCommand(args: Args, ctx: CliContext): Promi
     if (outcome.aliases.length) ctx.out(`ssh aliases: ${outcome.aliases.join(' ')}`);
   }
   for (const u of outcome.unreachable) ctx.err(`${u.host}: not reachable over ssh yet: ${u.error}`);
-  return outcome.unreachable.length ? 2 : 0;
+  if (!args.dry && outcome.hosts.length) {
+    ctx.next([`pcc setup ${args.provider}`, `pcc exec ${args.provider} -- uptime`, `pcc save ${args.provider}  (or pcc destroy ${args.provider})`]);
+  }
+  return outcome.unreachable.length ? EXIT.unreachable : EXIT.ok;
 }

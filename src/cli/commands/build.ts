@@ -27,11 +27,12 @@ export default async function buildCommand(args: BuildArgs, ctx: CliContext): Pr
   }
 
   if (ctx.json) ctx.emitJson(report);
-  else printReport(report, ctx);
+  else printBuildReport(report, ctx);
   return report.ok ? 0 : 1;
 }
 
-function printReport(report: BuildReport, ctx: CliContext): void {
+/** The build's table and its failures; `pcc up` prints it too. */
+export function printBuildReport(report: BuildReport, ctx: CliContext): void {
   for (const note of report.notes) ctx.out(`note: ${note}`);
   if (report.images.length === 0) return;
   ctx.out(

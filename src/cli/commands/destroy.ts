@@ -1,5 +1,5 @@
 import { destroy, destroyPlan } from '../../fleet/lifecycle.js';
-import { PccError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { confirm } from '../confirm.js';
 
@@ -19,7 +19,7 @@ export default async function destroyCommand(args: { provider: string; yes: bool
   if (!args.yes) {
     for (const line of plan.removed) ctx.err(line);
     if (!process.stdin.isTTY || !process.stderr.isTTY) {
-      throw new PccError(`pcc destroy ${args.provider} removes the above; run it on a terminal to confirm, or pass --yes`, { exitCode: 2 });
+      throw new UsageError(`pcc destroy ${args.provider} removes the above; run it on a terminal to confirm, or pass --yes`);
     }
     if (!(await confirm(`remove all of this (${plan.removed.length} items)? [y/N] `))) {
       ctx.err('nothing removed');

@@ -1,4 +1,4 @@
-import { PccError } from '../../core/errors.js';
+import { UserInputError } from '../../core/errors.js';
 import { addStaticHost, removeStaticHost } from '../../fleet/static-hosts.js';
 import { hostGroups, naturalCompare } from '../../inventory/pattern.js';
 import { hostVarsResolver, isSecretVar, parseVarFlags, redactVars, setVarsInFile } from '../../settings/host-vars.js';
@@ -17,23 +17,24 @@ interface Args {
 
 export default async function hosts(args: Args, ctx: CliContext): Promise<number> {
   if (args.action === 'add') {
-    if (!args.name || !args.target) throw new PccError('usage: pcc hosts add NAME user@address[:port] [--key FILE] [--group G] [--var K=V]');
+    if (!args.name || !args.target) throw new UserInputError('usage: pcc hosts add NAME user@address[:port] [--key FILE] [--group G] [--var K=V]');
     const vars = parseVarFlags(args.var);
     const host = await addStaticHost(ctx.core(), { name: args.name, target: args.target, key: args.key, groups: args.group });
     const file = Object.keys(vars).length > 0 ? await setVarsInFile(ctx.project, 'hosts', host.name, vars) : undefined;
     if (ctx.json) ctx.emitJson(host);
-    else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})${file ? `, variables in ${file}` : ''}; try: ssh ${host.name}`);
+    else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})${file ? `, variables in ${file}` : ''}`);
+    ctx.next([`ssh ${host.name}`, `pcc setup ${host.name}`]);
     return 0;
   }
   if (args.action === 'rm') {
-    if (!args.name) throw new PccError('usage: pcc hosts rm NAME');
+    if (!args.name) throw new UserInputError('usage: pcc hosts rm NAME');
     await removeStaticHost(ctx.core(), args.name);
     if (ctx.json) ctx.emitJson({ removed: args.name });
     else ctx.out(`removed ${args.name}`);
     return 0;
   }
   if (args.action === 'import') {
-    if (!args.name) throw new PccError('usage: pcc hosts import INVENTORY (an Ansible inventory.ini or inventory.yml)');
+    if (!args.name) throw new UserInputError('usage: pcc hosts import INVENTORY (an Ansible inventory.ini or inventory.yml)');
     const { importInventory } = await import('../../fleet/import-inventory.js');
     const imported = await importInventory(ctx.core(), args.name);
     if (ctx.json) ctx.emitJson(imported.map((i) => ({ ...i.host, inventoryName: i.inventoryName })));
@@ -51,9 +52,9 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
   let resolver: ReturnType<typeof hostVarsResolver> | undefined;
   const varsOf = (h: HostRecord) => (resolver ??= hostVarsResolver(ctx.project, ctx.settings()))(h);
   if (args.action === 'show') {
-    if (!args.name) throw new PccError('usage: pcc hosts show NAME');
+    if (!args.name) throw new UserInputError('usage: pcc hosts show NAME');
     const host = all.find((h) => h.name === args.name);
-    if (!host) throw new PccError(`no host named '${args.name}'; see pcc hosts`);
+    if (!host) throw new UserInputError(`no host named '${args.name}'; see pcc hosts`);
     const hv = varsOf(host);
     if (ctx.json) {
       ctx.emitJson({ ...host, vars: redactVars(hv), varOrigins: hv.origin });

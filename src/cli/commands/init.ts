@@ -1,6 +1,7 @@
 import { initController } from '../../fleet/setup.js';
 import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
+import { exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
 
 export default async function initCommand(args: { provider: 'vagrant' | 'local'; dry: boolean }, ctx: CliContext): Promise<number> {
@@ -9,6 +10,7 @@ export default async function initCommand(args: { provider: 'vagrant' | 'local';
   else if (!args.dry) {
     ctx.out(renderRecap(outcome.result));
     ctx.out(`controller ready: ssh ${outcome.controller.name}`);
+    if (!runFailed(outcome.result)) ctx.next([`pcc acquire ${args.provider} --count 1`, `pcc setup ${args.provider}`, `pcc build --on ${outcome.controller.name}`]);
   }
-  return runFailed(outcome.result) ? 2 : 0;
+  return exitCodeForHosts(outcome.result.hosts);
 }

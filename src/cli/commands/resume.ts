@@ -1,6 +1,6 @@
 import { resume } from '../../fleet/resume.js';
-import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
+import { EXIT, exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
 
 /** Starts what was saved, and never creates anything: a resume costs no new host. */
@@ -13,5 +13,7 @@ export default async function resumeCommand(args: { provider: string; wait: bool
     if (outcome.setup) ctx.out(renderRecap(outcome.setup));
   }
   for (const u of outcome.unreachable) ctx.err(`${u.host}: not reachable over ssh yet: ${u.error}`);
-  return outcome.unreachable.length || (outcome.setup && runFailed(outcome.setup)) ? 2 : 0;
+  if (!outcome.setup) ctx.next([`pcc setup ${args.provider}`]);
+  if (outcome.setup && exitCodeForHosts(outcome.setup.hosts) !== EXIT.ok) return exitCodeForHosts(outcome.setup.hosts);
+  return outcome.unreachable.length ? EXIT.unreachable : EXIT.ok;
 }

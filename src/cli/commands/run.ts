@@ -4,6 +4,7 @@ import { loadPlaybook } from '../../playbook/load.js';
 import { runFailed } from '../../playbook/result.js';
 import { parseVarFlags } from '../../settings/host-vars.js';
 import type { CliContext } from '../context.js';
+import { exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
 
 export default async function run(args: { playbook: string; pattern: string; dry: boolean; var?: string[] }, ctx: CliContext): Promise<number> {
@@ -14,6 +15,9 @@ export default async function run(args: { playbook: string; pattern: string; dry
   playbook.catch(() => undefined);
   const result = await runPlaybookOn(playbook, { pattern: args.pattern, dry: args.dry, vars }, core);
   if (ctx.json) ctx.emitJson(result);
-  else ctx.out(renderRecap(result));
-  return runFailed(result) ? 2 : 0;
+  else {
+    ctx.out(renderRecap(result));
+    if (args.dry && !runFailed(result)) ctx.next([`pcc run ${args.playbook} ${args.pattern}`]);
+  }
+  return exitCodeForHosts(result.hosts);
 }

@@ -1,35 +1,44 @@
 import { existsSync } from 'node:fs';
 import { acquire } from '../../fleet/lifecycle.js';
 import { initController, setupHosts } from '../../fleet/setup.js';
+import type { BuildReport } from '../../images/build.js';
 import { HOME_SITE, siteOf } from '../../network/reach.js';
 import { runFailed } from '../../playbook/result.js';
 import type { CliContext } from '../context.js';
+import { EXIT, exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
+import { table } from '../table.js';
+import { printBuildReport } from './build.js';
 
 /**
  * The all-in-one start: controller, one compute host, setup, and the images
  * built on the controller. Each step is idempotent, so `pcc up` again is cheap.
+ * The recap covers every phase, in the order they ran.
  */
 export default async function upCommand(args: { provider: 'local' | 'vagrant' }, ctx: CliContext): Promise<number> {
   const core = ctx.core();
-  const step = (m: string) => core.progress.note(`==> ${m}`);
-  step(`controller (${args.provider})`);
+  const phase = (title: string) => core.progress.phase?.(title);
+  const section = (title: string) => ctx.out(`\n== ${title}`);
+
+  phase(`controller (${args.provider})`);
   const init = await initController(args.provider, core);
   if (runFailed(init.result)) {
+    section('controller');
     ctx.out(renderRecap(init.result));
-    return 2;
+    ctx.next([`pcc init --provider ${args.provider}`, `pcc up --provider ${args.provider}`]);
+    return exitCodeForHosts(init.result.hosts);
   }
   const state = await core.state.read();
   // Home hosts only: cloud-segment hosts of the local provider are counted by their own `acquire --site cloud`.
   const compute = Object.values(state.hosts).filter((h) => h.provider === args.provider && h.name !== init.controller.name && siteOf(h) === HOME_SITE);
-  step(compute.length ? `compute hosts: ${compute.map((h) => h.name).join(', ')}` : 'one compute host');
+  phase(`compute hosts (${args.provider})`);
   const acquired = await acquire(args.provider, { type: 'cpu', count: Math.max(1, compute.length), wait: true }, core);
   const hosts = acquired.hosts.filter((h) => h.name !== init.controller.name && siteOf(h) === HOME_SITE);
-  step('setup');
+  phase('setup');
   const setup = await setupHosts(hosts.map((h) => h.name).join(':'), core);
-  let built: unknown;
+  let built: BuildReport | undefined;
   if (existsSync(ctx.project.dockerDir)) {
-    step('images, built on the controller');
+    phase(`images (built on ${init.controller.name})`);
     const { buildOn } = await import('../../images/remote.js');
     built = await buildOn(init.controller.name, {
       project: ctx.project,
@@ -41,9 +50,26 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
   }
   if (ctx.json) ctx.emitJson({ controller: init.controller, hosts, setup, build: built });
   else {
+    section(`controller: ${init.controller.name}`);
+    ctx.out(renderRecap(init.result));
+    section(`compute hosts: ${hosts.map((h) => h.name).join(', ')}`);
+    ctx.out(table(['name', 'address', 'groups', 'status'], hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.groups.join(','), h.status])));
+    for (const u of acquired.unreachable) ctx.out(`${u.host}: not reachable over ssh yet: ${u.error}`);
+    section('setup');
     ctx.out(renderRecap(setup));
+    if (built) {
+      section('images');
+      printBuildReport(built, ctx);
+    }
+    ctx.out('');
     ctx.out(`ready: ssh ${init.controller.name}, ssh ${hosts.map((h) => `cpu-${h.name}`).join(', ssh ')}`);
   }
-  const buildOk = !built || (built as { ok: boolean }).ok;
-  return runFailed(setup) || !buildOk ? 2 : 0;
+  ctx.next([
+    `pcc exec all -- uptime`,
+    `pcc run PLAYBOOK.ts all`,
+    `pcc save ${args.provider}     # stop for now, pcc resume ${args.provider} later`,
+    `pcc destroy ${args.provider}  # remove everything`,
+  ]);
+  const hostsCode = exitCodeForHosts([...setup.hosts, ...acquired.unreachable.map(() => ({ unreachable: true }))]);
+  return hostsCode !== EXIT.ok ? hostsCode : built && !built.ok ? EXIT.error : EXIT.ok;
 }

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { UserInputError } from '../../core/errors.js';
+import { readIfExists, writeOwnedFile } from '../../core/files.js';
+import { addressKnownHosts, ansibleInventory, pyinfraInventory, type ExportPaths } from '../../inventory/export.js';
+import { knownHostsFile } from '../../sshconfig/index.js';
+import { keyPath } from '../../sshconfig/entries.js';
+import { keysOf } from '../../sshconfig/known-hosts.js';
+import type { CliContext } from '../context.js';
+
+interface Args {
+  ansible: boolean;
+  list: boolean;
+  host?: string;
+  pyinfra?: string;
+}
+
+/**
+ * `--ansible` (or an inventory script's `--list`) prints the JSON; `--host X`
+ * prints `{}`, since `_meta` already holds every host's variables.
+ * `--pyinfra FILE` writes the module and the known_hosts it points at.
+ */
+export default async function inventory(args: Args, ctx: CliContext): Promise<number> {
+  if (args.host !== undefined) {
+    process.stdout.write('{}\n');
+    return 0;
+  }
+  if (!args.ansible && !args.list && args.pyinfra === undefined) {
+    throw new UserInputError('say which inventory: pcc inventory --ansible, or pcc inventory --pyinfra FILE.py');
+  }
+  const hosts = Object.values((await ctx.state().read()).hosts);
+  const settings = ctx.settings();
+  const paths: ExportPaths = {
+    keyOf: (h) => keyPath(h, { home: ctx.project.home, root: ctx.project.root, knownHosts: '', defaultKey: settings.values.PCC_SSH_KEY }),
+    knownHosts: knownHostsFile(ctx.project),
+  };
+  if (args.pyinfra === undefined) {
+    process.stdout.write(`${JSON.stringify(ansibleInventory(hosts, paths), null, 2)}\n`);
+    return 0;
+  }
+  const file = path.resolve(args.pyinfra);
+  if (!file.endsWith('.py')) throw new UserInputError(`--pyinfra ${args.pyinfra}: pyinfra imports inventories as Python modules; name the file *.py`);
+  const knownHostsByAddress = `${file.slice(0, -3)}.known_hosts`;
+  const known = (await readIfExists(paths.knownHosts)) ?? '';
+  await writeOwnedFile(knownHostsByAddress, addressKnownHosts(hosts, (name) => keysOf(known, name).trusted), { mode: 0o600 });
+  await writeOwnedFile(file, pyinfraInventory(hosts, { ...paths, knownHostsByAddress }), { mode: 0o600 });
+  if (ctx.json) ctx.emitJson({ inventory: file, knownHosts: knownHostsByAddress, hosts: hosts.length });
+  else ctx.out(`wrote ${path.relative(process.cwd(), file)} (${hosts.length} hosts) and ${path.relative(process.cwd(), knownHostsByAddress)}`);
+  ctx.next([`pyinfra ${path.relative(process.cwd(), file)} exec -- uptime`]);
+  return 0;
+}

@@ -1,0 +1,16 @@
+import path from 'node:path';
+import { scaffoldProject } from '../../core/scaffold.js';
+import type { CliContext } from '../context.js';
+
+export default async function newCommand(args: { dir: string }, ctx: CliContext): Promise<number> {
+  const dir = path.resolve(args.dir);
+  const report = await scaffoldProject(dir);
+  if (ctx.json) ctx.emitJson(report);
+  else {
+    for (const f of report.created) ctx.out(`created ${f}`);
+    for (const f of report.kept) ctx.out(`kept    ${f} (already there)`);
+  }
+  const cd = path.relative(process.cwd(), dir);
+  ctx.next([`${cd ? `cd ${cd} && ` : ''}pcc up --provider local`, 'pcc run playbooks/site.ts all']);
+  return 0;
+}

@@ -31,7 +31,7 @@ const OWNER_FILE = 'owner';
 /** A lock without an owner file older than this was left by a process killed between mkdir and the write. */
 const OWNERLESS_GRACE_MS = 2_000;
 /** Backstop for holders pcc cannot check (another machine sharing the folder): their lock is refreshed every 15 s. */
-const STALE_MS = 30_000;
+const STALE_MS = 120_000;
 
 /**
  * A lock between pcc processes. A holder that is alive is named at once
@@ -45,7 +45,14 @@ export async function acquireLock(options: LockOptions): Promise<() => Promise<v
   let delay = 20;
   for (;;) {
     try {
-      const release = await lockfile.lock(options.lockDir, { lockfilePath: options.lockDir, realpath: false, stale: STALE_MS, retries: 0 });
+      const release = await lockfile.lock(options.lockDir, {
+        lockfilePath: options.lockDir,
+        realpath: false,
+        stale: STALE_MS,
+        retries: 0,
+        // A late mtime refresh (a busy machine) is no reason to end the run: a live holder is known by its pid.
+        onCompromised: () => {},
+      });
       const ownerFile = `${options.lockDir}/${OWNER_FILE}`;
       await writeFile(ownerFile, JSON.stringify(selfOwner()), { mode: 0o644 });
       return async () => {

@@ -4,17 +4,10 @@ import { lostSummary, type JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
-interface JobArgs {
+/** The flags of `pcc job run` are the request's own fields; the image and command come from positionals. */
+interface JobArgs extends Omit<JobRequest, 'image' | 'command' | 'env'> {
   action: 'run' | 'ls' | 'logs' | 'wait' | 'rm';
   target?: string;
-  name?: string;
-  replicas: number;
-  parallel?: number;
-  on?: string;
-  gpus?: number;
-  cpus?: number;
-  memory?: string;
-  retries: number;
   /** One value, or an array when the flag is repeated. */
   env?: string | string[];
   wait: boolean;

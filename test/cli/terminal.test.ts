@@ -49,7 +49,8 @@ function remoteCommands(): string[] {
 
 /** A shell line run in tmux, with the test's HOME, that leaves its exit code in a file. */
 function inTmux(session: string, command: string, rcFile: string): void {
-  const line = `cd ${project} && HOME=${home} TERM=xterm-256color ${command}; echo $? > ${rcFile}; sleep 600`;
+  // A person at a terminal: CI (set when the suite runs in CI) would switch the live view off.
+  const line = `cd ${project} && env -u CI HOME=${home} TERM=xterm-256color ${command}; echo $? > ${rcFile}; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '30', 'bash', '--norc', '-c', line);
 }
 

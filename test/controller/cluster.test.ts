@@ -38,7 +38,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local');
+  if (existsSync(project)) p('destroy', 'local', '--yes');
   rmSync(dir, { recursive: true, force: true });
   claim.release();
 });
@@ -93,7 +93,7 @@ describe('pcc up --provider local: registry, /project and overlay on real nspawn
   });
 
   it('destroy removes the hosts and aliases, and the images stay on the user\'s machine', () => {
-    const gone = p('destroy', 'local');
+    const gone = p('destroy', 'local', '--yes');
     expect(gone.code, gone.stderr).toBe(0);
     expect(json('hosts')).toEqual([]);
     expect(existsSync(path.join(env.HOME!, '.ssh/config.d/pcc/local.conf'))).toBe(false);

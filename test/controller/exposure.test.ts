@@ -44,7 +44,7 @@ beforeAll(() => {
 }, 600_000);
 
 afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local');
+  if (existsSync(project)) p('destroy', 'local', '--yes');
   rmSync(dir, { recursive: true, force: true });
   claim.release();
 });

@@ -102,7 +102,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local');
+  if (existsSync(project)) p('destroy', 'local', '--yes');
   rmSync(dir, { recursive: true, force: true });
   for (const c of claims) c.release();
 });

@@ -60,7 +60,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(() => {
-  if (project && existsSync(project)) p('destroy', 'local');
+  if (project && existsSync(project)) p('destroy', 'local', '--yes');
   rmSync(dir, { recursive: true, force: true });
   claim.release();
 });

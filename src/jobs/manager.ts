@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
@@ -65,11 +66,19 @@ export class Manager {
     // The command goes to the background, `cat` holds stdin in the foreground: sh gives a background
     // list /dev/null for stdin, so the watch must not be the one in the background.
     const watchdog = `${inner} & p=$!; cat >/dev/null; kill $p 2>/dev/null`;
-    const done = this.conn.exec(`${root}sh -c ${quote(watchdog)}`, { onOutput }).then(
+    // A stdin of our own that stays open until `stop` (without one, ssh ends stdin at once and `cat` with it).
+    const stdin = new PassThrough();
+    const done = this.conn.exec(`${root}sh -c ${quote(watchdog)}`, { stdin, onOutput }).then(
       (r) => r.code,
       () => 0,
     );
-    return { done, stop: () => this.conn.close() };
+    return {
+      done,
+      stop: () => {
+        stdin.end();
+        setTimeout(() => this.conn.close(), 500).unref();
+      },
+    };
   }
 
   async snapshot(job?: string): Promise<SwarmSnapshot> {

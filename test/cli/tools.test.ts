@@ -23,7 +23,8 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-tools-'));
   project = path.join(dir, 'project');
   home = path.join(dir, 'home');
-  mkdirSync(project, { recursive: true });
+  // A pcc project: --project refuses a folder that is none.
+  mkdirSync(path.join(project, 'config'), { recursive: true });
   for (const [i, h] of fleet.hosts.entries()) {
     const r = pcc(['--project', project, 'hosts', 'add', h.name, `root@${h.address}:22`, '--key', fleet.key, '--group', i === 0 ? 'first' : 'second'], { HOME: home });
     expect(r.code, r.stderr).toBe(0);

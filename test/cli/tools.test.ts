@@ -85,7 +85,7 @@ describe('pcc inventory with the real tools', () => {
       chmodSync(askpass, 0o755);
       execFileSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: 'pipe' });
       const other = path.join(dir, 'agent-project');
-      mkdirSync(other);
+      mkdirSync(path.join(other, 'config'), { recursive: true });
       const h = fleet.hosts[0]!;
       expect(pcc(['--project', other, 'hosts', 'add', 'enc', `root@${h.address}:22`, '--key', key], { HOME: home }).code).toBe(0);
       const withAgent = pcc(['--project', other, 'exec', 'enc', '--', 'echo', 'via-agent'], { HOME: home, SSH_AUTH_SOCK: sock });

@@ -25,8 +25,8 @@ const json = (...args: string[]) => {
 };
 const onHost = (host: string, command: string) => p('exec', host, '--', command);
 
-beforeAll(() => {
-  claim = claimTestSubnet();
+beforeAll(async () => {
+  claim = await claimTestSubnet();
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-cluster-'));
   project = path.join(dir, 'project');
   mkdirSync(path.join(project, 'config'), { recursive: true });

@@ -23,8 +23,8 @@ const p = (...args: string[]) => pcc(['--project', project, ...args], env);
 const onHost = (host: string, command: string) => p('exec', host, '--', command);
 const nfsUrl = (address: string, file: string) => `nfs://${address}/project-export/${file}?version=4`;
 
-beforeAll(() => {
-  claim = claimTestSubnet();
+beforeAll(async () => {
+  claim = await claimTestSubnet();
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-exposure-'));
   project = path.join(dir, 'project');
   mkdirSync(path.join(project, 'config'), { recursive: true });

@@ -86,8 +86,8 @@ function transfer(host: string): Map<string, number> {
 
 const key = (host: string) => hostsByName[host]!.meta.wgPublicKey!;
 
-beforeAll(() => {
-  claims = [claimTestSubnet(), claimTestSubnet()];
+beforeAll(async () => {
+  claims = [await claimTestSubnet(), await claimTestSubnet()];
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-internet-'));
   project = path.join(dir, 'project');
   mkdirSync(path.join(project, 'config'), { recursive: true });

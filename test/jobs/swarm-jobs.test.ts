@@ -43,7 +43,7 @@ const timed = (word: string, body: string, seconds: number) =>
   `s=$(cut -d' ' -f1 /proc/uptime); ${body} sleep ${seconds}; echo "${word} $s $(cut -d' ' -f1 /proc/uptime) ${word === 'gpu' ? '$DOCKER_RESOURCE_GPU' : ''}"`;
 
 beforeAll(async () => {
-  claim = claimTestSubnet();
+  claim = await claimTestSubnet();
   dir = mkdtempSync(path.join(tmpdir(), 'pcc-jobs-'));
   project = path.join(dir, 'project');
   mkdirSync(path.join(project, 'config'), { recursive: true });

@@ -15,11 +15,11 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  */
 describe('local provider preflight, in a real child process', () => {
   let dir: string;
-  let claim: ReturnType<typeof claimTestSubnet>;
+  let claim: Awaited<ReturnType<typeof claimTestSubnet>>;
   let script: string;
 
-  beforeAll(() => {
-    claim = claimTestSubnet();
+  beforeAll(async () => {
+    claim = await claimTestSubnet();
     dir = mkdtempSync(path.join(tmpdir(), 'pcc-local-preflight-'));
     chmodSync(dir, 0o755);
     mkdirSync(path.join(dir, 'project'), { mode: 0o777 });

@@ -18,15 +18,15 @@ import { acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycl
 describe('local provider on real nspawn hosts', () => {
   let dir: string;
   let ctx: ProviderContext;
-  let claim: ReturnType<typeof claimTestSubnet>;
+  let claim: Awaited<ReturnType<typeof claimTestSubnet>>;
   let knownHosts: string;
   let first: HostRecord[];
   const ipForward = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
   const forwardBefore = ipForward();
   const readBridge = () => bridgeName(ctx.project.id);
 
-  beforeAll(() => {
-    claim = claimTestSubnet();
+  beforeAll(async () => {
+    claim = await claimTestSubnet();
     dir = mkdtempSync(path.join(tmpdir(), 'pcc-local-test-'));
     mkdirSync(path.join(dir, 'project'));
     mkdirSync(path.join(dir, 'home'));

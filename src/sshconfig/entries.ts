@@ -73,14 +73,20 @@ export function renderProviderFile(
   paths: EntryPaths,
 ): string {
   const header =
-    `# pcc: ssh aliases of the ${provider} hosts. pcc rewrites this file when the hosts change\n` +
-    `# and deletes it on destroy, so edits here are lost; to override an alias, define\n` +
-    `# the same Host in your own ~/.ssh/config and pcc leaves it out.\n`;
+    `# pcc: ssh aliases of the ${provider} hosts of the project in ${paths.root}.\n` +
+    `# pcc rewrites this file when the hosts change and deletes it on destroy, so edits\n` +
+    `# here are lost; to override an alias, define the same Host in your own\n` +
+    `# ~/.ssh/config and pcc leaves it out.\n`;
   const body = blocks
     .filter((b) => b.aliases.length > 0)
     .sort((a, b) => naturalCompare(a.host.name, b.host.name))
     .map((b) => renderHostBlock(b.host, b.aliases, paths));
   return [header, ...body].join('\n');
+}
+
+/** The project folder a file of pcc's names in its first line; undefined for an older pcc's file. */
+export function projectOfOwnFile(text: string): string | undefined {
+  return /^# pcc: ssh aliases of the \S+ hosts of the project in (.+)\.$/m.exec(text.split('\n')[0] ?? '')?.[1];
 }
 
 /** One Host block of a file pcc wrote: its aliases, the host (HostKeyAlias) and its lines (0-based, end exclusive). */
@@ -144,17 +150,24 @@ export interface AliasPlan {
   conflicts: string[];
 }
 
+/** Aliases another project's files hold: alias → that project's folder. They stay with it. */
+export type ForeignAliases = ReadonlyMap<string, string>;
+
 /**
- * Decides every alias of this provider's hosts against the user's own Hosts
- * and the other providers' files, the same way whichever was written first:
- * each alias ends up in exactly one pcc block, because ssh would merge two
- * blocks for one name option by option.
+ * Decides every alias of this provider's hosts against the user's own Hosts,
+ * the other providers' files of this project and other projects' files, the
+ * same way whichever was written first: each alias ends up in exactly one pcc
+ * block, because ssh would merge two blocks for one name option by option.
+ * Within a project the ranking decides; an alias another project already has
+ * stays with it (pcc never rewrites another project's file), and this host
+ * gets `<alias>.<project>` instead, with a line saying so.
  */
 export function planAliases(
   provider: ProviderName,
   hosts: readonly HostRecord[],
   userDefined: ReadonlySet<string>,
   others: readonly Claim[],
+  foreign: { aliases: ForeignAliases; qualifier: string } = { aliases: new Map(), qualifier: '' },
 ): AliasPlan {
   const mine = hosts.flatMap((h) => hostAliases(h).map((alias): Claim => ({ alias, hostName: h.name, provider })));
   const winners = new Map<string, Claim>();
@@ -162,6 +175,7 @@ export function planAliases(
     const seen = winners.get(c.alias);
     if (!seen || outranks(c, seen)) winners.set(c.alias, c);
   }
+  const taken = (alias: string) => userDefined.has(alias) || foreign.aliases.has(alias) || winners.has(alias);
 
   const clashes: string[] = [];
   const conflicts: string[] = [];
@@ -169,8 +183,17 @@ export function planAliases(
     const aliases: string[] = [];
     for (const alias of hostAliases(host)) {
       const winner = winners.get(alias)!;
+      const elsewhere = foreign.aliases.get(alias);
       if (userDefined.has(alias)) clashes.push(alias);
-      else if (winner.hostName === host.name && winner.provider === provider) aliases.push(alias);
+      else if (elsewhere !== undefined) {
+        const qualified = `${alias}.${foreign.qualifier}`.toLowerCase();
+        const usable = foreign.qualifier !== '' && ALIAS.test(qualified) && !taken(qualified);
+        if (usable) aliases.push(qualified);
+        conflicts.push(
+          `ssh alias ${alias} is already the project in ${elsewhere}'s; ${provider} host ${host.name} is ` +
+            (usable ? `ssh ${qualified} instead` : 'left out of ssh (pcc exec still reaches it)'),
+        );
+      } else if (winner.hostName === host.name && winner.provider === provider) aliases.push(alias);
       else conflicts.push(`ssh alias ${alias} of ${provider} host ${host.name} stays with ${winner.provider} host ${winner.hostName}`);
     }
     return { host, aliases };

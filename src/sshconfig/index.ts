@@ -6,17 +6,26 @@ import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
 import type { ProviderName } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
-import { dropAliases, parseOwnFile, planAliases, renderProviderFile, type Claim } from './entries.js';
+import { dropAliases, parseOwnFile, planAliases, projectOfOwnFile, renderProviderFile, type Claim } from './entries.js';
 import { findInclude, includeDirective, prependLine, removeFirstLine } from './include.js';
 import { forgetHostsLocked, hasEntries, parseKeyLines, setHostKeysLocked } from './known-hosts.js';
 import { withSshLock } from './lock.js';
-import { includePattern, knownHostsFile, providerConfigFile, sshConfigDir, undoRecordFile, userConfigFile } from './paths.js';
+import {
+  includePattern,
+  knownHostsFile,
+  parseConfigFileName,
+  projectFilePrefix,
+  providerConfigFile,
+  sshConfigDir,
+  undoRecordFile,
+  userConfigFile,
+} from './paths.js';
 import { noteUndo, readUndo } from './undo.js';
 import { userDefinedHosts } from './user-config.js';
 
 export { hostAliases } from './entries.js';
 export { checkHostKey, forgetHost, hostKeyStore, recordHostKey, type KeyVerdict } from './known-hosts.js';
-export { knownHostsFile, sshConfigDir } from './paths.js';
+export { knownHostsFile, providerConfigFile, sshConfigDir } from './paths.js';
 
 export interface WrittenAliases {
   file: string;
@@ -29,7 +38,7 @@ export interface WrittenAliases {
 }
 
 /**
- * Writes `<provider>.conf` with the aliases of these hosts (all of the
+ * Writes this project's `<provider>.conf` with the aliases of these hosts (all of the
  * provider's hosts: the file is replaced), makes sure ~/.ssh/config includes
  * pcc's folder, records the host keys providers reported in `meta.hostKey`,
  * and forgets the keys of hosts that left the file.
@@ -56,7 +65,8 @@ export async function writeProviderAliases(
     const user = await userDefinedHosts(project);
     warnings.push(...user.problems);
     const others = await otherProviderFiles(project, provider);
-    const plan = planAliases(provider, hosts, user.names, others.flatMap((o) => o.claims));
+    const foreign = await otherProjectsAliases(project);
+    const plan = planAliases(provider, hosts, user.names, others.flatMap((o) => o.claims), { aliases: foreign, qualifier: project.name });
     warnings.push(...plan.conflicts);
 
     const previous = (await readIfExists(file)) ?? '';
@@ -83,8 +93,8 @@ export async function writeProviderAliases(
 }
 
 /**
- * Deletes `<provider>.conf` and forgets its hosts' keys. When no provider
- * file is left, undoes what pcc did to the user's files: the Include line
+ * Deletes this project's `<provider>.conf` and forgets its hosts' keys. When
+ * no file of any project is left, undoes what pcc did to the user's files: the Include line
  * (only if pcc added it and it is still the first line), a ~/.ssh/config or
  * ~/.ssh that pcc created and that holds nothing else, and pcc's folder.
  */
@@ -97,7 +107,9 @@ export async function removeProviderAliases(project: Project, provider: Provider
       await forgetHostsLocked(project, hostNamesIn(text));
       await unlink(file);
     }
-    if ((await providerFiles(project)).length > 0) return undefined;
+    const left = await providerFiles(project);
+    if (!left.some((f) => parseConfigFileName(f).prefix === projectFilePrefix(project))) await removeEmptyKnownHosts(project);
+    if (left.length > 0) return undefined;
     return teardown(project);
   });
   // The lock lives in ~/.ssh, so an empty ~/.ssh that pcc made can only go once it is released.
@@ -113,19 +125,43 @@ async function providerFiles(project: Project): Promise<string[]> {
   return entries.filter((e) => e.endsWith('.conf')).sort().map((e) => path.join(sshConfigDir(project), e));
 }
 
+/** This project's files of other providers, with the aliases each holds. */
 async function otherProviderFiles(project: Project, provider: ProviderName) {
   const mine = providerConfigFile(project, provider);
   const out: { provider: ProviderName; file: string; text: string; claims: Claim[] }[] = [];
   for (const file of await providerFiles(project)) {
-    if (file === mine) continue;
-    const other = path.basename(file, '.conf') as ProviderName;
+    const name = parseConfigFileName(file);
+    if (file === mine || name.prefix !== projectFilePrefix(project)) continue;
     const text = await readFile(file, 'utf8');
-    const claims = parseOwnFile(text).flatMap((b) =>
-      b.hostName ? b.aliases.map((alias) => ({ alias, hostName: b.hostName!, provider: other })) : [],
-    );
-    out.push({ provider: other, file, text, claims });
+    out.push({ provider: name.provider, file, text, claims: claimsIn(text, name.provider) });
   }
   return out;
+}
+
+/** Aliases the files of other projects in this home hold (an older pcc's unprefixed files too), each with whose they are. */
+async function otherProjectsAliases(project: Project): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const file of await providerFiles(project)) {
+    const name = parseConfigFileName(file);
+    if (name.prefix === projectFilePrefix(project)) continue;
+    const text = await readFile(file, 'utf8');
+    const root = projectOfOwnFile(text);
+    // A folder deleted without `pcc destroy` leaves its file; say how to free its aliases rather than take them.
+    const owner = root === undefined ? `${file} (an older pcc's)` : existsSync(root) ? root : `${root} (gone: delete ${file} to free its aliases)`;
+    for (const c of claimsIn(text, name.provider)) if (!out.has(c.alias)) out.set(c.alias, owner);
+  }
+  return out;
+}
+
+function claimsIn(text: string, provider: ProviderName): Claim[] {
+  return parseOwnFile(text).flatMap((b) => (b.hostName ? b.aliases.map((alias) => ({ alias, hostName: b.hostName!, provider })) : []));
+}
+
+/** This project's known_hosts once it holds no key (and the backup `ssh-keygen -R` leaves beside it). */
+async function removeEmptyKnownHosts(project: Project): Promise<void> {
+  const known = await readIfExists(knownHostsFile(project));
+  if (known !== undefined && hasEntries(known)) return;
+  for (const f of [knownHostsFile(project), `${knownHostsFile(project)}.old`]) await unlink(f).catch(() => undefined);
 }
 
 /**
@@ -182,11 +218,7 @@ async function teardown(project: Project) {
     if (rest && rest.length === 0 && undo.createdConfig) await unlink(file);
     else if (rest) await writeUserConfig(file, rest, (await stat(file)).mode & 0o7777, `remove its first line yourself: ${directive}`);
   }
-  const known = await readIfExists(knownHostsFile(project));
-  if (known === undefined || !hasEntries(known)) {
-    // With the backup that `ssh-keygen -R`, as pcc advises for a changed key, leaves beside it.
-    for (const f of [knownHostsFile(project), `${knownHostsFile(project)}.old`]) await unlink(f).catch(() => undefined);
-  }
+  await removeEmptyKnownHosts(project);
   await unlink(undoRecordFile(project)).catch(() => undefined);
   await rmdir(sshConfigDir(project)).catch(() => undefined);
   // ~/.ssh/config.d only when pcc made it: a folder the user made (empty or not) stays.

@@ -96,7 +96,7 @@ describe('pcc up --provider local: registry, /project and overlay on real nspawn
     const gone = p('destroy', 'local', '--yes');
     expect(gone.code, gone.stderr).toBe(0);
     expect(json('hosts')).toEqual([]);
-    expect(existsSync(path.join(env.HOME!, '.ssh/config.d/pcc/local.conf'))).toBe(false);
+    expect(existsSync(path.join(env.HOME!, '.ssh/config.d/pcc'))).toBe(false);
     // pcc made ~/.ssh/config for its Include line alone, so it goes too.
     expect(existsSync(path.join(env.HOME!, '.ssh/config'))).toBe(false);
     const storage = path.join(project, '.pcc/registry');

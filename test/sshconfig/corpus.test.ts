@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import SSHConfig from 'ssh-config';
 import type { Project } from '../../src/core/project.js';
-import { removeProviderAliases, sshConfigDir, writeProviderAliases } from '../../src/sshconfig/index.js';
+import { knownHostsFile, removeProviderAliases, sshConfigDir, writeProviderAliases } from '../../src/sshconfig/index.js';
 import { scanConfig } from '../../src/sshconfig/user-config.js';
 import { corpusCases, host, installCase, snapshot, sshG, sshGText, tempProject } from './helpers.js';
 
@@ -85,7 +85,7 @@ describe('the ~/.ssh/config corpus', () => {
           expect(g.get('user')).toEqual([h.user]);
           expect(g.get('identityfile')?.[0]).toBe(path.join(project.home, '.ssh/pcc_ed25519'));
           expect(g.get('stricthostkeychecking')).toEqual(['true']);
-          expect(g.get('userknownhostsfile')).toEqual([path.join(sshConfigDir(project), 'known_hosts')]);
+          expect(g.get('userknownhostsfile')).toEqual([knownHostsFile(project)]);
           expect(g.get('hostkeyalias')).toEqual([h.name]);
         }
       }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { openProject, type Project } from '../../src/core/project.js';
 import {
   checkHostKey,
   knownHostsFile,
+  providerConfigFile,
   recordHostKey,
   removeProviderAliases,
   sshConfigDir,
@@ -143,13 +144,14 @@ describe('provider files', () => {
         expect(sshG(t.project, 'gpu-gpu1').get('hostname')).toEqual(['127.31.0.6']);
         expect(sshG(t.project, 'ec2-gpu1').get('hostname')).toEqual(['127.31.0.5']);
         outcomes.push(
-          ['ec2', 'static'].map((p) => readFileSync(path.join(sshConfigDir(t.project), `${p}.conf`), 'utf8')).join('\n'),
+          (['ec2', 'static'] as const).map((p) => readFileSync(providerConfigFile(t.project, p), 'utf8')).join('\n'),
         );
       } finally {
         t.dispose();
       }
     }
-    expect(outcomes[0]!.replaceAll(/\/tmp\/pcc-sshconfig-\w+/g, '')).toBe(outcomes[1]!.replaceAll(/\/tmp\/pcc-sshconfig-\w+/g, ''));
+    const same = (text: string) => text.replaceAll(/\/tmp\/pcc-sshconfig-\w+/g, '').replaceAll(/proj-[0-9a-f]{12}/g, 'proj-ID');
+    expect(same(outcomes[0]!)).toBe(same(outcomes[1]!));
   });
 
   it('records the keys providers report, replaces one a provider changed, and forgets hosts that left', async () => {
@@ -169,6 +171,40 @@ describe('provider files', () => {
     await recordHostKey(project, 'local1', KEY_B);
     await removeProviderAliases(project, 'local');
     expect(await checkHostKey(project, 'local1', type, KEY_B.split(' ')[1]!)).toBe('new');
+    expect(snapshot(project.home)).toEqual({});
+  });
+});
+
+describe('two projects in one home', () => {
+  it('keep both sets of aliases and keys: a name both want stays with the first, the second gets <alias>.<project> and a line', async () => {
+    // Two folders of one name (…/a/exp and …/b/exp) in the same home: two projects, told apart by their ids.
+    const a = openProject({ project: path.join(project.home, '..', 'a', 'exp'), home: project.home });
+    const b = openProject({ project: path.join(project.home, '..', 'b', 'exp'), home: project.home });
+    expect(a.id).not.toBe(b.id);
+    const withKey = (name: string, address: string, key: string) => host(name, { address, meta: { hostKey: key } });
+
+    const first = await writeProviderAliases(a, 'local', [withKey('init', '127.31.1.1', KEY_A), withKey('local1', '127.31.1.2', KEY_A)]);
+    expect(first.warnings).toEqual([]);
+    const second = await writeProviderAliases(b, 'local', [withKey('init', '127.31.2.1', KEY_B), withKey('local3', '127.31.2.3', KEY_B)]);
+    expect(second.warnings).toContain(`ssh alias init is already the project in ${a.root}'s; local host init is ssh init.exp instead`);
+
+    // The real ssh: the first project's names are untouched, the second's are there under their own or qualified names.
+    expect(sshG(a, 'init').get('hostname')).toEqual(['127.31.1.1']);
+    expect(sshG(a, 'local1').get('hostname')).toEqual(['127.31.1.2']);
+    expect(sshG(b, 'init.exp').get('hostname')).toEqual(['127.31.2.1']);
+    expect(sshG(b, 'local3').get('hostname')).toEqual(['127.31.2.3']);
+    // Each project's keys live in its own known_hosts, so the two `init`s never look like a changed key.
+    expect(sshG(a, 'init').get('userknownhostsfile')).toEqual([knownHostsFile(a)]);
+    expect(sshG(b, 'init.exp').get('userknownhostsfile')).toEqual([knownHostsFile(b)]);
+    expect(await checkHostKey(a, 'init', 'ssh-ed25519', KEY_A.split(' ')[1]!)).toBe('known');
+    expect(await checkHostKey(b, 'init', 'ssh-ed25519', KEY_B.split(' ')[1]!)).toBe('known');
+
+    // Removing the second project's aliases leaves the first's; the Include goes with the last of them.
+    await removeProviderAliases(b, 'local');
+    expect(existsSync(knownHostsFile(b))).toBe(false);
+    expect(sshG(a, 'init').get('hostname')).toEqual(['127.31.1.1']);
+    expect(readFileSync(userConfig(), 'utf8')).toBe(`Include ${sshConfigDir(project)}/*.conf\n`);
+    await removeProviderAliases(a, 'local');
     expect(snapshot(project.home)).toEqual({});
   });
 });

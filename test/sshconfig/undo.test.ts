@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Project } from '../../src/core/project.js';
-import { removeProviderAliases, writeProviderAliases } from '../../src/sshconfig/index.js';
+import { providerConfigFile, removeProviderAliases, writeProviderAliases } from '../../src/sshconfig/index.js';
 import { host, snapshot, tempProject } from './helpers.js';
 
 let project: Project;
@@ -16,7 +16,7 @@ describe('pcc removes only the folders it created (the undo record says which)',
     mkdirSync(configD, { recursive: true, mode: 0o700 });
     const before = snapshot(project.home);
     await writeProviderAliases(project, 'static', [host('s1', { provider: 'static', groups: ['static'] })]);
-    expect(existsSync(path.join(configD, 'pcc', 'static.conf'))).toBe(true);
+    expect(existsSync(providerConfigFile(project, 'static'))).toBe(true);
     await removeProviderAliases(project, 'static');
     expect(statSync(configD).isDirectory()).toBe(true);
     expect(snapshot(project.home)).toEqual(before);

@@ -18,14 +18,14 @@ export async function clusterPlan(
   const port = settings.values.OVERLAY_PORT;
   const controller = controllerOf(state);
   const hub = await overlayNode(project, controller, port);
-  const enrolled = Object.values(state.hosts).filter((h) => h.name !== CONTROLLER && h.overlayAddress && h.meta.wgPublicKey);
+  const enrolled = Object.values(state.hosts).filter((h) => h.name !== CONTROLLER && h.overlayAddress && h.overlayPublicKey);
   const peers = await Promise.all(enrolled.map((h) => overlayNode(project, h, port)));
   return {
     registryHost: `${hub.address}:${settings.values.REGISTRY_PORT}`,
     registryPort: settings.values.REGISTRY_PORT,
     overlay: { subnet: settings.values.OVERLAY_SUBNET, port, mtu: OVERLAY_MTU, hub, peers },
-    exportPath: controller.meta.exportPath ?? DEFAULT_EXPORT,
-    registryStorage: controller.meta.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
+    exportPath: controller.exportPath ?? DEFAULT_EXPORT,
+    registryStorage: controller.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
     nvidia: { driverSeries: settings.values.NVIDIA_DRIVER_SERIES, runtimeVersion: settings.values.NVIDIA_RUNTIME_VERSION },
     swarm: {
       managerAddress: hub.address,

@@ -40,10 +40,10 @@ export async function enrollOverlay(ctx: ProviderContext, names: readonly string
         host.overlayAddress = name === CONTROLLER ? hub : lowestFree(subnet, overlayAddresses(state), 2, where);
       }
       const file = keyFile(ctx.project, name);
-      if (!host.meta.wgPublicKey || (await readIfExists(file)) === undefined) {
+      if (!host.overlayPublicKey || (await readIfExists(file)) === undefined) {
         const keys = generateWireguardKeys();
         await writeOwnedFile(file, `${keys.privateKey}\n`, { mode: 0o600 });
-        host.meta.wgPublicKey = keys.publicKey;
+        host.overlayPublicKey = keys.publicKey;
       }
     }
     if (controller.overlayAddress !== hub) {
@@ -58,12 +58,12 @@ function overlayAddresses(state: State): string[] {
 
 /** A host as a member of the mesh: its overlay address, keys, and where others dial it (see network/mesh.ts). */
 export async function overlayNode(project: Project, host: HostRecord, port: number): Promise<OverlayNode> {
-  if (!host.overlayAddress || !host.meta.wgPublicKey) throw new PccError(`${host.name} is not on the overlay yet; run pcc setup ${host.name}`);
+  if (!host.overlayAddress || !host.overlayPublicKey) throw new PccError(`${host.name} is not on the overlay yet; run pcc setup ${host.name}`);
   const privateKey = (await readFile(keyFile(project, host.name), 'utf8')).trim();
   return {
     name: host.name,
     address: host.overlayAddress,
-    publicKey: host.meta.wgPublicKey,
+    publicKey: host.overlayPublicKey,
     privateKey,
     site: siteOf(host),
     siteEndpoint: `${siteAddressOf(host)}:${port}`,

@@ -54,7 +54,7 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   const joinToken = await swarmToken(controller, ctx);
   const chosen = new Set(targets.map((h) => h.name));
   const overlayOnly = Object.values(state.hosts).filter(
-    (h) => h.name !== CONTROLLER && !chosen.has(h.name) && h.overlayAddress && h.meta.wgPublicKey && (h.status ?? 'running') === 'running',
+    (h) => h.name !== CONTROLLER && !chosen.has(h.name) && h.overlayAddress && h.overlayPublicKey && (h.status ?? 'running') === 'running',
   );
   const plan = await clusterPlan(ctx.project, ctx.settings, state, { joinToken, overlayOnly: overlayOnly.map((h) => h.name) });
   const hosts = [controller, ...targets.filter((h) => h.name !== CONTROLLER).map((h) => state.hosts[h.name]!), ...overlayOnly];

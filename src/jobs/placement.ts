@@ -59,7 +59,7 @@ function labelOf(term: string, hosts: readonly HostRecord[]): { key: string; val
   if (KINDS.has(term)) return { key: 'pcc.kind', value: term };
   if (hosts.some((h) => h.name === term)) return { key: 'pcc.host', value: term };
   if (hosts.some((h) => h.provider === term)) return { key: 'pcc.provider', value: term };
-  if (hosts.some((h) => h.meta.instanceType === term)) return { key: 'pcc.instance-type', value: term };
+  if (hosts.some((h) => h.instanceType === term)) return { key: 'pcc.instance-type', value: term };
   return undefined;
 }
 

@@ -40,7 +40,7 @@ export interface WrittenAliases {
 /**
  * Writes this project's `<provider>.conf` with the aliases of these hosts (all of the
  * provider's hosts: the file is replaced), makes sure ~/.ssh/config includes
- * pcc's folder, records the host keys providers reported in `meta.hostKey`,
+ * pcc's folder, records the host keys providers reported in `hostKey`,
  * and forgets the keys of hosts that left the file.
  */
 export async function writeProviderAliases(
@@ -78,8 +78,8 @@ export async function writeProviderAliases(
     }
 
     for (const h of hosts) {
-      if (h.meta.hostKey === undefined) continue;
-      const keys = parseKeyLines(h.meta.hostKey, `host ${h.name}: meta.hostKey`);
+      if (h.hostKey === undefined) continue;
+      const keys = parseKeyLines(h.hostKey, `host ${h.name}: hostKey`);
       if (await setHostKeysLocked(project, h.name, keys, createdSshDir)) {
         warnings.push(`host key of ${h.name} replaced in pcc's known_hosts by the one the ${provider} provider reported`);
       }

@@ -1,7 +1,25 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../providers/registry.js';
 
-export const hostRecordSchema = z.object({
+/** Fields an older pcc kept in `meta` as strings, lifted into their typed places when a state is read. */
+const LIFTED_FROM_META = ['hostKey', 'overlayPublicKey', 'region', 'instanceType', 'exportPath', 'registryStorage'] as const;
+const OLD_META_NAMES: Record<string, (typeof LIFTED_FROM_META)[number]> = { wgPublicKey: 'overlayPublicKey' };
+
+function liftMeta(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('meta' in raw)) return raw;
+  const host = { ...(raw as Record<string, unknown>) };
+  const meta = { ...(host.meta as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(meta)) {
+    const field = OLD_META_NAMES[key] ?? (LIFTED_FROM_META as readonly string[]).find((f) => f === key);
+    if (field === undefined) continue;
+    if (host[field] === undefined) host[field] = value;
+    delete meta[key];
+  }
+  host.meta = meta;
+  return host;
+}
+
+const hostRecordShape = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   address: z.string().min(1),
   port: z.number().int().min(1).max(65535),
@@ -38,11 +56,28 @@ export const hostRecordSchema = z.object({
    * group's self-reference).
    */
   siteAddress: z.string().optional(),
-  /** Provider-specific, non-secret details (instance type, region, spot, ...). */
+  /**
+   * The host's SSH host key(s) as the provider reported them at creation, in
+   * known_hosts form without names (`ssh-ed25519 AAAA...`, one per line):
+   * pcc's known_hosts is written from it, so the first connection is checked.
+   */
+  hostKey: z.string().optional(),
+  /** The host's WireGuard public key on the overlay (its private key stays in `.pcc/wireguard/`). */
+  overlayPublicKey: z.string().optional(),
+  /** The cloud region the host runs in (EC2). */
+  region: z.string().optional(),
+  /** The cloud instance type (`g5.xlarge`): a swarm label and a placement term. */
+  instanceType: z.string().optional(),
+  /** On the controller: the folder its NFS server exports, and where its registry keeps images. */
+  exportPath: z.string().optional(),
+  registryStorage: z.string().optional(),
+  /** Provider-specific, non-secret details that no other layer reads (spot, AMI, zone, netns, ...). */
   meta: z.record(z.string(), z.string()).default({}),
 });
 
-export type HostRecord = z.infer<typeof hostRecordSchema>;
+export const hostRecordSchema = z.preprocess(liftMeta, hostRecordShape);
+
+export type HostRecord = z.infer<typeof hostRecordShape>;
 
 export const imageRecordSchema = z.object({
   hash: z.string(),

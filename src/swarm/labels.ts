@@ -24,7 +24,7 @@ export function nodeLabels(host: HostRecord, facts: NodeFacts, controller: boole
     'pcc.provider': host.provider,
     'pcc.site': siteOf(host),
   };
-  const type = host.meta.instanceType;
+  const type = host.instanceType;
   if (type) labels['pcc.instance-type'] = type;
   for (const flag of LABELLED_CPU_FLAGS) if (facts.cpuFlags.includes(flag)) labels[`pcc.cpu.${flag}`] = 'true';
   if (facts.cuda) labels['pcc.cuda'] = facts.cuda;

@@ -16,7 +16,7 @@ let dir: string;
 let project: string;
 let env: NodeJS.ProcessEnv;
 let claims: { subnet: string; release(): void }[] = [];
-let hostsByName: Record<string, { address: string; overlayAddress: string; meta: Record<string, string> }> = {};
+let hostsByName: Record<string, { address: string; overlayAddress: string; overlayPublicKey: string }> = {};
 
 const p = (...args: string[]) => pcc(['--project', project, ...args], env);
 const json = (...args: string[]) => {
@@ -84,7 +84,7 @@ function transfer(host: string): Map<string, number> {
   );
 }
 
-const key = (host: string) => hostsByName[host]!.meta.wgPublicKey!;
+const key = (host: string) => hostsByName[host]!.overlayPublicKey!;
 
 beforeAll(async () => {
   claims = [await claimTestSubnet(), await claimTestSubnet()];

@@ -49,7 +49,7 @@ describe('ec2 acquire against moto (no SSH: wait=false)', () => {
       expect(h.key).toBe('~/.ssh/id_ed25519');
       expect(h.providerId).toMatch(/^i-/);
       expect(h.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-      expect(h.meta).toMatchObject({ region: REGION, instanceType: 'g5.xlarge', spot: 'false' });
+      expect(h).toMatchObject({ region: REGION, instanceType: 'g5.xlarge', meta: { spot: 'false' } });
     }
     const state = await suite.t.ctx().state.read();
     expect(Object.keys(state.hosts).sort()).toEqual(['gpu1', 'gpu2']);

@@ -34,7 +34,7 @@ describe('ec2 regions and instance metadata against moto (no SSH: wait=false)', 
     const [host] = await acquireHosts(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx());
     await suite.t.ctx().state.update((s) => {
       s.providers.ec2 = { regions: [REGION, 'us-eats-1'] };
-      s.hosts.ghost = { ...host!, name: 'ghost', providerId: 'i-ghost', meta: { ...host!.meta, region: 'us-eats-1' } };
+      s.hosts.ghost = { ...host!, name: 'ghost', providerId: 'i-ghost', region: 'us-eats-1' };
     });
     const report = await provider.destroy(suite.t.ctx());
     expect(suite.t.messages).toContain('ec2: removed us-eats-1 from .pcc/state.json: not an AWS region, so nothing of this project can be there');

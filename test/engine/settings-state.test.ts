@@ -144,4 +144,17 @@ describe('state', () => {
     writeFileSync(path.join(dir, '.pcc/state.json'), '{"version":1,"hosts":{"x":{"name":"x"}}}');
     await expect(new StateStore(project).read()).rejects.toThrow(/^\.pcc\/state.json: hosts.x.address: /);
   });
+
+  it('a state written by an older pcc, with keys and cloud details in meta, reads into the typed fields', async () => {
+    mkdirSync(path.join(dir, '.pcc'));
+    const old = {
+      ...host('gpu1'),
+      provider: 'ec2',
+      meta: { hostKey: 'ssh-ed25519 AAAA', wgPublicKey: 'wg=', region: 'eu-west-1', instanceType: 'g5.xlarge', spot: 'false' },
+    };
+    writeFileSync(path.join(dir, '.pcc/state.json'), JSON.stringify({ version: 1, hosts: { gpu1: old } }));
+    const h = (await new StateStore(project).read()).hosts.gpu1!;
+    expect(h).toMatchObject({ hostKey: 'ssh-ed25519 AAAA', overlayPublicKey: 'wg=', region: 'eu-west-1', instanceType: 'g5.xlarge' });
+    expect(h.meta).toEqual({ spot: 'false' });
+  });
 });

@@ -97,8 +97,8 @@ describe('images', () => {
   });
 });
 
-const host = (name: string, provider: HostRecord['provider'], groups: string[], meta: Record<string, string> = {}): HostRecord => ({
-  name, address: '127.0.0.1', port: 22, user: 'root', provider, groups, createdAt: 'x', meta,
+const host = (name: string, provider: HostRecord['provider'], groups: string[], typed: Partial<HostRecord> = {}): HostRecord => ({
+  name, address: '127.0.0.1', port: 22, user: 'root', provider, groups, createdAt: 'x', meta: {}, ...typed,
 });
 const hosts = [
   host('init', 'local', ['controller']),

@@ -25,7 +25,7 @@ export function ssh(host: HostRecord, command: string, knownHosts: string): stri
 }
 
 export function writeKnownHosts(file: string, hosts: HostRecord[]): void {
-  writeFileSync(file, hosts.map((h) => `${h.address} ${h.meta.hostKey}\n`).join(''));
+  writeFileSync(file, hosts.map((h) => `${h.address} ${h.hostKey}\n`).join(''));
 }
 
 export function netnsList(): string[] {

@@ -60,7 +60,7 @@ describe('local provider on real nspawn hosts', () => {
     for (const h of first) {
       expect(h).toMatchObject({ port: 22, user: 'root', provider: 'local', groups: ['local', 'cpu'], providerId: h.name, status: 'running' });
       expect(h.address.startsWith(prefix)).toBe(true);
-      expect(h.meta.hostKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
+      expect(h.hostKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
       // No PCC_SSH_KEY and no ~/.ssh key in the temp home: the project key.
       expect(h.key).toBe(path.join(ctx.project.stateDir, 'ssh', 'id_ed25519'));
     }
@@ -103,8 +103,8 @@ describe('local provider on real nspawn hosts', () => {
     expect((await localProvider.status(ctx)).map((s) => s.state)).toEqual(['saved', 'saved']);
 
     const again = await resumeOn(localProvider, ctx).then((r) => r.hosts);
-    expect(again.map((h) => [h.name, h.address, h.meta.hostKey, h.status])).toEqual(
-      first.map((h) => [h.name, h.address, h.meta.hostKey, 'running']),
+    expect(again.map((h) => [h.name, h.address, h.hostKey, h.status])).toEqual(
+      first.map((h) => [h.name, h.address, h.hostKey, 'running']),
     );
     // StrictHostKeyChecking against the first known_hosts: same keys.
     expect(ssh(again[0]!, 'cat /root/marker', knownHosts)).toBe('kept');

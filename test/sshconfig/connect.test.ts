@@ -47,7 +47,8 @@ function record(name: string, hostKey?: string) {
     port: sshd.port,
     user: 'root',
     key: '~/.ssh/id 100%',
-    meta: hostKey ? { hostKey } : {},
+    ...(hostKey ? { hostKey } : {}),
+    meta: {},
   });
 }
 

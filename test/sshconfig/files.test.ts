@@ -155,7 +155,7 @@ describe('provider files', () => {
   });
 
   it('records the keys providers report, replaces one a provider changed, and forgets hosts that left', async () => {
-    const withKey = (name: string, key: string) => host(name, { meta: { hostKey: key } });
+    const withKey = (name: string, key: string) => host(name, { hostKey: key });
     const first = await writeProviderAliases(project, 'local', [withKey('local1', KEY_A), withKey('local2', KEY_A)]);
     expect(first.warnings).toEqual([]);
     const [type, a] = KEY_A.split(' ') as [string, string];
@@ -181,7 +181,7 @@ describe('two projects in one home', () => {
     const a = openProject({ project: path.join(project.home, '..', 'a', 'exp'), home: project.home });
     const b = openProject({ project: path.join(project.home, '..', 'b', 'exp'), home: project.home });
     expect(a.id).not.toBe(b.id);
-    const withKey = (name: string, address: string, key: string) => host(name, { address, meta: { hostKey: key } });
+    const withKey = (name: string, address: string, key: string) => host(name, { address, hostKey: key });
 
     const first = await writeProviderAliases(a, 'local', [withKey('init', '127.31.1.1', KEY_A), withKey('local1', '127.31.1.2', KEY_A)]);
     expect(first.warnings).toEqual([]);

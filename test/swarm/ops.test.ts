@@ -78,7 +78,7 @@ describe('swarm operations', () => {
   });
 
   it('a host\'s labels come from its record and what setup read', () => {
-    const host = { name: 'gpu1', provider: 'ec2', site: 'ec2:us-east-1', meta: { instanceType: 'g5.xlarge' } } as unknown as HostRecord;
+    const host = { name: 'gpu1', provider: 'ec2', site: 'ec2:us-east-1', instanceType: 'g5.xlarge', meta: {} } as unknown as HostRecord;
     expect(nodeLabels(host, { gpu: true, cpuFlags: ['sse', 'avx2'], cuda: '12.4' }, false)).toEqual({
       'pcc.host': 'gpu1',
       'pcc.kind': 'gpu',

@@ -76,7 +76,7 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       site: 'home',
       dialable: false,
       siteAddress: '192.168.56.10',
-      meta: { role: 'controller', exportPath: '/project', registryStorage: '/var/lib/registry' },
+      exportPath: '/project', registryStorage: '/var/lib/registry', meta: { role: 'controller' },
     });
     const state = await p.ctx.state.read();
     expect(state.hosts.init).toEqual(init);

@@ -51,7 +51,7 @@ export async function sweepRegion(
 
   const tagged = await projectInstances(aws, project);
   const stateIds = ec2Hosts(state)
-    .filter((h) => (h.meta.region ?? aws.region) === aws.region && h.providerId)
+    .filter((h) => (h.region ?? aws.region) === aws.region && h.providerId)
     .map((h) => h.providerId!);
   const untagged = await describeByIds(aws, stateIds.filter((id) => !tagged.some((i) => i.InstanceId === id)));
   const instances = [...tagged, ...untagged];

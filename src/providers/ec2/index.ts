@@ -49,7 +49,7 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
       const h = state.hosts[name];
       const id = h?.provider === 'ec2' ? h.providerId : /^i-[0-9a-f]+$/.test(name) ? name : undefined;
       if (!id) continue;
-      const region = h?.meta.region ?? ctx.settings.values.EC2_REGION;
+      const region = h?.region ?? ctx.settings.values.EC2_REGION;
       out.set(region, [...(out.get(region) ?? []), id]);
     }
     return out;

@@ -29,7 +29,7 @@ export async function rememberRegion(ctx: ProviderContext, region: string): Prom
 export async function knownRegions(ctx: ProviderContext): Promise<string[]> {
   const state = await ctx.state.read();
   const regions = new Set([ctx.settings.values.EC2_REGION, ...bookkeeping(state).regions]);
-  for (const h of Object.values(state.hosts)) if (h.provider === 'ec2' && h.meta.region) regions.add(h.meta.region);
+  for (const h of Object.values(state.hosts)) if (h.provider === 'ec2' && h.region) regions.add(h.region);
   return [...regions];
 }
 
@@ -81,10 +81,12 @@ export async function recordInstances(
         site: `ec2:${region}`,
         dialable: inst.PublicIpAddress !== undefined,
         ...(inst.PrivateIpAddress ? { siteAddress: inst.PrivateIpAddress } : {}),
+        region,
+        instanceType: inst.InstanceType ?? 'unknown',
+        ...(known?.hostKey ? { hostKey: known.hostKey } : {}),
+        ...(known?.overlayPublicKey ? { overlayPublicKey: known.overlayPublicKey } : {}),
         meta: {
           ...known?.meta,
-          region,
-          instanceType: inst.InstanceType ?? 'unknown',
           spot: String(inst.InstanceLifecycle === 'spot'),
           launchedAt: (inst.LaunchTime ?? new Date()).toISOString(),
           ami: inst.ImageId ?? '',

@@ -35,14 +35,14 @@ export function regionSource(ctx: ProviderContext, flag: string | undefined): st
 export async function dropUnknownRegions(ctx: ProviderContext): Promise<void> {
   const state = await ctx.state.read();
   const recorded = bookkeeping(state).regions;
-  const hostRegions = Object.values(state.hosts).flatMap((h) => (h.provider === 'ec2' && h.meta.region ? [h.meta.region] : []));
+  const hostRegions = Object.values(state.hosts).flatMap((h) => (h.provider === 'ec2' && h.region ? [h.region] : []));
   const bad = [...new Set([...recorded, ...hostRegions])].filter((r) => !isKnownRegion(r));
   if (bad.length === 0 || ctx.dry) return;
   await ctx.state.update((s) => {
     const book = bookkeeping(s);
     s.providers.ec2 = { ...book, regions: book.regions.filter((r) => !bad.includes(r)) };
     for (const [name, h] of Object.entries(s.hosts)) {
-      if (h.provider === 'ec2' && h.meta.region && bad.includes(h.meta.region)) delete s.hosts[name];
+      if (h.provider === 'ec2' && h.region && bad.includes(h.region)) delete s.hosts[name];
     }
   });
   ctx.progress.note(`ec2: removed ${bad.join(', ')} from .pcc/state.json: not an AWS region, so nothing of this project can be there`);

@@ -35,7 +35,7 @@ export async function regionStatus(aws: AwsClients, ctx: ProviderContext): Promi
   // Hosts the state still lists but AWS no longer has (terminated elsewhere): say so, so the state can be cleaned.
   const seen = new Set(instances.map((i) => i.InstanceId));
   const gone = ec2Hosts(state)
-    .filter((h) => (h.meta.region ?? aws.region) === aws.region && !seen.has(h.providerId))
+    .filter((h) => (h.region ?? aws.region) === aws.region && !seen.has(h.providerId))
     .map((h): HostStatus => ({ name: h.name, provider: 'ec2', state: 'missing', groups: h.groups }));
   return [...live, ...gone];
 }

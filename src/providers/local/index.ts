@@ -204,13 +204,14 @@ function recordNewMachine(
     providerId: name,
     status: 'creating',
     createdAt: new Date().toISOString(),
-    meta: { netns, ...(role === 'controller' ? { exportPath: CONTROLLER_EXPORT, registryStorage: CONTROLLER_REGISTRY_STORAGE } : {}) },
+    ...(role === 'controller' ? { exportPath: CONTROLLER_EXPORT, registryStorage: CONTROLLER_REGISTRY_STORAGE } : {}),
+    meta: { netns },
   };
 }
 
-function setHostStatus(state: State, name: string, status: string, meta: Record<string, string> = {}): void {
+function setHostStatus(state: State, name: string, status: string, learned: Partial<HostRecord> = {}): void {
   const h = state.hosts[name];
-  if (h) state.hosts[name] = { ...h, status, meta: { ...h.meta, ...meta } };
+  if (h) state.hosts[name] = { ...h, ...learned, status };
 }
 
 /** The controller's extra view of this computer: the project to export, and registry storage that outlives it. */
@@ -256,13 +257,13 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
   // Left half-made by a kill while it was being made: said, since it explains a slow or failed earlier run.
   if (network.repaired) ctx.progress.host(name, `repaired its network namespace ${m.netns} (${network.repaired})`);
   await ensureRootMounted(m);
-  const meta: Record<string, string> = {};
+  const learned: Partial<HostRecord> = {};
   if (fresh) {
     const registries = [net.home.cidr, ctx.settings.values.OVERLAY_SUBNET];
     // host[:port] only: anything else in daemon.json keeps dockerd from starting.
     const registryHost = ctx.settings.values.REGISTRY_HOST;
     if (registryHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(registryHost)) registries.push(registryHost);
-    meta.hostKey = await writeFirstBootFiles(m, { name, publicKey: key.publicKey, insecureRegistries: registries });
+    learned.hostKey = await writeFirstBootFiles(m, { name, publicKey: key.publicKey, insecureRegistries: registries });
   }
   const extras = m.role === 'controller' ? await controllerExtras(ctx, m) : {};
   ctx.progress.host(name, 'booting');
@@ -271,7 +272,7 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
     onStarted: (b) =>
       ctx.state.update((state) => {
         patchMachine(state, name, b);
-        setHostStatus(state, name, 'booting', meta);
+        setHostStatus(state, name, 'booting', learned);
       }),
   });
   await ctx.state.update((state) => setHostStatus(state, name, 'running'));
@@ -392,7 +393,7 @@ async function start(names: string[], ctx: ProviderContext): Promise<HostRecord[
   requireTools(BOOT_TOOLS);
   const { net, key } = await prepare(ctx);
   const state = await ctx.state.read();
-  const items = names.map((name) => ({ name, fresh: state.hosts[name]?.meta.hostKey === undefined }));
+  const items = names.map((name) => ({ name, fresh: state.hosts[name]?.hostKey === undefined }));
   await bringUpAll(items, ctx, net, key);
   return hostsNamed(ctx, names);
 }
@@ -467,7 +468,7 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
     if (m && isRunning(m)) return [];
     if (!m) recordNewMachine(state, local, CONTROLLER_NAME, 'controller', 'home', ctx, net, base, key);
     writeLocal(state, local);
-    return [{ name: CONTROLLER_NAME, fresh: state.hosts[CONTROLLER_NAME]?.meta.hostKey === undefined }];
+    return [{ name: CONTROLLER_NAME, fresh: state.hosts[CONTROLLER_NAME]?.hostKey === undefined }];
   });
   await bringUpAll(items, ctx, net, key);
   return (await ctx.state.read()).hosts[CONTROLLER_NAME]!;

@@ -272,6 +272,7 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
         site: 'home',
         dialable: false,
         siteAddress: m.ip,
+        ...controllerPaths(m),
         meta: { ...withoutKey(prev?.meta, 'lanAddress'), ...machineMeta(m, ctx) },
       };
       if (record.key === undefined) delete record.key;
@@ -281,15 +282,16 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
   );
 }
 
+/** Where the controller VM exports the project and keeps the registry: Vagrant's synced folders. */
+function controllerPaths(m: Machine): Pick<HostRecord, 'exportPath' | 'registryStorage'> {
+  return m.role === 'controller' ? { exportPath: CONTROLLER_MOUNTS.project, registryStorage: CONTROLLER_MOUNTS.registry } : {};
+}
+
 function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {
   const meta: Record<string, string> = {
     role: m.role,
     box: ctx.settings.values.VAGRANT_BOX,
   };
-  if (m.role === 'controller') {
-    meta.exportPath = CONTROLLER_MOUNTS.project;
-    meta.registryStorage = CONTROLLER_MOUNTS.registry;
-  }
   return meta;
 }
 
@@ -343,6 +345,7 @@ function plannedRecord(m: Machine, ctx: ProviderContext): HostRecord {
     providerId: m.name,
     status: 'planned',
     createdAt: new Date().toISOString(),
+    ...controllerPaths(m),
     meta: machineMeta(m, ctx),
   };
 }

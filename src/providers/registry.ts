@@ -22,6 +22,8 @@ export interface ProviderEntry {
   compute: boolean;
   /** Settings keys of this provider start with it; a misspelled one is refused. */
   settingsPrefix?: string;
+  /** The head of its `config/<name>.env.example`: what the provider is, what it needs, what its commands do. */
+  settingsHeader?: string;
   /** The provider's own acquire flags: only its acquire takes them. */
   acquireOptions: readonly AcquireOption[];
   /** The provider's own save flags. */
@@ -35,6 +37,17 @@ export const PROVIDERS = [
     controller: true,
     compute: true,
     settingsPrefix: 'LOCAL_',
+    settingsHeader: `Local hosts on this Linux machine (pcc acquire local, save local, destroy local,
+status; pcc init --provider local for the controller). Each host is a
+systemd-nspawn machine booted with systemd. Needs root, and:
+  apt-get install --no-install-recommends systemd-container debootstrap iproute2 openssh-client
+Copy to config/local.env and change what you need; unset keys use these defaults.
+
+What \`acquire\` does: saved (or crashed) hosts boot again with their files,
+and new hosts local1, local2, ... are added until there are --count compute
+hosts. \`save\` powers all local hosts off and keeps their disks
+(.pcc/local/<name>/); \`destroy\` removes machines, network, mounts and disks.
+The controller's registry storage (.pcc/registry/) is kept on purpose.`,
     acquireOptions: [
       { flag: 'site', type: 'string', choices: ['home', 'cloud'], describe: 'home (behind the NAT, the default) or cloud (the simulated internet)' },
     ],
@@ -46,6 +59,10 @@ export const PROVIDERS = [
     controller: true,
     compute: true,
     settingsPrefix: 'VAGRANT_',
+    settingsHeader: `Vagrant machines (pcc init, the default controller, and pcc acquire vagrant).
+Copy to config/vagrant.env and change what you need; unset keys use these defaults.
+Needs vagrant and VirtualBox on this machine, and an NFS server for the
+controller's folders (macOS has one; on Debian/Ubuntu: apt-get install nfs-kernel-server).`,
     acquireOptions: [],
     saveOptions: [{ flag: 'halt', type: 'boolean', describe: 'halt instead of suspend' }],
     load: async (): Promise<Provider<any>> => (await import('./vagrant/index.js')).vagrantProvider,
@@ -55,6 +72,18 @@ export const PROVIDERS = [
     controller: false,
     compute: true,
     settingsPrefix: 'EC2_',
+    settingsHeader: `Amazon EC2 hosts (pcc acquire ec2, save ec2, destroy ec2, status).
+Copy to config/ec2.env and change what you need; unset keys use these defaults.
+
+Credentials never go here: see private.example. AWS_ENDPOINT_URL_EC2 /
+AWS_ENDPOINT_URL_SSM in the environment point the SDK elsewhere (the tests
+use them for moto).
+
+What \`acquire\` does: with saved (stopped) instances it starts them and
+launches nothing; otherwise it makes sure the project has --count running
+hosts of the asked kind (type, instance type, image, spot) and launches only
+the missing ones. Every resource is tagged with the project, which is how
+\`destroy\` finds everything even without .pcc/state.json.`,
     acquireOptions: [
       { flag: 'instance-type', type: 'string', describe: 'instance type (overrides config/ec2.env)' },
       { flag: 'spot', type: 'boolean', describe: 'request spot instances' },

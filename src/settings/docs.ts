@@ -1,4 +1,5 @@
 import { settingsSchema, type SettingsValues } from './schema.js';
+import { PROVIDERS } from '../providers/registry.js';
 
 /**
  * What each setting means, and which example file lists it. The
@@ -7,7 +8,9 @@ import { settingsSchema, type SettingsValues } from './schema.js';
  * compares them, so an example can never drift from the settings pcc knows,
  * and a new setting without a line here fails that test.
  */
-export type ExampleFile = 'pcc' | 'local' | 'vagrant' | 'ec2' | 'private';
+/** The providers with settings of their own: each has a `config/<name>.env`, its header in the registry. */
+type ProviderSettingsFile = Extract<(typeof PROVIDERS)[number], { settingsHeader: string }>['name'];
+export type ExampleFile = 'pcc' | ProviderSettingsFile | 'private';
 
 interface SettingDoc {
   file: ExampleFile;
@@ -22,33 +25,7 @@ uses these. Copy to config/pcc.env and change what you need; unset keys use
 these defaults. Keys pcc does not know (no PCC_, REGISTRY_, OVERLAY_, ...
 prefix) are refused; playbook variables go in config/vars.env and reach
 playbooks as host.vars.`,
-  local: `Local hosts on this Linux machine (pcc acquire local, save local, destroy local,
-status; pcc init --provider local for the controller). Each host is a
-systemd-nspawn machine booted with systemd. Needs root, and:
-  apt-get install --no-install-recommends systemd-container debootstrap iproute2 openssh-client
-Copy to config/local.env and change what you need; unset keys use these defaults.
-
-What \`acquire\` does: saved (or crashed) hosts boot again with their files,
-and new hosts local1, local2, ... are added until there are --count compute
-hosts. \`save\` powers all local hosts off and keeps their disks
-(.pcc/local/<name>/); \`destroy\` removes machines, network, mounts and disks.
-The controller's registry storage (.pcc/registry/) is kept on purpose.`,
-  vagrant: `Vagrant machines (pcc init, the default controller, and pcc acquire vagrant).
-Copy to config/vagrant.env and change what you need; unset keys use these defaults.
-Needs vagrant and VirtualBox on this machine, and an NFS server for the
-controller's folders (macOS has one; on Debian/Ubuntu: apt-get install nfs-kernel-server).`,
-  ec2: `Amazon EC2 hosts (pcc acquire ec2, save ec2, destroy ec2, status).
-Copy to config/ec2.env and change what you need; unset keys use these defaults.
-
-Credentials never go here: see private.example. AWS_ENDPOINT_URL_EC2 /
-AWS_ENDPOINT_URL_SSM in the environment point the SDK elsewhere (the tests
-use them for moto).
-
-What \`acquire\` does: with saved (stopped) instances it starts them and
-launches nothing; otherwise it makes sure the project has --count running
-hosts of the asked kind (type, instance type, image, spot) and launches only
-the missing ones. Every resource is tagged with the project, which is how
-\`destroy\` finds everything even without .pcc/state.json.`,
+  ...(Object.fromEntries(PROVIDERS.flatMap((p) => ('settingsHeader' in p ? [[p.name, p.settingsHeader]] : []))) as Record<ProviderSettingsFile, string>),
   private: `Secrets. Copy to config/.private (not .env: it is read last) and chmod 600;
 pcc refuses the file if other users can read it, and never prints a value.
 Without these, pcc uses the AWS SDK's usual chain (environment, ~/.aws

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { PccError } from './errors.js';
 import { lockLibrary } from './lock-library.js';
@@ -25,6 +25,8 @@ export interface LockOptions {
   waitMs: number;
   /** Told once, at once, when another live pcc holds the lock. */
   onWait?: (message: string) => void;
+  /** proper-lockfile's stale time (it refreshes the mtime every half of it); shorter only in tests. */
+  staleMs?: number;
 }
 
 const OWNER_FILE = 'owner';
@@ -48,17 +50,25 @@ export async function acquireLock(options: LockOptions): Promise<() => Promise<v
       const release = await lockfile.lock(options.lockDir, {
         lockfilePath: options.lockDir,
         realpath: false,
-        stale: STALE_MS,
+        stale: options.staleMs ?? STALE_MS,
         retries: 0,
         // A late mtime refresh (a busy machine) is no reason to end the run: a live holder is known by its pid.
         onCompromised: () => {},
       });
       const ownerFile = `${options.lockDir}/${OWNER_FILE}`;
+      // proper-lockfile refreshes the lock's mtime and treats one it did not set as a lost lock, and a
+      // file made inside a directory moves its mtime: so the mtime it recorded is put back.
+      const { mtime } = await stat(options.lockDir);
       await writeFile(ownerFile, JSON.stringify(selfOwner()), { mode: 0o644 });
+      await utimes(options.lockDir, mtime, mtime);
       return async () => {
         // proper-lockfile removes the directory with rmdir, which wants it empty.
         await unlink(ownerFile).catch(() => undefined);
-        await release();
+        await release().catch(async (err: NodeJS.ErrnoException) => {
+          // A refresh that came between the unlink and here saw the moved mtime: the lock is still ours to remove.
+          if (err.code !== 'ERELEASED') throw err;
+          await rm(options.lockDir, { recursive: true, force: true });
+        });
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;

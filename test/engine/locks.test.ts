@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { acquireLock } from '../../src/core/process-lock.js';
 import { openProject, type Project } from '../../src/core/project.js';
 import { localProvider } from '../../src/providers/local/index.js';
 import { StateStore } from '../../src/state/store.js';
@@ -81,5 +82,15 @@ describe('locks between pcc runs', () => {
     child.kill('SIGKILL');
     await destroy;
     expect(Date.now() - killedAt).toBeLessThan(5_000);
+  });
+
+  it('a lock held past its refresh interval (a base build holds one for minutes) stays fresh and is released without an error', async () => {
+    const lockDir = path.join(dir, 'long.lock');
+    // Refreshed every second here, as every 60 s by default.
+    const release = await acquireLock({ lockDir, what: 'the test', waitMs: 0, staleMs: 2_000 });
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(Date.now() - statSync(lockDir).mtimeMs).toBeLessThan(1_900);
+    await expect(release()).resolves.toBeUndefined();
+    expect(existsSync(lockDir)).toBe(false);
   });
 });

@@ -150,26 +150,33 @@ export async function boot(
   const cgroups = machineCgroupDirs(m.netns);
   // Leftovers of a machine whose nspawn died must not answer in its place.
   const stale = [...new Set([...m.cgroups, ...cgroups])];
-  await killCgroupProcesses(stale);
-  await removeCgroups(stale);
-  await createCgroups(cgroups);
-  const argv = nspawnArgv({ name, root: m.root, netns: m.netns, dockerDir: path.join(m.dir, 'docker'), ...extras });
-  const pid = startDetached(inCgroupsArgv(cgroups, argv), path.join(m.dir, 'console.log'));
-  const booted = { pid, startedAt: new Date().toISOString(), cgroups };
-  await options.onStarted?.(booted);
   const log = path.join(m.dir, 'console.log');
-  try {
-    await waitForSshBanner(m.address, 22, {
-      timeoutMs: options.timeoutMs,
-      alive: () => isMachineProcess(pid, m.root),
-      what: `${name} (see ${log})`,
-    });
-  } catch (err) {
-    // The console's last words usually say why; the log itself may be gone by the time anyone looks.
-    const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).slice(-3).join(' / ');
-    throw tail ? new PccError(`${(err as Error).message}: ${tail}`) : err;
+  for (let attempt = 1; ; attempt++) {
+    await killCgroupProcesses(stale);
+    await removeCgroups(stale);
+    await createCgroups(cgroups);
+    const logSize = (await stat(log).catch(() => undefined))?.size ?? 0;
+    const argv = nspawnArgv({ name, root: m.root, netns: m.netns, dockerDir: path.join(m.dir, 'docker'), ...extras });
+    const started = startDetached(inCgroupsArgv(cgroups, argv), log);
+    const booted = { pid: started.pid, startedAt: new Date().toISOString(), cgroups };
+    await options.onStarted?.(booted);
+    try {
+      await waitForSshBanner(m.address, 22, {
+        timeoutMs: options.timeoutMs,
+        alive: () => isMachineProcess(started.pid, m.root),
+        what: `${name} (see ${log})`,
+      });
+      return booted;
+    } catch (err) {
+      const said = ((await readFile(log).catch(() => undefined))?.subarray(logSize).toString('utf8') ?? '').trim();
+      // An nspawn that ended at once without a word (seen under heavy load) is started once more.
+      if (attempt === 1 && said === '' && started.ended() !== undefined) continue;
+      // The console's last words usually say why; the log itself may be gone by the time anyone looks.
+      const tail = said.split('\n').filter(Boolean).slice(-3).join(' / ');
+      const how = started.ended() ? ` (nspawn ended: ${started.ended()})` : '';
+      throw new PccError(`${(err as Error).message}${how}${tail ? `: ${tail}` : ''}`);
+    }
   }
-  return booted;
 }
 
 /**

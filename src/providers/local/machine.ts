@@ -55,14 +55,19 @@ export function inCgroupsArgv(cgroupDirs: string[], argv: string[]): string[] {
   return ['sh', '-c', script, 'sh', ...cgroupDirs.map((d) => `${d}/cgroup.procs`), '--', ...argv];
 }
 
-/** Start detached (its own session, output to `logFile`); returns its PID. */
-export function startDetached(argv: string[], logFile: string): number {
+/**
+ * Start detached (its own session, output to `logFile`). Returns its PID and
+ * how it ended, once it has (`exit 1`, `signal SIGKILL`), for messages.
+ */
+export function startDetached(argv: string[], logFile: string): { pid: number; ended: () => string | undefined } {
   const fd = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     if (child.pid === undefined) throw new PccError(`local: could not start ${argv[0]}; see ${logFile}`);
-    return child.pid;
+    let ended: string | undefined;
+    child.on('exit', (code, signal) => (ended = signal ? `signal ${signal}` : `exit ${code}`));
+    return { pid: child.pid, ended: () => ended };
   } finally {
     closeSync(fd);
   }

@@ -105,6 +105,6 @@ try {
   console.log(row('pcc exec in a loop (one at a time)', execLoop));
   console.log(row('GNU parallel --sshlogin 4/local1,4/local2', gnuParallel));
 } finally {
-  spawnSync('node', [path.join(repo, 'bin/pcc.js'), '--project', projectDir, 'destroy', 'local'], { env, stdio: 'ignore' });
+  spawnSync('node', [path.join(repo, 'bin/pcc.js'), '--project', projectDir, 'destroy', 'local', '--yes'], { env, stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 }

@@ -190,8 +190,8 @@ export function planAliases(
         const usable = foreign.qualifier !== '' && ALIAS.test(qualified) && !taken(qualified);
         if (usable) aliases.push(qualified);
         conflicts.push(
-          `ssh alias ${alias} is already the project in ${elsewhere}'s; ${provider} host ${host.name} is ` +
-            (usable ? `ssh ${qualified} instead` : 'left out of ssh (pcc exec still reaches it)'),
+          `ssh alias ${alias} belongs to the project in ${elsewhere}; this project's ${provider} host ${host.name} is ` +
+            (usable ? `ssh ${qualified}` : 'left out of ssh (pcc exec still reaches it)'),
         );
       } else if (winner.hostName === host.name && winner.provider === provider) aliases.push(alias);
       else conflicts.push(`ssh alias ${alias} of ${provider} host ${host.name} stays with ${winner.provider} host ${winner.hostName}`);

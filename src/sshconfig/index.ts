@@ -116,6 +116,23 @@ export async function removeProviderAliases(project: Project, provider: Provider
   if (undo?.createdSshDir) await rmdir(project.sshDir).catch(() => undefined);
 }
 
+/**
+ * The ssh alias that reaches this project's host: `want` (its name by
+ * default) when this project holds it, else the `<want>.<project>` it got
+ * because another project has `want`, else any of its aliases. Undefined when
+ * ssh has no alias for it: hints then point at `pcc exec`.
+ */
+export async function sshAliasFor(project: Project, hostName: string, want = hostName): Promise<string | undefined> {
+  for (const file of await providerFiles(project)) {
+    if (parseConfigFileName(file).prefix !== projectFilePrefix(project)) continue;
+    const block = parseOwnFile(await readFile(file, 'utf8')).find((b) => b.hostName === hostName);
+    if (!block) continue;
+    const qualified = `${want}.${project.name}`.toLowerCase();
+    return [want, qualified].find((a) => block.aliases.includes(a)) ?? block.aliases[0];
+  }
+  return undefined;
+}
+
 function hostNamesIn(ownFileText: string): string[] {
   return parseOwnFile(ownFileText).flatMap((b) => (b.hostName ? [b.hostName] : []));
 }

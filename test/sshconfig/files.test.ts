@@ -10,6 +10,7 @@ import {
   providerConfigFile,
   recordHostKey,
   removeProviderAliases,
+  sshAliasFor,
   sshConfigDir,
   writeProviderAliases,
 } from '../../src/sshconfig/index.js';
@@ -186,7 +187,10 @@ describe('two projects in one home', () => {
     const first = await writeProviderAliases(a, 'local', [withKey('init', '127.31.1.1', KEY_A), withKey('local1', '127.31.1.2', KEY_A)]);
     expect(first.warnings).toEqual([]);
     const second = await writeProviderAliases(b, 'local', [withKey('init', '127.31.2.1', KEY_B), withKey('local3', '127.31.2.3', KEY_B)]);
-    expect(second.warnings).toContain(`ssh alias init is already the project in ${a.root}'s; local host init is ssh init.exp instead`);
+    expect(second.warnings).toContain(`ssh alias init belongs to the project in ${a.root}; this project's local host init is ssh init.exp`);
+    expect(await sshAliasFor(b, 'init')).toBe('init.exp');
+    expect(await sshAliasFor(b, 'local3', 'cpu-local3')).toBe('cpu-local3');
+    expect(await sshAliasFor(a, 'init')).toBe('init');
 
     // The real ssh: the first project's names are untouched, the second's are there under their own or qualified names.
     expect(sshG(a, 'init').get('hostname')).toEqual(['127.31.1.1']);

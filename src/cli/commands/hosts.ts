@@ -2,6 +2,7 @@ import { UserInputError } from '../../core/errors.js';
 import { addStaticHost, removeStaticHost } from '../../fleet/static-hosts.js';
 import { hostGroups, naturalCompare } from '../../inventory/pattern.js';
 import { hostVarsResolver, isSecretVar, parseVarFlags, redactVars, setVarsInFile } from '../../settings/host-vars.js';
+import { sshAliasFor } from '../../sshconfig/index.js';
 import type { HostRecord } from '../../state/schema.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
@@ -23,7 +24,8 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
     const file = Object.keys(vars).length > 0 ? await setVarsInFile(ctx.project, 'hosts', host.name, vars) : undefined;
     if (ctx.json) ctx.emitJson(host);
     else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})${file ? `, variables in ${file}` : ''}`);
-    ctx.next([`ssh ${host.name}`, `pcc setup ${host.name}`]);
+    const alias = await sshAliasFor(ctx.project, host.name);
+    ctx.next([alias ? `ssh ${alias}` : `pcc exec ${host.name} -- uptime`, `pcc setup ${host.name}`]);
     return 0;
   }
   if (args.action === 'rm') {

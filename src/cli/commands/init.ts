@@ -1,5 +1,6 @@
 import { initController } from '../../fleet/setup.js';
 import { runFailed } from '../../playbook/result.js';
+import { sshAliasFor } from '../../sshconfig/index.js';
 import type { CliContext } from '../context.js';
 import { exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
@@ -9,7 +10,7 @@ export default async function initCommand(args: { provider: 'vagrant' | 'local';
   if (ctx.json) ctx.emitJson(outcome);
   else if (!args.dry) {
     ctx.out(renderRecap(outcome.result));
-    ctx.out(`controller ready: ssh ${outcome.controller.name}`);
+    ctx.out(`controller ready: ssh ${(await sshAliasFor(ctx.project, outcome.controller.name)) ?? outcome.controller.name}`);
     if (!runFailed(outcome.result)) ctx.next([`pcc acquire ${args.provider} --count 1`, `pcc setup ${args.provider}`, `pcc build --on ${outcome.controller.name}`]);
   }
   return exitCodeForHosts(outcome.result.hosts);

@@ -4,6 +4,7 @@ import { initController, setupHosts } from '../../fleet/setup.js';
 import type { BuildReport } from '../../images/build.js';
 import { HOME_SITE, siteOf } from '../../network/reach.js';
 import { runFailed } from '../../playbook/result.js';
+import { sshAliasFor } from '../../sshconfig/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
@@ -62,7 +63,11 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
       printBuildReport(built, ctx);
     }
     ctx.out('');
-    ctx.out(`ready: ssh ${init.controller.name}, ssh ${hosts.map((h) => `cpu-${h.name}`).join(', ssh ')}`);
+    const aliases = await Promise.all([
+      sshAliasFor(ctx.project, init.controller.name),
+      ...hosts.map((h) => sshAliasFor(ctx.project, h.name, `cpu-${h.name}`)),
+    ]);
+    ctx.out(`ready: ${aliases.flatMap((a) => (a ? [`ssh ${a}`] : [])).join(', ')}`);
   }
   ctx.next([
     `pcc exec all -- uptime`,

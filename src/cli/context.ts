@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 import { checkProjectFolder, openProject, type Project } from '../core/project.js';
 import type { ProviderContext } from '../providers/types.js';
 import { loadSettings, withOverrides, type Settings } from '../settings/load.js';
@@ -89,10 +89,10 @@ export function createContext(args: GlobalArgs, command: string, startsProject =
   return ctx;
 }
 
-/** --timeout is whole seconds, as PCC_TIMEOUT_S is; refused before anything runs. */
+/** --timeout is whole seconds, as PCC_TIMEOUT_S is; a bad value is refused (exit 1, as any flag value) before anything runs. */
 function checkTimeoutFlag(seconds: number | undefined): number | undefined {
   if (seconds === undefined) return undefined;
-  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError('--timeout takes a whole number of seconds, 1 or more (e.g. --timeout 300)');
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UserInputError('--timeout takes a whole number of seconds, 1 or more (e.g. --timeout 300)');
   return seconds;
 }
 

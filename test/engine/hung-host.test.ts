@@ -95,10 +95,10 @@ describe('no host can hang a run', () => {
     expect(w1).toMatchObject({ host: 'w1', status: 'unreachable', error: 'w1: timed out after 2 s during apply of wait forever' });
   });
 
-  it('--timeout that is not a whole number of seconds is a usage error of one line, before any host is touched', async () => {
+  it('--timeout that is not a whole number of seconds is refused in one line (exit 1, a bad flag value), before any host is touched', async () => {
     for (const bad of ['0', '1.5', 'soon']) {
       const r = await timed(['exec', 'all', '--timeout', bad, '--', 'true']);
-      expect(r.code, r.stderr).toBe(2);
+      expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toBe('pcc: --timeout takes a whole number of seconds, 1 or more (e.g. --timeout 300)\n');
     }
   });

@@ -82,7 +82,6 @@ describe('no host can hang a run', () => {
     expect(r.seconds).toBeLessThan(15);
     expect(r.code, r.stdout + r.stderr).toBe(UNREACHABLE);
     expect(r.stdout).toContain('w2 | unreachable: w2: timed out after 3 s while gathering facts');
-    console.log(r.stdout, r.stderr);
     expect(r.stdout).toMatch(/^w1\s+0\s+2\s+0\s+0$/m);
     expect(r.stdout).toMatch(/^w2\s+0\s+0\s+0\s+1$/m);
   });

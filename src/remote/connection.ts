@@ -43,7 +43,7 @@ export { UnreachableError } from '../core/errors.js';
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
   private readonly client: ssh2.Client;
-  /** Why the connection died, once it has (a keepalive timeout, a reset): what every round trip then reports. */
+  /** Why the connection died or was dropped (a keepalive timeout, a reset, a round trip's deadline): what every round trip then reports. */
   private fate?: string;
 
   private constructor(
@@ -107,19 +107,21 @@ export class Connection {
    */
   async shell(options: { become?: boolean; deadline?: Deadline } = {}): Promise<ShellSession> {
     const { deadline } = options;
+    if (this.fate) throw this.lost('');
     return new Promise<ShellSession>((resolve, reject) => {
       const timer =
         deadline &&
         setTimeout(() => {
-          reject(this.lost(timedOutMessage(deadline, '')));
-          this.abandon();
+          const reason = timedOutMessage(deadline, '');
+          reject(this.lost(reason));
+          this.abandon(reason);
         }, deadline.ms);
       const opened = (err: Error | undefined, channel: ClientChannel) => {
         if (timer) clearTimeout(timer);
         if (err) return reject(this.lost(`connection lost: ${err.message}`));
         const forget = onInterrupt(() => stopChannel(channel));
         channel.once('close', forget);
-        resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, () => this.abandon(channel)));
+        resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
       };
       try {
         this.client.exec(this.shellCommand(options.become), opened);
@@ -136,17 +138,16 @@ export class Connection {
   }
 
   /**
-   * Drops the connection at once, after a best-effort TERM to what runs: a
-   * host that does not finish a round trip cannot be trusted to finish a
-   * goodbye either, and a socket left open would keep pcc from exiting.
+   * Drops the connection, after a TERM to what runs (see `signalRemote`) and
+   * a moment for it to leave. Destroyed, not ended: a host that does not
+   * finish a round trip cannot be trusted to finish a goodbye either, and a
+   * socket left open would keep pcc from exiting.
    */
-  private abandon(channel?: ClientChannel): void {
-    try {
-      channel?.signal('TERM');
-    } catch {
-      // The channel is already gone.
-    }
-    this.client.destroy();
+  private abandon(reason: string, channel?: ClientChannel): void {
+    // Nothing more goes out on it from now on, though the socket lives a moment longer.
+    this.fate ??= reason;
+    if (channel) signalRemote(channel, 'TERM');
+    setTimeout(() => this.client.destroy(), 200);
   }
 
   private shellCommand(become: boolean | undefined): string {
@@ -166,6 +167,7 @@ export class Connection {
     let soFar = '';
     const keep = deadline && typeof deadline.step === 'function';
     traceScript(this.host.name, typeof options.stdin === 'string' ? `${command} <<'stdin'\n${options.stdin}\nstdin` : command);
+    if (this.fate) throw this.lost('');
     try {
       const running = this.ssh.execCommand(command, {
         stdin: options.stdin,
@@ -188,8 +190,9 @@ export class Connection {
         deadline &&
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            reject(this.lost(timedOutMessage(deadline, soFar)));
-            this.abandon(channel);
+            const reason = timedOutMessage(deadline, soFar);
+            reject(this.lost(reason));
+            this.abandon(reason, channel);
           }, deadline.ms);
         });
       const result = await (expired ? Promise.race([running, expired]) : running);
@@ -253,13 +256,35 @@ async function readKey(host: Endpoint, home: string): Promise<string> {
 
 /** SIGTERM to the remote command (the shell sshd started for it), then the channel is closed. */
 async function stopChannel(channel: ClientChannel): Promise<void> {
-  try {
-    channel.signal('TERM');
-  } catch {
-    // The channel is already gone.
-  }
+  signalRemote(channel, 'TERM');
   await new Promise((r) => setTimeout(r, 200));
   channel.close();
+}
+
+interface ChannelInternals {
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * A "signal" request on the channel. ssh2's `channel.signal()` sends nothing
+ * once our side of stdin has ended, and node-ssh ends it at once for a
+ * command without stdin, so the request goes to ssh2's protocol directly:
+ * SSH allows channel requests after EOF, and sshd then signals the
+ * command's process group (`exec`'s `stoppable` wrapper stops all of it).
+ * Best effort: OpenSSH 9.2 refuses signals to a ForceCommand session and to
+ * a root login ("session signalling requires privilege separation").
+ */
+function signalRemote(channel: ClientChannel, name: 'TERM'): void {
+  const c = channel as unknown as ChannelInternals;
+  try {
+    // 'eof': our side sent EOF, the channel is still open.
+    const open = c.outgoing?.state === 'open' || c.outgoing?.state === 'eof';
+    if (open && c._client?._protocol) c._client._protocol.signal(c.outgoing!.id, name);
+    else channel.signal(name);
+  } catch {
+    // The channel or the connection is already gone.
+  }
 }
 
 function isTransient(err: unknown): boolean {

@@ -34,7 +34,7 @@ export class ShellSession {
     private readonly channel: ClientChannel,
     private readonly onLost: (reason: string) => Error,
     private readonly hostName = '',
-    private readonly hangUp: () => void = () => channel.close(),
+    private readonly hangUp: (reason: string) => void = () => channel.close(),
   ) {
     let code: number | null = null;
     let signal: string | undefined;
@@ -92,7 +92,7 @@ export class ShellSession {
     this.current = undefined;
     this.lostReason = timedOutMessage(deadline, between(this.stdout, ex.nonce, true)?.text ?? '');
     ex.reject(this.onLost(this.lostReason));
-    this.hangUp();
+    this.hangUp(this.lostReason);
   }
 
   private settle(): void {

@@ -77,6 +77,13 @@ describe('no host can hang a run', () => {
     expect(byHost.w2).toMatchObject({ exitCode: null, unreachable: true, error: 'w2: timed out after 3 s while running the command' });
   });
 
+  it('a command still running at --timeout on a healthy host ends as unreachable too: pcc cannot tell a hung login from a hung command', async () => {
+    const r = await timed(['exec', 'w1', '--timeout', '2', '--', 'sleep', '600']);
+    expect(r.seconds).toBeLessThan(15);
+    expect(r.code, r.stderr).toBe(UNREACHABLE);
+    expect(r.stderr).toBe('w1 | unreachable: w1: timed out after 2 s while running the command\n');
+  });
+
   it('a host whose session hangs after the handshake (ForceCommand sleep 600) ends within --timeout as unreachable, the others done, with the unreachable exit code: run, with the step in the recap', async () => {
     const r = await timed(['run', path.join(dir, 'site.ts'), 'all', '--timeout', '3']);
     expect(r.seconds).toBeLessThan(15);

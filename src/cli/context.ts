@@ -1,6 +1,7 @@
+import { UserInputError } from '../core/errors.js';
 import { checkProjectFolder, openProject, type Project } from '../core/project.js';
 import type { ProviderContext } from '../providers/types.js';
-import { loadSettings, type Settings } from '../settings/load.js';
+import { loadSettings, withOverrides, type Settings } from '../settings/load.js';
 import { setScriptTrace } from '../remote/trace.js';
 import { StateStore } from '../state/store.js';
 import { redactor } from './redact.js';
@@ -11,6 +12,8 @@ export interface GlobalArgs {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  /** --timeout, on the commands that work on hosts. */
+  timeout?: number;
 }
 
 /** What every command gets: the project, its settings and state, and output. */
@@ -39,6 +42,7 @@ export interface CliContext {
 export function createContext(args: GlobalArgs, command: string, startsProject = false): CliContext {
   const project = openProject({ project: args.project });
   if (args.project !== undefined) checkProjectFolder(project, args.project, startsProject);
+  const timeoutS = checkTimeoutFlag(args.timeout);
   const json = Boolean(args.json);
   const quiet = Boolean(args.quiet);
   let settings: Settings | undefined;
@@ -56,6 +60,7 @@ export function createContext(args: GlobalArgs, command: string, startsProject =
     settings: () => {
       if (!settings) {
         settings = loadSettings(project);
+        if (timeoutS !== undefined) settings = withOverrides(settings, { PCC_TIMEOUT_S: timeoutS, PCC_APPLY_TIMEOUT_S: timeoutS }, '--timeout');
         if (args.verbose) traceScripts(settings);
       }
       return settings;
@@ -82,6 +87,13 @@ export function createContext(args: GlobalArgs, command: string, startsProject =
     },
   };
   return ctx;
+}
+
+/** --timeout is whole seconds, as PCC_TIMEOUT_S is; a bad value is refused (exit 1, as any flag value) before anything runs. */
+function checkTimeoutFlag(seconds: number | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UserInputError('--timeout takes a whole number of seconds, 1 or more (e.g. --timeout 300)');
+  return seconds;
 }
 
 /** --verbose: every script sent to a host, on stderr, with secrets redacted. */

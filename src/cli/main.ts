@@ -36,6 +36,15 @@ function providerOptions(y: Argv, kind: 'acquireOptions' | 'saveOptions'): Argv 
 }
 const patternHelp = 'host pattern: a host, group, alias or glob; a:b union, a:&b intersection, a:!b exclusion';
 
+/** Commands that run playbooks or commands on hosts: one limit for every round trip there, over both settings. */
+function withTimeout(y: Argv): Argv {
+  return y.option('timeout', {
+    type: 'number',
+    requiresArg: true,
+    describe: 'seconds a round trip on a host may take before it counts as unreachable (default: PCC_TIMEOUT_S, 120; PCC_APPLY_TIMEOUT_S, 1800, for applying changes)',
+  });
+}
+
 const commands: CommandSpec[] = [
   {
     command: 'new [dir]',
@@ -48,7 +57,7 @@ const commands: CommandSpec[] = [
     command: 'init',
     describe: 'Bring up the controller: registry, /project share and overlay hub',
     builder: (y) =>
-      y
+      withTimeout(y)
         .option('provider', { choices: CONTROLLER_PROVIDERS, default: 'vagrant', describe: 'where the controller runs' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only, change nothing' }),
     examples: [
@@ -82,7 +91,7 @@ const commands: CommandSpec[] = [
     command: 'setup <pattern>',
     describe: 'Join matching hosts to the registry, share and overlay (idempotent)',
     builder: (y) =>
-      y
+      withTimeout(y)
         .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
     examples: [
@@ -95,7 +104,7 @@ const commands: CommandSpec[] = [
     command: 'up',
     describe: 'init + one compute host + setup + build, in one go',
     builder: (y) =>
-      y.option('provider', { choices: CONTROLLER_PROVIDERS, default: 'local', describe: 'where everything runs' }),
+      withTimeout(y).option('provider', { choices: CONTROLLER_PROVIDERS, default: 'local', describe: 'where everything runs' }),
     examples: [['$0 up --provider local', 'controller, one host, setup and images, all on this machine']],
     load: () => import('./commands/up.js'),
     startsProject: true,
@@ -130,7 +139,7 @@ const commands: CommandSpec[] = [
     command: 'resume <provider>',
     describe: 'Start what was saved again; never creates a host',
     builder: (y) =>
-      y
+      withTimeout(y)
         .positional('provider', { choices: providers, describe: 'whose saved hosts to start' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan only' }),
@@ -205,7 +214,7 @@ const commands: CommandSpec[] = [
     command: 'exec <pattern>',
     describe: 'Run a command on every matching host: pcc exec PATTERN -- CMD...',
     builder: (y) =>
-      y
+      withTimeout(y)
         .positional('pattern', { type: 'string', describe: patternHelp })
         .option('stdin', { type: 'boolean', default: false, describe: 'give this stdin to every host (one host always gets it)' }),
     examples: [
@@ -245,7 +254,7 @@ const commands: CommandSpec[] = [
     command: 'run <playbook> <pattern>',
     describe: 'Run a playbook (a .ts or .js module) on matching hosts',
     builder: (y) =>
-      y
+      withTimeout(y)
         .positional('playbook', { type: 'string', describe: 'a .ts or .js file whose default export is definePlaybook(...)' })
         .positional('pattern', { type: 'string', describe: patternHelp })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' })

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { errorMessage } from '../core/errors.js';
 import { UnreachableError } from '../remote/connection.js';
 import type { Connector } from '../remote/connector.js';
+import { DEFAULT_TIMEOUTS } from '../remote/timeouts.js';
 import type { HostRecord } from '../state/schema.js';
 
 export interface ExecOutcome {
@@ -18,7 +19,8 @@ export interface ExecOutcome {
  * run by the login shell, exactly as `ssh host words...` would, inside
  * `stoppable()` so that an interrupted pcc leaves nothing of it running.
  * `stdin` is what each host's command reads (a stream for one host, the same
- * bytes for each of several).
+ * bytes for each of several). A command still running after `timeoutMs`
+ * counts as unreachable: pcc cannot tell a hung login from a hung command.
  */
 export async function execOnHosts(
   hosts: readonly HostRecord[],
@@ -28,9 +30,12 @@ export async function execOnHosts(
     concurrency: number;
     onLine?: (host: string, line: string) => void;
     stdin?: (host: HostRecord) => Readable | undefined;
+    /** PCC_TIMEOUT_S, or --timeout (default: the setting's default). */
+    timeoutMs?: number;
   },
 ): Promise<ExecOutcome[]> {
   const command = stoppable(words.join(' '));
+  const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.roundTripMs, step: 'while running the command' };
   const limit = pLimit(options.concurrency);
   return Promise.all(
     hosts.map((h) =>
@@ -39,7 +44,7 @@ export async function execOnHosts(
         try {
           const conn = await options.connect(h);
           try {
-            const result = await conn.exec(command, { onOutput: lines.push, stdin: options.stdin?.(h) });
+            const result = await conn.exec(command, { onOutput: lines.push, stdin: options.stdin?.(h), deadline });
             lines.flush();
             return { host: h.name, exitCode: result.code, unreachable: false, output: result.stdout + result.stderr };
           } finally {

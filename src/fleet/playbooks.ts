@@ -3,6 +3,7 @@ import { selectHosts } from '../inventory/pattern.js';
 import type { Playbook } from '../playbook/define.js';
 import { fileFactMemory } from '../playbook/fact-memory.js';
 import { runPlaybook, type RunOptions } from '../playbook/run.js';
+import { timeoutsFrom } from '../remote/timeouts.js';
 import type { RunResult } from '../playbook/result.js';
 import type { ProviderContext } from '../providers/types.js';
 import { hostVarsResolver } from '../settings/host-vars.js';
@@ -47,5 +48,6 @@ export async function runOptions<I>(
     connect: await connectorFor(ctx.project, ctx.settings),
     onProgress: (host, message) => ctx.progress.host(host, message),
     memory: (playbook, host) => fileFactMemory(factsDir, playbook, host),
+    timeouts: timeoutsFrom(ctx.settings.values),
   };
 }

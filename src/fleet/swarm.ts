@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errors.js';
 import type { ProviderContext } from '../providers/types.js';
 import type { RunResult } from '../playbook/result.js';
+import { timeoutsFrom } from '../remote/timeouts.js';
 import type { HostRecord, State } from '../state/schema.js';
 import { nodeLabels } from '../swarm/labels.js';
 import { CONTROLLER } from './cluster.js';
@@ -15,7 +16,8 @@ export async function readJoinToken(controller: HostRecord, ctx: ProviderContext
   const connect = await connectorFor(ctx.project, ctx.settings);
   const conn = await connect(controller);
   try {
-    const r = await conn.script('docker swarm join-token -q worker 2>/dev/null', { become: true });
+    const deadline = { ms: timeoutsFrom(ctx.settings.values).roundTripMs, step: 'while reading the swarm join token' };
+    const r = await conn.script('docker swarm join-token -q worker 2>/dev/null', { become: true, deadline });
     const token = r.stdout.trim();
     return r.code === 0 && /^SWMTKN-[\w-]+$/.test(token) ? token : undefined;
   } finally {
@@ -61,7 +63,8 @@ export async function forgetSwarmNodes(departing: readonly HostRecord[], ctx: Pr
         `  case " ${addresses.join(' ')} " in *" $addr "*) docker node rm --force "$id" >/dev/null && echo "$addr";; esac`,
         'done',
       ].join('\n');
-      const r = await conn.script(script, { become: true });
+      const deadline = { ms: timeoutsFrom(ctx.settings.values).roundTripMs, step: 'while removing the departing swarm nodes' };
+      const r = await conn.script(script, { become: true, deadline });
       return r.stdout.split('\n').filter(Boolean).map((a) => `swarm node ${a}`);
     } finally {
       conn.close();

@@ -4,6 +4,7 @@ import type { Fact } from '../facts/fact.js';
 import { staleAfter, type Change, type Operation } from '../ops/operation.js';
 import { UnreachableError, type Connection } from '../remote/connection.js';
 import type { ShellSession } from '../remote/shell-session.js';
+import { DEFAULT_TIMEOUTS, type Deadline, type Timeouts } from '../remote/timeouts.js';
 import type { HostRecord } from '../state/schema.js';
 import { parseApplyOutput, renderApplyScript } from './apply-script.js';
 import type { HostContext, Playbook } from './define.js';
@@ -17,6 +18,8 @@ export interface HostRunOptions<I> {
   onProgress?: (message: string) => void;
   /** The facts this playbook read on this host last time, read again up front. */
   memory?: HostFactMemory;
+  /** How long each round trip may take before the host counts as unreachable (default: pcc's settings' defaults). */
+  timeouts?: Timeouts;
 }
 
 interface Planned {
@@ -282,8 +285,9 @@ export class HostRun<I> {
       .join('\n');
     this.progress(apply.length ? `applying ${apply.length} change(s)` : `reading ${probe.length} fact(s)`);
     this.roundTrips++;
-    this.shell ??= this.conn.shell({ become: this.playbook.become ?? true });
-    const out = await (await this.shell).run(script);
+    const timeouts = this.options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.shell ??= this.conn.shell({ become: this.playbook.become ?? true, deadline: { ms: timeouts.roundTripMs, step: 'while opening the shell session' } });
+    const out = await (await this.shell).run(script, deadlineFor(apply, nonce, timeouts));
 
     const { applied, rest } = parseApplyOutput(apply.length, out.stdout, nonce);
     apply.forEach((p, i) => {
@@ -329,6 +333,22 @@ export class HostRun<I> {
   private progress(message: string): void {
     this.options.onProgress?.(message);
   }
+}
+
+/**
+ * A round trip that applies changes gets the apply step's longer limit, and
+ * its timeout names the change it stopped in: the first whose end marker had
+ * not come back.
+ */
+function deadlineFor(apply: readonly Planned[], nonce: string, timeouts: Timeouts): Deadline {
+  if (apply.length === 0) return { ms: timeouts.roundTripMs, step: 'while gathering facts' };
+  return {
+    ms: timeouts.applyMs,
+    step: (soFar) => {
+      const stuck = apply[parseApplyOutput(apply.length, soFar, nonce).applied.length];
+      return stuck ? `during apply of ${stuck.op.name}` : 'while gathering facts after the changes';
+    },
+  };
 }
 
 function uniqueFacts(facts: readonly Fact<unknown>[]): Fact<unknown>[] {

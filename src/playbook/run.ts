@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { errorMessage } from '../core/errors.js';
 import { UnreachableError, type Connection } from '../remote/connection.js';
+import type { Timeouts } from '../remote/timeouts.js';
 import type { HostRecord } from '../state/schema.js';
 import type { Playbook } from './define.js';
 import type { HostFactMemory } from './fact-memory.js';
@@ -18,6 +19,8 @@ export interface RunOptions<I = undefined> {
   onProgress?: (host: string, message: string) => void;
   /** Where each host keeps the facts this playbook read there last time. */
   memory?: (playbook: string, host: string) => HostFactMemory;
+  /** How long a round trip may take before its host counts as unreachable (default: the settings' defaults). */
+  timeouts?: Timeouts;
 }
 
 /**
@@ -60,6 +63,7 @@ async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, opt
       vars: strictVars(typeof options.vars === 'function' ? options.vars(host) : options.vars),
       onProgress: progress,
       memory: options.memory?.(playbook.name, host.name),
+      timeouts: options.timeouts,
     }).execute();
     if (result.status === 'failed' || result.status === 'unreachable') progress(`${result.status}: ${result.error ?? ''}`);
     return result;

@@ -6,6 +6,7 @@ import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
 import { ShellSession } from './shell-session.js';
+import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
 
 export interface Endpoint {
@@ -23,7 +24,12 @@ export interface ConnectOptions {
   retries: number;
   /** Decides whether the presented host key is acceptable (pcc's known_hosts, trust on first use). */
   verifyHostKey?: (host: Endpoint, key: Buffer) => boolean;
+  /** How often an idle connection asks the host whether it is still there (5 s); tests shorten it. */
+  keepaliveIntervalMs?: number;
 }
+
+/** Keepalives unanswered before the host counts as gone: with the 5 s interval, a dead peer is found within 20 s. */
+const KEEPALIVE_COUNT_MAX = 3;
 
 export interface ExecResult {
   code: number;
@@ -36,13 +42,30 @@ export { UnreachableError } from '../core/errors.js';
 
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
+  private readonly client: ssh2.Client;
+  /** Why the connection died or was dropped (a keepalive timeout, a reset, a round trip's deadline): what every round trip then reports. */
+  private fate?: string;
+
   private constructor(
     readonly host: Endpoint,
     private readonly ssh: NodeSSH,
-  ) {}
+    keepaliveIntervalMs: number,
+  ) {
+    this.client = ssh.connection!;
+    // node-ssh listens for errors only during the handshake and its own calls:
+    // without this, a keepalive timeout would be an uncaught error that ends pcc.
+    // ssh2 destroys the socket right after, which closes every channel.
+    this.client.on('error', (err: Error & { level?: string }) => {
+      this.fate ??=
+        err.level === 'client-timeout'
+          ? `the host stopped answering (${KEEPALIVE_COUNT_MAX} SSH keepalives ${keepaliveIntervalMs / 1000} s apart went unanswered)`
+          : `connection lost: ${err.message}`;
+    });
+  }
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
     const { privateKey, agent } = await credentials(host, options.home);
+    const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     let lastError: unknown;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
@@ -55,11 +78,11 @@ export class Connection {
           privateKey,
           agent,
           readyTimeout: options.timeoutMs,
-          keepaliveInterval: 5_000,
-          keepaliveCountMax: 3,
+          keepaliveInterval: keepaliveIntervalMs,
+          keepaliveCountMax: KEEPALIVE_COUNT_MAX,
           hostVerifier: options.verifyHostKey ? (key: Buffer) => options.verifyHostKey!(host, key) : undefined,
         });
-        return new Connection(host, ssh);
+        return new Connection(host, ssh, keepaliveIntervalMs);
       } catch (err) {
         ssh.dispose();
         lastError = err;
@@ -73,52 +96,116 @@ export class Connection {
    * Runs an sh script fed on stdin, so its length and quoting never depend on
    * the remote login shell. `become` runs it as root through sudo.
    */
-  async script(text: string, options: { become?: boolean; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
-    return this.exec(this.shellCommand(options.become), { stdin: text, onOutput: options.onOutput });
+  async script(text: string, options: { become?: boolean; onOutput?: (chunk: string) => void; deadline?: Deadline } = {}): Promise<ExecResult> {
+    return this.exec(this.shellCommand(options.become), { stdin: text, onOutput: options.onOutput, deadline: options.deadline });
   }
 
-  /** A shell that stays open for many scripts: one session, one login, however many round trips. */
-  async shell(options: { become?: boolean } = {}): Promise<ShellSession> {
-    const client = this.ssh.connection;
-    const lost = (reason: string) => new UnreachableError(this.host.name, `${this.host.name}: ${reason}`);
-    if (!client) throw lost('not connected');
+  /**
+   * A shell that stays open for many scripts: one session, one login, however
+   * many round trips. The deadline bounds opening the session; each round
+   * trip brings its own.
+   */
+  async shell(options: { become?: boolean; deadline?: Deadline } = {}): Promise<ShellSession> {
+    const { deadline } = options;
+    if (this.fate) throw this.lost('');
     return new Promise<ShellSession>((resolve, reject) => {
-      client.exec(this.shellCommand(options.become), (err, channel) => {
-        if (err) return reject(lost(`connection lost: ${err.message}`));
+      const timer =
+        deadline &&
+        setTimeout(() => {
+          const reason = timedOutMessage(deadline, '');
+          reject(this.lost(reason));
+          this.abandon(reason);
+        }, deadline.ms);
+      const opened = (err: Error | undefined, channel: ClientChannel) => {
+        if (timer) clearTimeout(timer);
+        if (err) return reject(this.lost(`connection lost: ${err.message}`));
         const forget = onInterrupt(() => stopChannel(channel));
         channel.once('close', forget);
-        resolve(new ShellSession(channel, lost, this.host.name));
-      });
+        resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
+      };
+      try {
+        this.client.exec(this.shellCommand(options.become), opened);
+      } catch (err) {
+        // ssh2 throws when the socket is already gone (a keepalive timeout ended it).
+        opened(err as Error, undefined as never);
+      }
     });
+  }
+
+  /** The error for a round trip that cannot finish: why the connection died, if it did, else the reason given. */
+  private lost(reason: string): UnreachableError {
+    return new UnreachableError(this.host.name, `${this.host.name}: ${this.fate ?? reason}`);
+  }
+
+  /**
+   * Drops the connection, after a TERM to what runs (see `signalRemote`) and
+   * a moment for it to leave. Destroyed, not ended: a host that does not
+   * finish a round trip cannot be trusted to finish a goodbye either, and a
+   * socket left open would keep pcc from exiting.
+   */
+  private abandon(reason: string, channel?: ClientChannel): void {
+    // Nothing more goes out on it from now on, though the socket lives a moment longer.
+    this.fate ??= reason;
+    if (channel) signalRemote(channel, 'TERM');
+    setTimeout(() => this.client.destroy(), 200);
   }
 
   private shellCommand(become: boolean | undefined): string {
     return become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
   }
 
-  async exec(command: string, options: { stdin?: string | Readable; onOutput?: (chunk: string) => void } = {}): Promise<ExecResult> {
+  /**
+   * One command on its own channel. With a deadline that passes, the command
+   * counts as unreachable and the connection is dropped (see `abandon`).
+   */
+  async exec(command: string, options: { stdin?: string | Readable; onOutput?: (chunk: string) => void; deadline?: Deadline } = {}): Promise<ExecResult> {
     let stopOnInterrupt = () => {};
+    let channel: ClientChannel | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const { deadline, onOutput } = options;
+    // Kept only for a deadline that names its step from the output so far.
+    let soFar = '';
+    const keep = deadline && typeof deadline.step === 'function';
     traceScript(this.host.name, typeof options.stdin === 'string' ? `${command} <<'stdin'\n${options.stdin}\nstdin` : command);
+    if (this.fate) throw this.lost('');
     try {
-      const result = await this.ssh.execCommand(command, {
+      const running = this.ssh.execCommand(command, {
         stdin: options.stdin,
         noTrim: true,
         // Interrupted, pcc asks sshd to signal what it started (OpenSSH delivers "signal" requests), then hangs up.
-        onChannel: (channel) => {
-          stopOnInterrupt = onInterrupt(() => stopChannel(channel));
+        onChannel: (c) => {
+          channel = c;
+          stopOnInterrupt = onInterrupt(() => stopChannel(c));
         },
-        onStdout: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
-        onStderr: options.onOutput ? (b) => options.onOutput!(b.toString()) : undefined,
+        onStdout:
+          onOutput || keep
+            ? (b) => {
+                if (keep) soFar += b.toString();
+                onOutput?.(b.toString());
+              }
+            : undefined,
+        onStderr: onOutput ? (b) => onOutput(b.toString()) : undefined,
       });
+      const expired =
+        deadline &&
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const reason = timedOutMessage(deadline, soFar);
+            reject(this.lost(reason));
+            this.abandon(reason, channel);
+          }, deadline.ms);
+        });
+      const result = await (expired ? Promise.race([running, expired]) : running);
       if (result.code === null) {
         // A channel that ends without an exit status means the connection or the host went away.
-        throw new UnreachableError(this.host.name, `${this.host.name}: connection lost (${result.signal ?? 'no exit status'})`);
+        throw this.lost(`connection lost (${result.signal ?? 'no exit status'})`);
       }
       return { code: result.code, stdout: result.stdout, stderr: result.stderr };
     } catch (err) {
       if (err instanceof UnreachableError) throw err;
-      throw new UnreachableError(this.host.name, `${this.host.name}: connection lost: ${(err as Error).message}`);
+      throw this.lost(`connection lost: ${(err as Error).message}`);
     } finally {
+      if (timer) clearTimeout(timer);
       stopOnInterrupt();
     }
   }
@@ -126,7 +213,7 @@ export class Connection {
   /** A TCP stream to `host:port` as the remote host sees it (the far end of `ssh -L`). */
   forwardOut(host: string, port: number): Promise<Duplex> {
     const client = this.ssh.connection;
-    if (!client) return Promise.reject(new UnreachableError(this.host.name, `${this.host.name}: not connected`));
+    if (!client) return Promise.reject(this.lost('not connected'));
     return new Promise((resolve, reject) => {
       client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => (err ? reject(err) : resolve(channel)));
     });
@@ -169,13 +256,35 @@ async function readKey(host: Endpoint, home: string): Promise<string> {
 
 /** SIGTERM to the remote command (the shell sshd started for it), then the channel is closed. */
 async function stopChannel(channel: ClientChannel): Promise<void> {
-  try {
-    channel.signal('TERM');
-  } catch {
-    // The channel is already gone.
-  }
+  signalRemote(channel, 'TERM');
   await new Promise((r) => setTimeout(r, 200));
   channel.close();
+}
+
+interface ChannelInternals {
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * A "signal" request on the channel. ssh2's `channel.signal()` sends nothing
+ * once our side of stdin has ended, and node-ssh ends it at once for a
+ * command without stdin, so the request goes to ssh2's protocol directly:
+ * SSH allows channel requests after EOF, and sshd then signals the
+ * command's process group (`exec`'s `stoppable` wrapper stops all of it).
+ * Best effort: OpenSSH 9.2 refuses signals to a ForceCommand session and to
+ * a root login ("session signalling requires privilege separation").
+ */
+function signalRemote(channel: ClientChannel, name: 'TERM'): void {
+  const c = channel as unknown as ChannelInternals;
+  try {
+    // 'eof': our side sent EOF, the channel is still open.
+    const open = c.outgoing?.state === 'open' || c.outgoing?.state === 'eof';
+    if (open && c._client?._protocol) c._client._protocol.signal(c.outgoing!.id, name);
+    else channel.signal(name);
+  } catch {
+    // The channel or the connection is already gone.
+  }
 }
 
 function isTransient(err: unknown): boolean {

@@ -3,6 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from './connection.js';
 import { findMarker } from './markers.js';
 import { quote } from './shell.js';
+import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
 
 /**
@@ -15,6 +16,10 @@ import { traceScript } from './trace.js';
  * that follow.
  * Begin and end markers on stdout and on stderr carry a fresh nonce, so no
  * output can fake the end of a script.
+ *
+ * A round trip with a deadline that passes ends the session: the host is
+ * unreachable from then on, and `hangUp` drops the connection, so neither
+ * the script's late output nor an open channel is left behind.
  */
 export class ShellSession {
   private stdout = '';
@@ -22,11 +27,14 @@ export class ShellSession {
   private closed?: { code: number | null; signal?: string };
   private current?: Exchange;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Why the session is unusable although its channel may not have closed yet (a deadline passed). */
+  private lostReason?: string;
 
   constructor(
     private readonly channel: ClientChannel,
     private readonly onLost: (reason: string) => Error,
     private readonly hostName = '',
+    private readonly hangUp: (reason: string) => void = () => channel.close(),
   ) {
     let code: number | null = null;
     let signal: string | undefined;
@@ -51,25 +59,40 @@ export class ShellSession {
     });
   }
 
-  /** Runs one script; scripts run one after another, in the order given. */
-  run(script: string): Promise<ExecResult> {
-    const next = this.queue.then(() => this.exchange(script));
+  /**
+   * Runs one script; scripts run one after another, in the order given. The
+   * deadline counts from when the script is sent, not while it waits its turn.
+   */
+  run(script: string, deadline?: Deadline): Promise<ExecResult> {
+    const next = this.queue.then(() => this.exchange(script, deadline));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
   close(): void {
-    if (!this.closed) this.channel.end();
+    if (!this.closed && !this.lostReason) this.channel.end();
   }
 
-  private exchange(script: string): Promise<ExecResult> {
+  private exchange(script: string, deadline: Deadline | undefined): Promise<ExecResult> {
+    if (this.lostReason) return Promise.reject(this.onLost(this.lostReason));
     if (this.closed) return Promise.reject(this.onLost('the remote shell has exited'));
     const nonce = `@@pcc-sh-${randomBytes(6).toString('hex')}`;
     return new Promise<ExecResult>((resolve, reject) => {
-      this.current = { nonce, resolve, reject };
+      const ex: Exchange = { nonce, resolve, reject };
+      if (deadline) ex.timer = setTimeout(() => this.expire(ex, deadline), deadline.ms);
+      this.current = ex;
       traceScript(this.hostName, script);
       this.channel.write(frame(script, nonce));
     });
+  }
+
+  /** The deadline passed: the round trip fails as unreachable, and the connection goes. */
+  private expire(ex: Exchange, deadline: Deadline): void {
+    if (this.current !== ex) return;
+    this.current = undefined;
+    this.lostReason = timedOutMessage(deadline, between(this.stdout, ex.nonce, true)?.text ?? '');
+    ex.reject(this.onLost(this.lostReason));
+    this.hangUp(this.lostReason);
   }
 
   private settle(): void {
@@ -78,14 +101,14 @@ export class ShellSession {
     const out = between(this.stdout, ex.nonce, true);
     const err = between(this.stderr, ex.nonce, false);
     if (out?.done && err?.done) {
-      this.current = undefined;
+      this.finish(ex);
       this.stdout = out.rest;
       this.stderr = err.rest;
       ex.resolve({ code: out.code, stdout: out.text, stderr: err.text });
       return;
     }
     if (!this.closed) return;
-    this.current = undefined;
+    this.finish(ex);
     // The shell itself went away mid-script: a syntax error or a refused sudo
     // still leaves an exit status; a dead connection leaves none.
     if (this.closed.code === null) {
@@ -94,12 +117,18 @@ export class ShellSession {
     }
     ex.resolve({ code: this.closed.code || 1, stdout: out?.text ?? this.stdout, stderr: err?.text ?? this.stderr });
   }
+
+  private finish(ex: Exchange): void {
+    this.current = undefined;
+    if (ex.timer) clearTimeout(ex.timer);
+  }
 }
 
 interface Exchange {
   nonce: string;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
 }
 
 /**

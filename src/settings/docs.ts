@@ -36,6 +36,11 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
   PCC_CONCURRENCY: { file: 'pcc', doc: 'How many hosts pcc works on at once (playbooks, exec).' },
   PCC_CONNECT_TIMEOUT_MS: { file: 'pcc', doc: 'How long one SSH connection attempt may take, in milliseconds.' },
   PCC_CONNECT_RETRIES: { file: 'pcc', doc: 'How often a failed SSH connection is retried (with backoff) before the host counts as unreachable.' },
+  PCC_TIMEOUT_S: {
+    file: 'pcc',
+    doc: "How long one round trip on a connected host may take, in seconds: reading facts, pcc exec's command, the swarm's short scripts. A host that takes longer (a login shell that hangs) counts as unreachable and the others go on. --timeout overrides this and PCC_APPLY_TIMEOUT_S.",
+  },
+  PCC_APPLY_TIMEOUT_S: { file: 'pcc', doc: "How long the round trip that applies a playbook's changes may take, in seconds (package installs and image pulls take a while)." },
   PCC_SSH_KEY: {
     file: 'pcc',
     doc: 'The key pcc logs in with and every host authorizes (its .pub). If it does not exist and this is not set, pcc makes a project key in .pcc/ssh/. A key held by ssh-agent (SSH_AUTH_SOCK) is used from the agent, encrypted or not.',

@@ -82,6 +82,13 @@ export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.
   return { values, vars, origin };
 }
 
+/** The settings with some values from the command line, which win over the files and the environment. */
+export function withOverrides(settings: Settings, values: Partial<SettingsValues>, from: string): Settings {
+  const origin = { ...settings.origin };
+  for (const key of Object.keys(values)) origin[key] = from;
+  return { ...settings, values: { ...settings.values, ...values }, origin };
+}
+
 /**
  * The region when EC2_REGION is not set, in the AWS CLI's order: AWS_REGION,
  * AWS_DEFAULT_REGION, then the `region` of the profile (AWS_PROFILE, else

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../providers/registry.js';
 import { FLATCAR_DRIVER_SERIES } from '../gpu/generation.js';
+import { DEFAULT_APPLY_TIMEOUT_S, DEFAULT_TIMEOUT_S } from '../remote/timeouts.js';
 
 /**
  * Every setting pcc knows, by the env key a user writes in `config/*.env`.
@@ -20,6 +21,8 @@ export const settingsSchema = z.object({
   PCC_CONCURRENCY: positiveInt.default(32),
   PCC_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
   PCC_CONNECT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  PCC_TIMEOUT_S: positiveInt.default(DEFAULT_TIMEOUT_S),
+  PCC_APPLY_TIMEOUT_S: positiveInt.default(DEFAULT_APPLY_TIMEOUT_S),
   PCC_SSH_KEY: z.string().default('~/.ssh/id_ed25519'),
   PCC_BUILDER: z.enum(['docker', 'buildah']).default('docker'),
 

@@ -35,6 +35,19 @@ describe('settings', () => {
     expect(() => loadSettings(project, {})).toThrow(/^config\/engine.env: PCC_CONCURRENCY="lots" is invalid: .*; fix the value or remove the line for the default$/);
   });
 
+  it('reads PCC_TIMEOUT_S and PCC_APPLY_TIMEOUT_S (120 s and 1800 s by default), and refuses a bad one in one line naming its file', () => {
+    expect(loadSettings(project, {}).values).toMatchObject({ PCC_TIMEOUT_S: 120, PCC_APPLY_TIMEOUT_S: 1800 });
+    cfg('pcc.env', 'PCC_TIMEOUT_S=30\nPCC_APPLY_TIMEOUT_S=600\n');
+    expect(loadSettings(project, {}).values).toMatchObject({ PCC_TIMEOUT_S: 30, PCC_APPLY_TIMEOUT_S: 600 });
+    expect(loadSettings(project, { PCC_TIMEOUT_S: '5' }).values.PCC_TIMEOUT_S).toBe(5);
+    for (const bad of ['0', '2.5', '2m']) {
+      cfg('pcc.env', `PCC_TIMEOUT_S=${bad}\n`);
+      expect(() => loadSettings(project, {})).toThrow(
+        new RegExp(`^config/pcc.env: PCC_TIMEOUT_S="${bad.replace('.', '\\.')}" is invalid: [^\\n]*; fix the value or remove the line for the default$`),
+      );
+    }
+  });
+
   it('suggests the known key for a typo', () => {
     cfg('ec2.env', 'EC2_REGOIN=eu-west-1\n');
     expect(() => loadSettings(project, {})).toThrow('config/ec2.env:1: unknown setting EC2_REGOIN; did you mean EC2_REGION? (playbook variables go in config/vars.env)');

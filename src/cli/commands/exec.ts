@@ -4,6 +4,7 @@ import { activity } from '../../core/interrupt.js';
 import { connectorFor } from '../../fleet/connect.js';
 import { execOnHosts } from '../../fleet/exec.js';
 import { selectHosts } from '../../inventory/pattern.js';
+import { timeoutsFrom } from '../../remote/timeouts.js';
 import type { CliContext } from '../context.js';
 import { exitCodeForHosts } from '../exit-codes.js';
 
@@ -27,6 +28,7 @@ export default async function exec(args: Args, ctx: CliContext): Promise<number>
         concurrency: settings.values.PCC_CONCURRENCY,
         onLine: ctx.json ? undefined : (host, line) => ctx.out(`${host.padEnd(width)} | ${line}`),
         stdin,
+        timeoutMs: timeoutsFrom(settings.values).roundTripMs,
       }),
     );
     for (const r of results) {

@@ -30,12 +30,12 @@ export async function execOnHosts(
     concurrency: number;
     onLine?: (host: string, line: string) => void;
     stdin?: (host: HostRecord) => Readable | undefined;
-    /** PCC_TIMEOUT_S, or --timeout (default: the setting's default). */
+    /** PCC_APPLY_TIMEOUT_S (the command is the work, as an apply is), or --timeout. */
     timeoutMs?: number;
   },
 ): Promise<ExecOutcome[]> {
   const command = stoppable(words.join(' '));
-  const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.roundTripMs, step: 'while running the command' };
+  const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.applyMs, step: 'while running the command' };
   const limit = pLimit(options.concurrency);
   return Promise.all(
     hosts.map((h) =>

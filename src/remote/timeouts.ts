@@ -6,9 +6,9 @@
  * host can hold a run forever.
  */
 export interface Timeouts {
-  /** One ordinary round trip: facts, `pcc exec`'s command, a short script. */
+  /** One ordinary round trip: facts, a short script. */
   roundTripMs: number;
-  /** The round trip that applies a playbook's changes (package installs, image pulls). */
+  /** The round trip that does the work: a playbook's changes (package installs, image pulls), `pcc exec`'s command. */
   applyMs: number;
 }
 

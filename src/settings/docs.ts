@@ -38,9 +38,9 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
   PCC_CONNECT_RETRIES: { file: 'pcc', doc: 'How often a failed SSH connection is retried (with backoff) before the host counts as unreachable.' },
   PCC_TIMEOUT_S: {
     file: 'pcc',
-    doc: "How long one round trip on a connected host may take, in seconds: reading facts, pcc exec's command, the swarm's short scripts. A host that takes longer (a login shell that hangs) counts as unreachable and the others go on. --timeout overrides this and PCC_APPLY_TIMEOUT_S.",
+    doc: "How long one round trip on a connected host may take, in seconds: reading facts and the swarm's short scripts. A host that takes longer (a login shell that hangs) counts as unreachable and the others go on. --timeout overrides this and PCC_APPLY_TIMEOUT_S.",
   },
-  PCC_APPLY_TIMEOUT_S: { file: 'pcc', doc: "How long the round trip that applies a playbook's changes may take, in seconds (package installs and image pulls take a while)." },
+  PCC_APPLY_TIMEOUT_S: { file: 'pcc', doc: "How long the round trip that does the work may take, in seconds: a playbook's changes (package installs and image pulls take a while) and pcc exec's command. Longer work belongs in pcc job." },
   PCC_SSH_KEY: {
     file: 'pcc',
     doc: 'The key pcc logs in with and every host authorizes (its .pub). If it does not exist and this is not set, pcc makes a project key in .pcc/ssh/. A key held by ssh-agent (SSH_AUTH_SOCK) is used from the agent, encrypted or not.',

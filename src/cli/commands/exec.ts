@@ -28,7 +28,7 @@ export default async function exec(args: Args, ctx: CliContext): Promise<number>
         concurrency: settings.values.PCC_CONCURRENCY,
         onLine: ctx.json ? undefined : (host, line) => ctx.out(`${host.padEnd(width)} | ${line}`),
         stdin,
-        timeoutMs: timeoutsFrom(settings.values).roundTripMs,
+        timeoutMs: timeoutsFrom(settings.values).applyMs,
       }),
     );
     for (const r of results) {

@@ -23,7 +23,7 @@ describe('local controller (initController) on real nspawn hosts', () => {
   it('records init with the controller groups, next to a compute host', () => {
     expect(lh.controller).toMatchObject({ name: 'init', provider: 'local', groups: ['init', 'controller'], providerId: 'init', status: 'running' });
     // Where setup (src/fleet/cluster-plan.ts) looks for the export and the registry storage.
-    expect(lh.controller!.meta).toMatchObject({ exportPath: '/project-export', registryStorage: '/var/lib/docker-registry' });
+    expect(lh.controller!).toMatchObject({ exportPath: '/project-export', registryStorage: '/var/lib/docker-registry' });
     expect(lh.hosts.map((h) => [h.name, h.groups])).toEqual([['local1', ['local', 'cpu']]]);
     expect(ssh(lh.controller!, 'hostname', knownHosts)).toBe('init');
     expect(ssh(lh.hosts[0]!, `ping -c1 -W2 ${lh.controller!.address} >/dev/null && echo ok`, knownHosts)).toBe('ok');

@@ -225,6 +225,22 @@ const commands: CommandSpec[] = [
     load: () => import('./commands/exec.js'),
   },
   {
+    command: 'sync <direction> <pattern> [first] [second]',
+    describe: 'Copy files with rsync: sync up PATTERN [LOCAL_DIR] [REMOTE_DIR], sync down PATTERN REMOTE_DIR [LOCAL_DIR]',
+    builder: (y) =>
+      y
+        .positional('direction', { choices: ['up', 'down'] as const, describe: 'up: to the hosts; down: from them' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
+        .positional('first', { type: 'string', describe: 'up: LOCAL_DIR (default: the project folder); down: REMOTE_DIR' })
+        .positional('second', { type: 'string', describe: 'up: REMOTE_DIR (default: ~/project on the host); down: LOCAL_DIR (default: the project folder; one subfolder per host when several match)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'list what would move, move nothing (rsync -n)' }),
+    examples: [
+      ['$0 sync up local', 'the project folder (less .pcc/, config/.private and .pccignore) to ~/project on every local host'],
+      ['$0 sync down gpu results ./out', 'each gpu host\'s ~/results into ./out/<host>/'],
+    ],
+    load: () => import('./commands/sync.js'),
+  },
+  {
     command: 'job <action> [target]',
     describe: 'Run work on the swarm: job run IMAGE [-- CMD...], job ls, job logs NAME, job wait NAME, job rm NAME',
     builder: (y) =>

@@ -1,4 +1,8 @@
+import { rmSync } from 'node:fs';
 import { DescribeInstancesCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { openProject } from '../../src/core/project.js';
+import { adoptProject } from '../../src/fleet/adopt.js';
+import { StateStore } from '../../src/state/store.js';
 import { describe, expect, test } from 'vitest';
 import { acquire, destroy, release } from '../../src/fleet/lifecycle.js';
 import { createVolume, listVolumes, remainingVolumeLines, removeVolume } from '../../src/fleet/volumes.js';
@@ -58,5 +62,23 @@ describe('ec2 data volumes on moto (API side only, no SSH: wait=false)', () => {
     expect((await volume(made.providerId!))?.Attachments?.[0]?.InstanceId).toBe(second.hosts[0]!.providerId);
     await destroy('ec2', ctx);
     await removeVolume('scratch', ctx);
+  });
+
+  test('adopt after rm -rf .pcc brings the volume record back from its tags, attached to its host at its mount point', async () => {
+    const ctx = suite.t.ctx();
+    const made = await createVolume('kept', { sizeGiB: 2, provider: 'ec2' }, ctx);
+    const got = await acquire('ec2', { type: 'cpu', count: 1, wait: false, volume: { name: 'kept', mountPoint: '/srv/kept' } }, ctx);
+    const id = suite.t.project.id;
+    rmSync(suite.t.project.stateDir, { recursive: true, force: true });
+    const fresh = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    const adoptCtx = { ...suite.t.ctx(), project: fresh, state: new StateStore(fresh) };
+    await adoptProject('ec2', id, adoptCtx);
+    const again = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    const againCtx = { ...suite.t.ctx(), project: again, state: new StateStore(again) };
+    expect(await listVolumes(againCtx)).toMatchObject([
+      { name: 'kept', provider: 'ec2', sizeGiB: 2, providerId: made.providerId, zone: made.zone, attachedTo: got.hosts[0]!.name, mountPoint: '/srv/kept' },
+    ]);
+    await destroy('ec2', againCtx);
+    await removeVolume('kept', againCtx);
   });
 });

@@ -21,6 +21,8 @@ export const TAG_USER = 'pcc:user';
 export const TAG_SOURCE = 'pcc:source-instance';
 /** On data volumes (`pcc volume create`): the volume's name. destroy's sweep leaves volumes that carry it. */
 export const TAG_VOLUME = 'pcc:volume';
+/** On an attached data volume: where it is mounted on its host, so adopt can say so again. */
+export const TAG_MOUNT = 'pcc:mount-point';
 
 export type Role = 'compute' | 'controller';
 export type HostType = 'cpu' | 'gpu';

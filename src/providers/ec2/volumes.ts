@@ -1,5 +1,6 @@
 import {
   AttachVolumeCommand,
+  CreateTagsCommand,
   CreateVolumeCommand,
   DeleteVolumeCommand,
   DescribeAvailabilityZonesCommand,
@@ -12,7 +13,7 @@ import type { HostRecord, VolumeRecord } from '../../state/schema.js';
 import type { ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
 import { rememberRegion } from './record.js';
-import { projectTags, tagSpecs, TAG_ROLE, TAG_VOLUME } from './tags.js';
+import { projectTags, tagList, tagSpecs, TAG_MOUNT, TAG_ROLE, TAG_VOLUME } from './tags.js';
 
 /** Where a data volume shows up on the instance (Nitro instances: as an NVMe device with this name in its serial). */
 export const VOLUME_DEVICE = '/dev/sdf';
@@ -56,6 +57,7 @@ export async function attachEbsVolume(aws: AwsClients, v: VolumeRecord, host: Ho
   const instance = (await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [host.providerId] }))).Reservations?.[0]?.Instances?.[0];
   const zone = instance?.Placement?.AvailabilityZone;
   if (zone !== v.zone) throw new PccError(`ec2: ${host.name} runs in ${zone ?? 'an unknown zone'}, volume ${v.name} lives in ${v.zone}; an EBS volume attaches only in its own zone`);
+  await aws.ec2.send(new CreateTagsCommand({ Resources: [v.providerId], Tags: tagList({ [TAG_MOUNT]: v.mountPoint ?? '/data' }) }));
   await aws.ec2.send(new AttachVolumeCommand({ VolumeId: v.providerId, InstanceId: host.providerId, Device: VOLUME_DEVICE }));
   await waitUntilVolumeInUse({ client: aws.ec2, maxWaitTime: 300, minDelay: delay.min, maxDelay: delay.max }, { VolumeIds: [v.providerId] });
 }

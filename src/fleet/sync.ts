@@ -81,12 +81,46 @@ export interface SyncOutcome extends RsyncStats {
 
 /** The paths under `root` that go up: everything but the always-excluded and what `.pccignore` (gitignore syntax) ignores. */
 export async function filesToSend(root: string): Promise<string[]> {
-  const rules = ignore().add(ALWAYS_EXCLUDED as unknown as string[]);
-  const file = path.join(root, IGNORE_FILE);
-  if (existsSync(file)) rules.add(await readFile(file, 'utf8'));
+  const rules = await ignoreRules(root);
   const out: string[] = [];
   await walk(root, '', rules, out);
   return out;
+}
+
+/** The always-excluded paths and the `.pccignore` of `root`, if it has one. */
+async function ignoreRules(root: string): Promise<Ignore> {
+  const rules = ignore().add(ALWAYS_EXCLUDED as unknown as string[]);
+  const file = path.join(root, IGNORE_FILE);
+  if (existsSync(file)) rules.add(await readFile(file, 'utf8'));
+  return rules;
+}
+
+/**
+ * What of a listing (rsync's `%n`: relative paths, directories ending in `/`)
+ * may come down: the same rules as going up. A path under an ignored folder
+ * stays ignored, as in git.
+ */
+export function keptPaths(listed: readonly string[], rules: Ignore): string[] {
+  const droppedDirs: string[] = [];
+  const out: string[] = [];
+  for (const entry of listed) {
+    if (entry === './' || entry === '') continue;
+    const isDir = entry.endsWith('/');
+    const p = isDir ? entry.slice(0, -1) : entry;
+    if (droppedDirs.some((d) => p.startsWith(`${d}/`))) continue;
+    if (rules.ignores(isDir ? `${p}/` : p)) {
+      if (isDir) droppedDirs.push(p);
+      continue;
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/** Going down, the `.pccignore` of LOCAL_DIR, or of the project folder when LOCAL_DIR has none. */
+export async function filesToFetch(localRoot: string, projectRoot: string, listed: readonly string[]): Promise<string[]> {
+  const root = existsSync(path.join(localRoot, IGNORE_FILE)) ? localRoot : projectRoot;
+  return keptPaths(listed, await ignoreRules(root));
 }
 
 async function walk(root: string, rel: string, rules: Ignore, out: string[]): Promise<void> {
@@ -142,16 +176,26 @@ export async function syncHosts(project: Project, planned: { request: SyncReques
         const localDir = request.direction === 'down' && several ? path.join(request.localDir, h.name) : request.localDir;
         const remote = `${alias}:${request.remoteDir.replace(/\/*$/, '')}/`;
         const argv = rsyncArgv(project, request.dry);
-        if (request.direction === 'up') argv.push('--files-from=-', '--from0', `${localDir}/`, remote);
-        else argv.push(...ALWAYS_EXCLUDED.map((e) => `--exclude=/${e}`), remote, `${localDir}/`);
+        argv.push('--files-from=-', '--from0');
+        if (request.direction === 'up') argv.push(`${localDir}/`, remote);
+        else argv.push(remote, `${localDir}/`);
         progress.host(h.name, `${request.dry ? 'would sync' : 'syncing'} ${request.direction === 'up' ? `${localDir} -> ${remote}` : `${remote} -> ${localDir}`}`);
         const base = { host: h.name, localDir, remoteDir: request.remoteDir };
-        const run = await runRsync(argv, sendList ? Buffer.from(sendList.map((p) => `${p}\0`).join('')) : undefined);
-        if (run.code !== 0) {
-          const error = `rsync exit ${run.code}: ${lastLine(run.stderr) || 'no message'}`;
+        const fail = (code: number, stderr: string): SyncOutcome => {
+          const error = `rsync exit ${code}: ${lastLine(stderr) || 'no message'}`;
           progress.host(h.name, error);
-          return { ...base, files: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, changes: [], unreachable: run.code === 255, error };
+          return { ...base, files: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, changes: [], unreachable: code === 255, error };
+        };
+        let paths = sendList;
+        if (!paths) {
+          // Down: what the host has, listed first, so .pccignore applies exactly as going up.
+          const listing = await runRsync(listArgv(project, remote), undefined);
+          if (listing.code !== 0) return fail(listing.code, listing.stderr);
+          const listed = listing.stdout.split('\n').filter((l) => l.startsWith(ITEM_MARK)).map((l) => l.slice(ITEM_MARK.length));
+          paths = await filesToFetch(request.localDir, project.root, listed);
         }
+        const run = await runRsync(argv, Buffer.from(paths.map((p) => `${p}\0`).join('')));
+        if (run.code !== 0) return fail(run.code, run.stderr);
         const stats = parseRsyncStats(run.stdout);
         const changes = run.stdout.split('\n').filter((l) => l.startsWith(ITEM_MARK)).map((l) => l.slice(ITEM_MARK.length));
         progress.host(h.name, `${request.dry ? 'would move' : 'moved'} ${stats.files} files, ${stats.bytes} bytes`);
@@ -176,6 +220,11 @@ function rsyncArgv(project: Project, dry: boolean): string[] {
     '-e',
     ssh,
   ];
+}
+
+/** Every path under the remote folder, one `%n` per line (a dry run against nothing: the list-only run of rsync). */
+function listArgv(project: Project, remote: string): string[] {
+  return [...rsyncArgv(project, true).filter((a) => a !== '--stats' && !a.startsWith('--out-format=')), `--out-format=${ITEM_MARK}%n`, remote, '/nonexistent/pcc-sync-listing/'];
 }
 
 /** rsync splits -e on spaces and honours quotes. */

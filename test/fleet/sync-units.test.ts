@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { filesToSend, parseRsyncStats } from '../../src/fleet/sync.js';
+import ignore from 'ignore';
+import { filesToSend, keptPaths, parseRsyncStats } from '../../src/fleet/sync.js';
 
 const recorded = (name: string) => readFileSync(path.join(import.meta.dirname, '../fixtures/rsync', name), 'utf8');
 
@@ -43,5 +44,13 @@ describe('what sync up sends', () => {
       'src/build/o',
       'src/deep.tmp',
     ]);
+  });
+});
+
+describe('what sync down fetches', () => {
+  it("a host's listing (rsync %n) under the same rules: nothing below an ignored folder, .pcc/ and config/.private never", () => {
+    const rules = ignore().add(['.pcc/', 'config/.private', 'out/', '*.tmp', '!keep.tmp']);
+    const listed = ['./', '.pcc/', '.pcc/state.json', 'config/', 'config/.private', 'config/a.env', 'out/', 'out/keep.tmp', 'x.tmp', 'keep.tmp', 'link', 'd/', 'd/f'];
+    expect(keptPaths(listed, rules)).toEqual(['config', 'config/a.env', 'keep.tmp', 'link', 'd', 'd/f']);
   });
 });

@@ -80,6 +80,9 @@ describe('pcc sync on real local hosts', () => {
     expect(seen.code, seen.stderr + seen.stdout).toBe(0);
     expect(seen.stdout).toContain('local1 | data/big.bin');
 
+    // On the hosts, files that must not come down: .pccignore applies going down too, and .pcc/ and config/.private never come.
+    const plant = p('exec', 'local', '--', 'cd ~/project && echo r > remote.tmp && mkdir -p .pcc && echo s > .pcc/state.json && echo p > config/.private');
+    expect(plant.code, plant.stderr).toBe(0);
     const out = path.join(dir, 'down');
     const down = json('sync', 'down', 'local', 'project', out);
     for (const h of down.hosts) expect(h.bytes).toBeGreaterThanOrEqual(10 * 1024 * 1024);

@@ -78,6 +78,7 @@ const commands: CommandSpec[] = [
           .option('count', { type: 'number', default: 1, describe: 'how many running hosts of that spec' }),
         'acquireOptions',
       )
+        .option('volume', { type: 'string', requiresArg: true, describe: 'NAME[:/data]: attach this volume (pcc volume create) to the host brought up and mount it there' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan and render files only' }),
     examples: [
@@ -223,6 +224,38 @@ const commands: CommandSpec[] = [
       ['tar c data | $0 exec local1 -- tar x -C /project', 'stdin goes to the command'],
     ],
     load: () => import('./commands/exec.js'),
+  },
+  {
+    command: 'sync <direction> <pattern> [first] [second]',
+    describe: 'Copy files with rsync: sync up PATTERN [LOCAL_DIR] [REMOTE_DIR], sync down PATTERN REMOTE_DIR [LOCAL_DIR]',
+    builder: (y) =>
+      y
+        .positional('direction', { choices: ['up', 'down'] as const, describe: 'up: to the hosts; down: from them' })
+        .positional('pattern', { type: 'string', describe: patternHelp })
+        .positional('first', { type: 'string', describe: 'up: LOCAL_DIR (default: the project folder); down: REMOTE_DIR' })
+        .positional('second', { type: 'string', describe: 'up: REMOTE_DIR (default: ~/project on the host); down: LOCAL_DIR (default: the project folder; one subfolder per host when several match)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'list what would move, move nothing (rsync -n)' }),
+    examples: [
+      ['$0 sync up local', 'the project folder (less .pcc/, config/.private and .pccignore) to ~/project on every local host'],
+      ['$0 sync down gpu results ./out', 'each gpu host\'s ~/results into ./out/<host>/'],
+    ],
+    load: () => import('./commands/sync.js'),
+  },
+  {
+    command: 'volume <action> [name]',
+    describe: 'Data volumes that outlive hosts: volume create NAME --size GiB, volume ls, volume rm NAME',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['create', 'ls', 'rm'] as const })
+        .positional('name', { type: 'string', describe: 'the volume name (lower-case letters, digits, -)' })
+        .option('size', { type: 'number', describe: 'create: size in GiB' })
+        .option('provider', { choices: ['local', 'ec2'] as const, default: 'local', describe: 'create: where it lives (ec2: an encrypted gp3 EBS volume)' })
+        .option('dry', { type: 'boolean', default: false, describe: 'say what would happen, change nothing' }),
+    examples: [
+      ['$0 volume create data --size 100 --provider ec2', 'a 100 GiB EBS volume; then pcc acquire ec2 --volume data:/data'],
+      ['$0 volume ls', 'every volume, where it is attached and what it costs'],
+    ],
+    load: () => import('./commands/volume.js'),
   },
   {
     command: 'job <action> [target]',

@@ -8,6 +8,8 @@ import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
 import { siteOf } from '../network/reach.js';
+import { attachAtAcquire, checkVolumeForAcquire, detachFrom } from './volumes.js';
+import type { VolumeRecord } from '../state/schema.js';
 import { describeStep, planAcquire, planRelease, planResume, planSave, type Spec, type Step } from './reconcile.js';
 
 /**
@@ -22,6 +24,8 @@ export interface AcquireOutcome {
   aliases: string[];
   /** Hosts that did not answer on SSH in time (only with wait). */
   unreachable: { host: string; error: string }[];
+  /** `--volume`: the volume and the host it is now attached to. */
+  volume?: VolumeRecord;
 }
 
 /** Runs planned steps; what each primitive started, made or removed is collected for the report. */
@@ -109,6 +113,7 @@ export async function releaseOn<D>(provider: Provider<D>, names: readonly string
   return locked(provider, ctx, async () => {
     const plan = planRelease(await provider.list(ctx), names);
     const { removed } = await runSteps(provider, plan, ctx);
+    if (!ctx.dry) await ctx.state.update((state) => detachFrom(state, plan.flatMap((s) => (s.op === 'terminate' ? s.hosts : []))));
     return { plan, removed };
   });
 }
@@ -116,11 +121,27 @@ export async function releaseOn<D>(provider: Provider<D>, names: readonly string
 /** Provider acquires; pcc then writes aliases and, unless told not to, waits for SSH. */
 export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext): Promise<AcquireOutcome> {
   const provider = await loadProvider(providerName);
+  // --volume: checked before anything is made; it goes to a host this acquire brings up.
+  const volume = request.volume ? await checkVolumeForAcquire(provider.name, request.volume, ctx) : undefined;
+  const runningBefore = volume ? new Set((await provider.list(ctx)).filter((h) => h.state === 'running').map((h) => h.name)) : new Set<string>();
   const { plan, hosts } = await acquireOn(provider, request, ctx);
-  if (ctx.dry) return { plan, hosts, aliases: [], unreachable: [] };
+  if (ctx.dry) {
+    if (volume) ctx.progress.note(`plan: attach volume ${volume.name} at ${request.volume!.mountPoint} to the first host brought up`);
+    return { plan, hosts, aliases: [], unreachable: [] };
+  }
+  let attached: VolumeRecord | undefined;
+  if (volume) {
+    const fresh = hosts.filter((h) => !runningBefore.has(h.name));
+    if (fresh.length === 0) {
+      throw new PccError(
+        `--volume ${volume.name}: ${request.count} host(s) of that spec already run and none was brought up to attach it to; raise --count by one for a host with the volume`,
+      );
+    }
+    attached = await attachAtAcquire(request.volume!, fresh[0]!, ctx);
+  }
   const aliases = await refreshAliases(ctx, provider.name);
   const unreachable = request.wait ? await waitForSsh(hosts, ctx) : [];
-  return { plan, hosts, aliases, unreachable };
+  return { plan, hosts, aliases, unreachable, ...(attached ? { volume: attached } : {}) };
 }
 
 export async function resumeHosts(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<AcquireOutcome> {
@@ -200,6 +221,7 @@ export async function destroy(providerName: string, ctx: ProviderContext): Promi
   if (ctx.dry) return provider.destroy(ctx);
   const forgotten = await forgetSwarmNodes(before, ctx);
   const report = await provider.destroy(ctx);
+  await ctx.state.update((state) => detachFrom(state, before.map((h) => h.name)));
   report.removed.push(...forgotten);
   // A removed host's secrets go with it.
   for (const h of before) await forgetOverlayKey(ctx.project, h.name);

@@ -2,7 +2,7 @@ import type { ListedHost, Spec } from '../fleet/reconcile.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
-import type { HostRecord } from '../state/schema.js';
+import type { HostRecord, VolumeRecord } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
 
 export type { ProviderName } from './registry.js';
@@ -27,6 +27,8 @@ export interface AcquireRequest {
   /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
   site?: string;
   /** `pcc resume`: bring back saved hosts, create none. */
+  /** `--volume NAME[:/data]`: the volume attaches to the host this acquire brings up (see fleet/volumes.ts). */
+  volume?: { name: string; mountPoint: string };
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
   wait: boolean;
 }
@@ -94,6 +96,18 @@ export interface Provider<Detail = unknown> {
   initController?(ctx: ProviderContext): Promise<HostRecord>;
   /** Projects whose resources this provider finds by tag, whatever folder they came from (`pcc adopt`). */
   discover?(ctx: ProviderContext): Promise<FoundProject[]>;
+  /**
+   * Data volumes (see src/fleet/volumes.ts, which gives them their meaning).
+   * `createVolume` makes it and returns what to record (its id, zone);
+   * `deleteVolume` removes it (never attached: the core checks); `attachVolume`
+   * makes an attachment the core has already recorded take effect on a
+   * running host (local: a bind at boot, so the host boots again).
+   */
+  createVolume?(volume: VolumeRecord, ctx: ProviderContext): Promise<Partial<VolumeRecord>>;
+  deleteVolume?(volume: VolumeRecord, ctx: ProviderContext): Promise<string[]>;
+  attachVolume?(volume: VolumeRecord, host: HostRecord, ctx: ProviderContext): Promise<void>;
+  /** What a volume of this size costs per month while it exists, in USD (0: nothing). */
+  volumeUsdPerMonth?(sizeGiB: number): number;
   /** Rebuilds this project's host records from the provider's tags (`pcc adopt ID`). */
   adopt?(ctx: ProviderContext): Promise<HostRecord[]>;
 }

@@ -85,10 +85,34 @@ export const imageRecordSchema = z.object({
   builtAt: z.string(),
 });
 
+/**
+ * A data volume that outlives hosts (`pcc volume create`): an EBS volume on
+ * EC2, a folder under `.pcc/volumes/` on local. `pcc destroy` never removes
+ * one; `pcc volume rm` does.
+ */
+export const volumeRecordSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
+  provider: z.enum(PROVIDER_NAMES),
+  sizeGiB: z.number().int().min(1),
+  createdAt: z.string(),
+  /** The provider's own id: an EBS volume id, the local folder. */
+  providerId: z.string().optional(),
+  /** EC2: where it lives; a host it attaches to must run there. */
+  region: z.string().optional(),
+  zone: z.string().optional(),
+  /** The host it is attached to, and where it is mounted there. */
+  attachedTo: z.string().optional(),
+  mountPoint: z.string().optional(),
+});
+
+export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
+
 export const stateSchema = z.object({
   version: z.literal(1),
   hosts: z.record(z.string(), hostRecordSchema),
   images: z.record(z.string(), imageRecordSchema).default({}),
+  /** Data volumes by name; absent in states written before volumes. */
+  volumes: z.record(z.string(), volumeRecordSchema).default({}),
   /** Each provider's own bookkeeping (resource ids, allocated addresses). */
   providers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
@@ -96,5 +120,5 @@ export const stateSchema = z.object({
 export type State = z.infer<typeof stateSchema>;
 
 export function emptyState(): State {
-  return { version: 1, hosts: {}, images: {}, providers: {} };
+  return { version: 1, hosts: {}, images: {}, volumes: {}, providers: {} };
 }

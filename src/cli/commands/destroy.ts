@@ -1,4 +1,5 @@
 import { destroy, destroyPlan } from '../../fleet/lifecycle.js';
+import { remainingVolumeLines } from '../../fleet/volumes.js';
 import { UsageError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { confirm } from '../confirm.js';
@@ -14,6 +15,7 @@ export default async function destroyCommand(args: { provider: string; yes: bool
     if (ctx.json) ctx.emitJson(plan);
     else if (plan.removed.length === 0) ctx.out(`nothing of ${args.provider} to remove`);
     else for (const line of plan.removed) ctx.out(line);
+    for (const line of await remainingVolumeLines(args.provider, core)) ctx.err(line.replace(' remains ', args.dry ? ' would remain ' : ' remains '));
     return 0;
   }
   if (!args.yes) {
@@ -27,8 +29,11 @@ export default async function destroyCommand(args: { provider: string; yes: bool
     }
   }
   const report = await destroy(args.provider, core);
-  if (ctx.json) ctx.emitJson(report);
+  // Volumes outlive destroy: said, with what they cost while they stay.
+  const kept = await remainingVolumeLines(args.provider, core);
+  if (ctx.json) ctx.emitJson({ ...report, kept });
   else if (report.removed.length === 0) ctx.out(`nothing of ${args.provider} to remove`);
   else for (const line of report.removed) ctx.out(`removed ${line}`);
+  for (const line of kept) ctx.err(line);
   return 0;
 }

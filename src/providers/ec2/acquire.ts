@@ -28,6 +28,8 @@ export interface Ec2Spec {
   choice: ImageChoice;
   /** What AWS says about the instance type (GPUs), for the GPU user data. */
   info: InstanceTypeInfo;
+  /** `--volume`: launched in the volume's zone (an EBS volume attaches only there). */
+  zone?: string;
 }
 
 /**
@@ -53,12 +55,21 @@ export async function ec2Spec(aws: AwsClients, request: AcquireRequest, ctx: Pro
   const choice = imageChoice(request, ctx, hostType, info.architecture);
   // A GPU Flatcar cannot drive is refused before any lookup or launch (checked again on the resolved image).
   if (hostType === 'gpu' && !choice.explicit && !choice.ssmParameter) flatcarNvidia(info, ctx);
-  const key = kindHash({ project: ctx.project.id, type: hostType, instanceType, ami: choiceKey(choice), spot });
+  const zone = request.volume ? await volumeZone(request.volume.name, aws.region, ctx) : undefined;
+  const key = kindHash({ project: ctx.project.id, type: hostType, instanceType, ami: choiceKey(choice), spot, ...(zone ? { zone } : {}) });
   return {
     key,
-    label: `${instanceType}${spot ? ' (spot)' : ''} ${hostType} in ${aws.region}`,
-    detail: { region: aws.region, type: hostType, instanceType, spot, choice, info },
+    label: `${instanceType}${spot ? ' (spot)' : ''} ${hostType} in ${zone ?? aws.region}`,
+    detail: { region: aws.region, type: hostType, instanceType, spot, choice, info, ...(zone ? { zone } : {}) },
   };
+}
+
+/** The zone of a data volume, which must be in the region the hosts go to. */
+async function volumeZone(name: string, region: string, ctx: ProviderContext): Promise<string> {
+  const v = (await ctx.state.read()).volumes[name];
+  if (!v?.zone) throw new PccError(`--volume ${name}: no EC2 volume of that name; see pcc volume ls`);
+  if (v.region !== region) throw new PccError(`--volume ${name} lives in ${v.region}; acquire in that region (--region ${v.region})`);
+  return v.zone;
 }
 
 /**
@@ -108,6 +119,7 @@ export async function createInstances(
     userData,
     spot,
     user,
+    ...(spec.detail.zone ? { zone: spec.detail.zone } : {}),
     ...(image.rootDeviceName ? { rootDeviceName: image.rootDeviceName } : {}),
     rootVolumeGb: Math.max(s.EC2_ROOT_VOLUME_GB, image.rootVolumeGb ?? 0),
     clientToken: clientToken({ kind: spec.key, count, existingIds: instanceIds(mine), securityGroupId }),

@@ -1,8 +1,8 @@
-import { paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeVolumesCommand, paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
 import type { HostRecord } from '../../state/schema.js';
 import type { FoundProject, ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
-import { LIVE_STATES, tagValue, TAG_PATH, TAG_PROJECT, TAG_PROJECT_ID } from './tags.js';
+import { LIVE_STATES, projectFilter, tagValue, TAG_MOUNT, TAG_PATH, TAG_PROJECT, TAG_PROJECT_ID, TAG_VOLUME } from './tags.js';
 import { stateOf } from './instances.js';
 import { onDemandPrice } from './prices.js';
 import { recordInstances, rememberRegion } from './record.js';
@@ -35,8 +35,34 @@ export async function findProjects(aws: AwsClients): Promise<FoundProject[]> {
 /** Rebuilds the state's EC2 hosts of `ctx.project.id` from their tags; names follow the same rules as at launch. */
 export async function adoptRegion(aws: AwsClients, ctx: ProviderContext): Promise<HostRecord[]> {
   const mine = (await taggedInstances(aws)).filter((i) => tagValue(i.Tags, TAG_PROJECT_ID) === ctx.project.id && stateOf(i) !== 'shutting-down');
-  if (mine.length === 0) return [];
-  await rememberRegion(ctx, aws.region);
-  const key = await ensureUserKey(ctx.project, ctx.settings);
-  return recordInstances(ctx, aws.region, mine, key.privateKey);
+  if (mine.length > 0) await rememberRegion(ctx, aws.region);
+  const hosts = mine.length === 0 ? [] : await recordInstances(ctx, aws.region, mine, (await ensureUserKey(ctx.project, ctx.settings)).privateKey);
+  if ((await adoptVolumes(aws, ctx, hosts)) > 0) await rememberRegion(ctx, aws.region);
+  return hosts;
+}
+
+/** The project's data volumes (tagged pcc:volume) back into the state, attached to the adopted host that holds each. */
+async function adoptVolumes(aws: AwsClients, ctx: ProviderContext, hosts: readonly HostRecord[]): Promise<number> {
+  const found = (
+    await aws.ec2.send(new DescribeVolumesCommand({ Filters: [projectFilter(ctx.project), { Name: 'tag-key', Values: [TAG_VOLUME] }] }))
+  ).Volumes ?? [];
+  const live = found.filter((v) => !['deleting', 'deleted', 'error'].includes(v.State ?? ''));
+  if (live.length === 0) return 0;
+  await ctx.state.update((state) => {
+    for (const v of live) {
+      const name = tagValue(v.Tags, TAG_VOLUME)!;
+      const holder = hosts.find((h) => h.providerId !== undefined && v.Attachments?.some((a) => a.InstanceId === h.providerId));
+      state.volumes[name] = {
+        name,
+        provider: 'ec2',
+        sizeGiB: v.Size ?? 1,
+        createdAt: (v.CreateTime ?? new Date()).toISOString(),
+        providerId: v.VolumeId!,
+        region: aws.region,
+        ...(v.AvailabilityZone ? { zone: v.AvailabilityZone } : {}),
+        ...(holder ? { attachedTo: holder.name, mountPoint: tagValue(v.Tags, TAG_MOUNT) ?? '/data' } : {}),
+      };
+    }
+  });
+  return live.length;
 }

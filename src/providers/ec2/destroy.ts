@@ -19,7 +19,7 @@ import type { ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
 import { instanceIds, projectInstances, stateOf, waitFor } from './instances.js';
 import { ec2Hosts, hostByInstanceId } from './record.js';
-import { LIVE_STATES, projectFilter } from './tags.js';
+import { LIVE_STATES, projectFilter, tagValue, TAG_VOLUME } from './tags.js';
 
 /**
  * Removes everything of the project in one region, found by the
@@ -93,7 +93,8 @@ export async function sweepRegion(
   const volumes = (
     await aws.ec2.send(new DescribeVolumesCommand({ Filters: [projectFilter(project), { Name: 'status', Values: ['available'] }] }))
   ).Volumes ?? [];
-  for (const v of volumes) {
+  // Data volumes (pcc volume create) outlive destroy; pcc volume rm removes them.
+  for (const v of volumes.filter((x) => tagValue(x.Tags, TAG_VOLUME) === undefined)) {
     if (!ctx.dry) await aws.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId }));
     say(`volume ${v.VolumeId} (${v.Size} GiB)`);
   }

@@ -10,6 +10,8 @@ import { knownRegions } from './record.js';
 import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
 import { save } from './save.js';
 import { regionStatus } from './status.js';
+import { EBS_GP3_USD_PER_GB_MONTH } from './prices.js';
+import { attachEbsVolume, createEbsVolume, deleteEbsVolume } from './volumes.js';
 
 export type { Ec2Hooks } from './hooks.js';
 
@@ -113,6 +115,14 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     },
 
     adopt: (ctx) => everyRegion(ctx, (aws) => adoptRegion(aws, ctx)),
+
+    createVolume: (v, ctx) => {
+      checkRegion(ctx.settings.values.EC2_REGION, regionSource(ctx, undefined));
+      return inRegion(ctx, ctx.settings.values.EC2_REGION, (aws) => createEbsVolume(aws, v, ctx, delay));
+    },
+    deleteVolume: (v, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => deleteEbsVolume(aws, v)),
+    attachVolume: (v, host, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => attachEbsVolume(aws, v, host, delay)),
+    volumeUsdPerMonth: (sizeGiB) => sizeGiB * EBS_GP3_USD_PER_GB_MONTH,
   };
   return provider;
 }

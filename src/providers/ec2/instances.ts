@@ -43,6 +43,8 @@ export interface LaunchPlan {
   user: string;
   rootDeviceName?: string;
   rootVolumeGb?: number;
+  /** Launch in this availability zone (a data volume's). */
+  zone?: string;
   clientToken: string;
 }
 
@@ -79,6 +81,7 @@ export function runInstancesInput(plan: LaunchPlan): RunInstancesCommandInput {
       { DeviceName: plan.rootDeviceName, Ebs: { VolumeSize: plan.rootVolumeGb, VolumeType: 'gp3', DeleteOnTermination: true } },
     ];
   }
+  if (plan.zone) input.Placement = { AvailabilityZone: plan.zone };
   if (plan.spot) {
     // Persistent + stop: the only spot kind that `pcc save` can stop and resume.
     input.InstanceMarketOptions = {

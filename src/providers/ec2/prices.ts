@@ -54,3 +54,10 @@ export const ON_DEMAND_USD_PER_HOUR: Readonly<Record<string, number>> = {
 export function onDemandPrice(instanceType: string): number | undefined {
   return ON_DEMAND_USD_PER_HOUR[instanceType];
 }
+
+/**
+ * EBS gp3 storage in USD per GiB-month, us-east-1, as listed on
+ * aws.amazon.com/ebs/pricing on 2026-12-02 (baseline 3000 IOPS and 125 MB/s
+ * included). Other regions cost about the same or somewhat more.
+ */
+export const EBS_GP3_USD_PER_GB_MONTH = 0.08;

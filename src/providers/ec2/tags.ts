@@ -19,6 +19,10 @@ export const TAG_REQUEST = 'pcc:request';
 export const TAG_USER = 'pcc:user';
 /** On AMIs made by `save --snapshot`: the instance they were made from. */
 export const TAG_SOURCE = 'pcc:source-instance';
+/** On data volumes (`pcc volume create`): the volume's name. destroy's sweep leaves volumes that carry it. */
+export const TAG_VOLUME = 'pcc:volume';
+/** On an attached data volume: where it is mounted on its host, so adopt can say so again. */
+export const TAG_MOUNT = 'pcc:mount-point';
 
 export type Role = 'compute' | 'controller';
 export type HostType = 'cpu' | 'gpu';
@@ -66,10 +70,14 @@ export interface InstanceKind {
   instanceType: string;
   ami: string;
   spot: boolean;
+  /** Pinned to a zone (a host for a data volume lives in the volume's zone). */
+  zone?: string;
 }
 
 export function kindHash(kind: InstanceKind): string {
-  return sha256(JSON.stringify([kind.project, kind.type, kind.instanceType, kind.ami, kind.spot])).slice(0, 16);
+  const parts: unknown[] = [kind.project, kind.type, kind.instanceType, kind.ami, kind.spot];
+  if (kind.zone !== undefined) parts.push(kind.zone);
+  return sha256(JSON.stringify(parts)).slice(0, 16);
 }
 
 /**

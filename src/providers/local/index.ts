@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdir, rmdir } from 'node:fs/promises';
+import { chown, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { PccError, errorMessage } from '../../core/errors.js';
 import { expandHome } from '../../core/project.js';
-import type { HostRecord, State } from '../../state/schema.js';
+import type { HostRecord, State, VolumeRecord } from '../../state/schema.js';
 import type { ListedHost, Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { basePath, ensureBase } from './base.js';
@@ -265,7 +265,7 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
     if (registryHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(registryHost)) registries.push(registryHost);
     learned.hostKey = await writeFirstBootFiles(m, { name, publicKey: key.publicKey, insecureRegistries: registries });
   }
-  const extras = m.role === 'controller' ? await controllerExtras(ctx, m) : {};
+  const extras = m.role === 'controller' ? await controllerExtras(ctx, m) : { binds: volumeBinds(await ctx.state.read(), ctx, name) };
   ctx.progress.host(name, 'booting');
   await boot(name, m, extras, {
     timeoutMs: BOOT_TIMEOUT_MS,
@@ -277,6 +277,45 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
   });
   await ctx.state.update((state) => setHostStatus(state, name, 'running'));
   ctx.progress.host(name, `running at ${m.address}`);
+}
+
+/** Where a local volume's files live: in the project, outside every host's disk, so they outlive the hosts. */
+export function localVolumeDir(ctx: ProviderContext, volume: string): string {
+  return path.join(ctx.project.stateDir, 'volumes', volume);
+}
+
+/** The volumes attached to a host, as nspawn binds: binds are set at boot. */
+function volumeBinds(state: State, ctx: ProviderContext, host: string): string[] {
+  return Object.values(state.volumes)
+    .filter((v) => v.provider === 'local' && v.attachedTo === host && v.mountPoint !== undefined)
+    .map((v) => `${localVolumeDir(ctx, v.name)}:${v.mountPoint}`);
+}
+
+async function createVolume(v: VolumeRecord, ctx: ProviderContext): Promise<Partial<VolumeRecord>> {
+  const dir = localVolumeDir(ctx, v.name);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  ctx.progress.note(`local: volume ${v.name} is the folder ${dir} (its size, ${v.sizeGiB} GiB, is not enforced on local)`);
+  return { providerId: dir };
+}
+
+async function deleteVolume(v: VolumeRecord, ctx: ProviderContext): Promise<string[]> {
+  const dir = localVolumeDir(ctx, v.name);
+  await rm(dir, { recursive: true, force: true });
+  return [`volume ${v.name} (folder ${dir})`];
+}
+
+/** The attachment is already in the state; a running host boots again to get the bind. */
+async function attachVolume(v: VolumeRecord, host: HostRecord, ctx: ProviderContext): Promise<void> {
+  await exclusively(ctx, BOOT_TOOLS, async () => {
+    const m = readLocal(await ctx.state.read())?.machines[host.name];
+    if (!m) throw new PccError(`local: ${host.name} is not a local machine of this project; volume ${v.name} is not attached`);
+    if (m.role !== 'compute') throw new PccError(`local: ${host.name} is the controller; volumes attach to compute hosts`);
+    const { net, key } = await prepare(ctx);
+    ctx.progress.host(host.name, `booting again with volume ${v.name} at ${v.mountPoint}`);
+    await powerOff(host.name, m);
+    await ctx.state.update((state) => patchMachine(state, host.name, { pid: undefined, startedAt: undefined, cgroups: [] }));
+    await bringUpAll([{ name: host.name, fresh: false }], ctx, net, key);
+  });
 }
 
 /** Bring up several machines in parallel; all are tried, then the first failure is reported. */
@@ -529,6 +568,10 @@ export const localProvider: Provider<LocalSpec> & { initController(ctx: Provider
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),
+  createVolume,
+  deleteVolume,
+  attachVolume,
+  volumeUsdPerMonth: () => 0,
 };
 
 export const initController = localProvider.initController;

@@ -29,6 +29,7 @@ export const BASE_PACKAGES = [
   'iputils-ping',
   'ca-certificates',
   'procps',
+  'rsync',
 ] as const;
 
 export const DEBIAN_FALLBACK_MIRROR = 'http://deb.debian.org/debian';

@@ -9,7 +9,7 @@ import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { knownRegions } from './record.js';
 import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
 import { save } from './save.js';
-import { regionStatus } from './status.js';
+import { regionStatus, regionStorage, specPrice } from './status.js';
 
 export type { Ec2Hooks } from './hooks.js';
 
@@ -101,6 +101,10 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     },
 
     status: (ctx): Promise<HostStatus[]> => everyRegion(ctx, (aws) => regionStatus(aws, ctx)),
+
+    storageCosts: (ctx) => everyRegion(ctx, (aws) => regionStorage(aws, ctx)),
+
+    priceOf: (spec, ctx) => inRegion(ctx, spec.detail.region, (aws) => specPrice(aws, ctx, spec.detail.instanceType, spec.detail.spot)),
 
     async discover(ctx) {
       const found = new Map<string, FoundProject>();

@@ -1,9 +1,13 @@
+/** The day the table below was written down from AWS's on-demand price page (us-east-1). */
+export const ON_DEMAND_TABLE_DATE = '2026-11-22';
+export const ON_DEMAND_TABLE_REGION = 'us-east-1';
+
 /**
  * On-demand Linux prices in USD per hour, us-east-1, for the instance types a
- * personal cloud is likely to use. They are a guide for `pcc status` (other
- * regions cost about the same or somewhat more), not a bill: AWS's Price List
- * API would need another client and credentials scope for one number.
- * Spot instances are priced live with DescribeSpotPriceHistory instead.
+ * personal cloud is likely to use: the fallback where the Price List API
+ * (price-book.ts) cannot be asked. Other regions cost about the same or
+ * somewhat more, so a table price outside us-east-1 is a guide, and the
+ * source says so. Spot instances are priced live with DescribeSpotPriceHistory.
  */
 export const ON_DEMAND_USD_PER_HOUR: Readonly<Record<string, number>> = {
   't3.micro': 0.0104,
@@ -53,4 +57,27 @@ export const ON_DEMAND_USD_PER_HOUR: Readonly<Record<string, number>> = {
 
 export function onDemandPrice(instanceType: string): number | undefined {
   return ON_DEMAND_USD_PER_HOUR[instanceType];
+}
+
+/** The day the storage figures below were taken from AWS's EBS pricing page (us-east-1). */
+export const STORAGE_PRICES_DATE = '2026-11-22';
+
+/**
+ * USD per GB-month, us-east-1: EBS volumes by type, and EBS snapshots
+ * (standard tier; an AMI costs what its snapshots cost). One place for every
+ * per-GB figure pcc uses.
+ */
+export const STORAGE_USD_PER_GB_MONTH: Readonly<Record<string, number>> = {
+  gp3: 0.08,
+  gp2: 0.1,
+  io1: 0.125,
+  io2: 0.125,
+  st1: 0.045,
+  sc1: 0.015,
+  standard: 0.05,
+  snapshot: 0.05,
+};
+
+export function storagePrice(kind: string): number | undefined {
+  return STORAGE_USD_PER_GB_MONTH[kind];
 }

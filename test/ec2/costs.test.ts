@@ -169,6 +169,22 @@ describe('spend cap and status on moto (no SSH: wait=false)', () => {
     expect(row!.usdPerMonth).toBeCloseTo(want, 6);
   });
 
+  test("save --snapshot: the project's AMIs are costed per month by their snapshots' size", async () => {
+    const { provider } = countingProvider();
+    await acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    await saveOn(provider, { snapshot: true }, suite.t.ctx());
+    const stored = await provider.storageCosts!(suite.t.ctx());
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.what).toMatch(/^AMI ami-[0-9a-f]+ \(us-east-1\): \d+ GB of snapshots at \$0\.05\/GB-month \(\d{4}-\d\d-\d\d\)$/);
+    const gb = Number(stored[0]!.what.match(/(\d+) GB/)![1]);
+    expect(gb).toBeGreaterThan(0);
+    expect(stored[0]!.usdPerMonth).toBeCloseTo(gb * STORAGE_USD_PER_GB_MONTH.snapshot!, 6);
+    const text = pcc(['status', '--project', suite.t.project.root], { ...suite.moto.env, HOME: suite.t.project.home });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/stored: AMI ami-/);
+    expect(text.stdout).toMatch(/storage: \$[\d.]+\/month for stopped hosts' disks, snapshots and AMIs/);
+  });
+
   test('pcc status without credentials says states and prices are unknown and exits non-zero', { timeout: 120_000 }, async () => {
     const { provider } = countingProvider();
     await acquireOn(provider, { type: 'cpu', count: 1, wait: false }, suite.t.ctx());

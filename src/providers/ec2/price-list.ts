@@ -97,7 +97,7 @@ interface PriceListProduct {
 }
 
 /** AWS Signature Version 4 for one JSON POST to the pricing service. */
-function signedHeaders(url: URL, body: string, id: AwsIdentity, now: Date): Record<string, string> {
+export function signedHeaders(url: URL, body: string, id: AwsIdentity, now: Date): Record<string, string> {
   const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
   const day = amzDate.slice(0, 8);
   const headers: Record<string, string> = {

@@ -128,5 +128,8 @@ export interface FoundProject {
   path: string;
   regions: string[];
   hosts: number;
+  /** The known hourly prices of what runs (shipped table): a lower bound where `unpriced` is not empty. */
   usdPerHour: number;
+  /** Instance types running without a known price. */
+  unpriced: string[];
 }

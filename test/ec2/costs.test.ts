@@ -12,6 +12,7 @@ import { parseGetProducts, priceListAllowed, signedHeaders } from '../../src/pro
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ON_DEMAND_TABLE_DATE, STORAGE_USD_PER_GB_MONTH } from '../../src/providers/ec2/prices.js';
+import { foundPrice } from '../../src/cli/commands/adopt.js';
 import { pcc } from '../fixtures/cli.js';
 import { countingProvider, REGION, useMotoSuite } from './harness.js';
 
@@ -212,6 +213,14 @@ describe('spend cap and status on moto (no SSH: wait=false)', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/stored: AMI ami-/);
     expect(text.stdout).toMatch(/storage: \$[\d.]+\/month for stopped hosts' disks, snapshots and AMIs/);
+  });
+
+  test('adopt discovery names a running type without a price instead of counting it as $0', async () => {
+    const { provider } = countingProvider();
+    await acquireOn(provider, { type: 'cpu', count: 1, instanceType: 't2.nano', wait: false }, suite.t.ctx());
+    const mine = (await provider.discover!(suite.t.ctx())).find((p) => p.id === suite.t.project.id)!;
+    expect(mine).toMatchObject({ hosts: 1, usdPerHour: 0, unpriced: ['t2.nano'] });
+    expect(foundPrice(mine)).toBe('>=0.000 (no price: t2.nano)');
   });
 
   test('pcc status without credentials says states and prices are unknown and exits non-zero', { timeout: 120_000 }, async () => {

@@ -111,7 +111,7 @@ async function taggedElsewhere(ctx: CliContext): Promise<string | undefined> {
     const mine = (await discoverProjects('ec2', ctx.core())).filter((p) => p.id === id || p.path === ctx.project.root);
     if (mine.length === 0) return undefined;
     return mine
-      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, $${p.usdPerHour.toFixed(3)}/h); run pcc adopt ${p.id}`)
+      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, ${p.unpriced.length ? `at least $${p.usdPerHour.toFixed(3)}/h, no known price for ${p.unpriced.join(', ')}` : `$${p.usdPerHour.toFixed(3)}/h`}); run pcc adopt ${p.id}`)
       .join('\n');
   } catch {
     return undefined;

@@ -111,7 +111,7 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
       for (const p of await everyRegion(ctx, (aws) => findProjects(aws))) {
         const seen = found.get(p.id);
         if (!seen) found.set(p.id, p);
-        else found.set(p.id, { ...seen, regions: [...seen.regions, ...p.regions], hosts: seen.hosts + p.hosts, usdPerHour: seen.usdPerHour + p.usdPerHour });
+        else found.set(p.id, { ...seen, regions: [...seen.regions, ...p.regions], hosts: seen.hosts + p.hosts, usdPerHour: seen.usdPerHour + p.usdPerHour, unpriced: [...new Set([...seen.unpriced, ...p.unpriced])].sort() });
       }
       return [...found.values()];
     },

@@ -144,6 +144,13 @@ describe('spend cap and status on moto (no SSH: wait=false)', () => {
     expect(await liveIds(suite.t.project.id)).toHaveLength(2);
   });
 
+  test('a bad PCC_MAX_USD_PER_HOUR is one line naming the file and the fix; an empty one is no cap', () => {
+    writePccEnv('PCC_MAX_USD_PER_HOUR=abc\n');
+    expect(() => suite.t.ctx()).toThrow(/^config\/pcc\.env: PCC_MAX_USD_PER_HOUR="abc" is invalid: expected a price in USD per hour, such as 1\.50; fix the value or remove the line for the default$/);
+    writePccEnv('PCC_MAX_USD_PER_HOUR=\n');
+    expect(suite.t.ctx().settings.values.PCC_MAX_USD_PER_HOUR).toBeUndefined();
+  });
+
   test('under a cap, an instance type with no known price is refused, saying why; nothing is created', async () => {
     writePccEnv('PCC_MAX_USD_PER_HOUR=5\n');
     const { provider, calls } = countingProvider();

@@ -1,4 +1,4 @@
-/** The day the table below was written down from AWS's on-demand price page (us-east-1). */
+/** The day the table below was shipped in pcc (the commit that added it): its figures are us-east-1 on-demand prices as pcc knew them then. */
 export const ON_DEMAND_TABLE_DATE = '2026-11-22';
 export const ON_DEMAND_TABLE_REGION = 'us-east-1';
 
@@ -59,7 +59,7 @@ export function onDemandPrice(instanceType: string): number | undefined {
   return ON_DEMAND_USD_PER_HOUR[instanceType];
 }
 
-/** The day the storage figures below were taken from AWS's EBS pricing page (us-east-1). */
+/** The day the storage figures below were written into pcc: AWS's published us-east-1 EBS prices, which have not changed in years. */
 export const STORAGE_PRICES_DATE = '2026-11-22';
 
 /**

@@ -1,7 +1,9 @@
 import { errorMessage, PccError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
-import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../providers/types.js';
+import { providerEntry } from '../providers/registry.js';
+import { checkSpendCap, withSpend } from './costs.js';
+import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest, StorageCost } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { connectorFor } from './connect.js';
@@ -79,6 +81,8 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
     const spec = await provider.spec(request, ctx);
     const listed = await provider.list(ctx);
     const plan = planAcquire(listed, spec, request.count);
+    // The spend cap, before anything is created or started.
+    await checkSpendCap(provider, spec, plan, ctx, () => status(ctx));
     if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
     // Steps that bring hosts up refresh access themselves; with none, it is refreshed here.
     if (!ctx.dry && plan.length === 0) await provider.refreshAccess?.(spec, ctx);
@@ -240,11 +244,29 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
       rows.push(...(await provider.status(ctx)));
     } catch (err) {
       ctx.progress.warn(`${name}: status unavailable: ${errorMessage(err)}`);
+      // A host that may be running where it costs money, and whose state cannot be read, has no known price either.
+      const paid = providerEntry(name)?.costsMoney === true;
       for (const h of Object.values(state.hosts).filter((x) => x.provider === name)) {
-        rows.push({ name: h.name, provider: h.provider, state: 'unknown', address: h.address, groups: h.groups });
+        rows.push({ name: h.name, provider: h.provider, state: 'unknown', address: h.address, groups: h.groups, ...(paid ? { unpriced: `${h.name} (state unknown)` } : {}) });
       }
     }
   }
   // Where each host sits is pcc's own knowledge, the same for every provider.
-  return rows.map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
+  return withSpend(rows).map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
+}
+
+/** What the project stores without a host (AMIs, snapshots), per provider that has hosts in the state; one that cannot be read costs a warning. */
+export async function storageCosts(ctx: ProviderContext): Promise<StorageCost[]> {
+  const state = await ctx.state.read();
+  const names = [...new Set(Object.values(state.hosts).map((h) => h.provider))].sort();
+  const out: StorageCost[] = [];
+  for (const name of names) {
+    const provider = await loadProvider(name);
+    try {
+      out.push(...((await provider.storageCosts?.(ctx)) ?? []));
+    } catch (err) {
+      ctx.progress.warn(`${name}: snapshot and AMI costs unavailable: ${errorMessage(err)}`);
+    }
+  }
+  return out;
 }

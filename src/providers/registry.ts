@@ -24,6 +24,8 @@ export interface ProviderEntry {
   settingsPrefix?: string;
   /** The head of its `config/<name>.env.example`: what the provider is, what it needs, what its commands do. */
   settingsHeader?: string;
+  /** Its hosts cost money by the hour (a host whose state cannot be read then has an unknown price). */
+  costsMoney?: boolean;
   /** The provider's own acquire flags: only its acquire takes them. */
   acquireOptions: readonly AcquireOption[];
   /** The provider's own save flags. */
@@ -71,6 +73,7 @@ controller's folders (macOS has one; on Debian/Ubuntu: apt-get install nfs-kerne
     name: 'ec2',
     controller: false,
     compute: true,
+    costsMoney: true,
     settingsPrefix: 'EC2_',
     settingsHeader: `Amazon EC2 hosts (pcc acquire ec2, save ec2, destroy ec2, status).
 Copy to config/ec2.env and change what you need; unset keys use these defaults.

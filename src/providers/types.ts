@@ -47,8 +47,17 @@ export interface HostStatus {
   state: string;
   /** ISO time the host (last) started, if running. */
   since?: string;
-  /** On-demand or spot price in USD per hour, if it costs money. */
+  /** On-demand or spot price in USD per hour while it runs (0: costs nothing, e.g. local). */
   usdPerHour?: number;
+  /** Where `usdPerHour` came from, with its date (`AWS Price List (us-east-1), fetched 2026-12-02`). */
+  priceSource?: string;
+  /** A billed host with no known price: what is unpriced (its instance type). `pcc status` shows `?`. */
+  unpriced?: string;
+  /** USD spent since it started: price × running time since `since` (filled by fleet/lifecycle's status). */
+  spentUsd?: number;
+  /** What its disks cost per month while it is stopped (EC2: EBS volumes), and what they are. */
+  usdPerMonth?: number;
+  storage?: string;
   address?: string;
   /** Where the host sits (see network/reach.ts). */
   site?: string;
@@ -85,6 +94,14 @@ export interface Provider<Detail = unknown> {
   destroy(ctx: ProviderContext): Promise<DestroyReport>;
   status(ctx: ProviderContext): Promise<HostStatus[]>;
   /**
+   * What one more host of the spec costs per hour while it runs, in USD (0
+   * for hosts that cost nothing); undefined where no price is known. The
+   * spend cap (PCC_MAX_USD_PER_HOUR) asks it before anything is created.
+   */
+  priceOf?(spec: Spec<Detail>, ctx: ProviderContext): Promise<number | undefined>;
+  /** Project-wide storage that costs money without a host (EC2: the project's AMIs and their snapshots). */
+  storageCosts?(ctx: ProviderContext): Promise<StorageCost[]>;
+  /**
    * Brings the project's shared resources up to date on an acquire with
    * nothing to do (`create` and `start` do it themselves; EC2: the key pair,
    * and the security group opened to where the user is now).
@@ -112,11 +129,21 @@ export interface Provider<Detail = unknown> {
   adopt?(ctx: ProviderContext): Promise<HostRecord[]>;
 }
 
+export interface StorageCost {
+  provider: ProviderName;
+  /** One human line: `ami-0abc (pcc-gpu1 saved): 30 GB of snapshots`. */
+  what: string;
+  usdPerMonth: number;
+}
+
 export interface FoundProject {
   id: string;
   name: string;
   path: string;
   regions: string[];
   hosts: number;
+  /** The known hourly prices of what runs (shipped table): a lower bound where `unpriced` is not empty. */
   usdPerHour: number;
+  /** Instance types running without a known price. */
+  unpriced: string[];
 }

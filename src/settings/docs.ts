@@ -46,6 +46,11 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
     doc: 'The key pcc logs in with and every host authorizes (its .pub). If it does not exist and this is not set, pcc makes a project key in .pcc/ssh/. A key held by ssh-agent (SSH_AUTH_SOCK) is used from the agent, encrypted or not.',
   },
   PCC_BUILDER: { file: 'pcc', doc: 'The image builder of pcc build: docker or buildah (--builder overrides).' },
+  PCC_MAX_USD_PER_HOUR: {
+    file: 'pcc',
+    doc: "The spend cap, in USD per hour: an acquire that would take this project's running hosts above it is refused before anything is created or started, as is one where a price is unknown. Local and Vagrant hosts cost 0. Unset: no cap.",
+    example: '1.50',
+  },
   REGISTRY_HOST: {
     file: 'pcc',
     doc: "The registry as host:port. By default the controller's, on the overlay; set it to use another registry.",

@@ -25,6 +25,9 @@ export const settingsSchema = z.object({
   PCC_APPLY_TIMEOUT_S: positiveInt.default(DEFAULT_APPLY_TIMEOUT_S),
   PCC_SSH_KEY: z.string().default('~/.ssh/id_ed25519'),
   PCC_BUILDER: z.enum(['docker', 'buildah']).default('docker'),
+  /** The spend cap: an acquire that would take the project's hourly price above it is refused. Unset: no cap. */
+  PCC_MAX_USD_PER_HOUR: z
+    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number({ error: 'expected a price in USD per hour, such as 1.50' }).min(0, 'expected a price in USD per hour, such as 1.50').optional()),
 
   // Registry and the shared network
   REGISTRY_HOST: z.string().optional(),

@@ -6,7 +6,7 @@ import { StateStore } from '../../src/state/store.js';
 import { describe, expect, test } from 'vitest';
 import { acquire, destroy, release } from '../../src/fleet/lifecycle.js';
 import { createVolume, listVolumes, remainingVolumeLines, removeVolume } from '../../src/fleet/volumes.js';
-import { EBS_GP3_USD_PER_GB_MONTH } from '../../src/providers/ec2/prices.js';
+import { STORAGE_USD_PER_GB_MONTH } from '../../src/providers/ec2/prices.js';
 import { useMotoSuite } from './harness.js';
 
 /** Data volumes on moto, through the EC2 API only (moto's instances cannot be reached over SSH, so nothing is mounted: --no-wait). */
@@ -43,7 +43,7 @@ describe('ec2 data volumes on moto (API side only, no SSH: wait=false)', () => {
     const report = await destroy('ec2', ctx);
     expect(report.removed.join('\n')).not.toContain(made.providerId!);
     expect((await volume(made.providerId!))?.State).toBe('available');
-    expect(await listVolumes(ctx)).toMatchObject([{ name: 'data', attachedTo: undefined, usdPerMonth: 10 * EBS_GP3_USD_PER_GB_MONTH }]);
+    expect(await listVolumes(ctx)).toMatchObject([{ name: 'data', attachedTo: undefined, usdPerMonth: 10 * STORAGE_USD_PER_GB_MONTH.gp3! }]);
     expect(await remainingVolumeLines('ec2', ctx)).toEqual(['volume data remains (10 GiB, ~$0.80/month); pcc volume rm data removes it']);
 
     expect(await removeVolume('data', ctx)).toEqual([`volume data (${made.providerId}, 10 GiB, us-east-1)`]);

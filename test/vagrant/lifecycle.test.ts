@@ -113,9 +113,9 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
     const view = await vagrantProvider.status(p.ctx);
     expect(vagrant.take().map((c) => c.argv)).toEqual([['status', '--machine-readable']]);
     expect(view).toEqual([
-      { name: 'init', provider: 'vagrant', state: 'running', address: '127.0.0.1:2222', groups: ['vagrant', 'controller'] },
-      { name: 'vagrant', provider: 'vagrant', state: 'running', address: '127.0.0.1:2200', groups: ['vagrant', 'cpu'] },
-      { name: 'vagrant2', provider: 'vagrant', state: 'running', address: '127.0.0.1:2201', groups: ['vagrant', 'cpu'] },
+      { name: 'init', provider: 'vagrant', state: 'running', usdPerHour: 0, address: '127.0.0.1:2222', groups: ['vagrant', 'controller'] },
+      { name: 'vagrant', provider: 'vagrant', state: 'running', usdPerHour: 0, address: '127.0.0.1:2200', groups: ['vagrant', 'cpu'] },
+      { name: 'vagrant2', provider: 'vagrant', state: 'running', usdPerHour: 0, address: '127.0.0.1:2201', groups: ['vagrant', 'cpu'] },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { adoptProject, discoverProjects } from '../../fleet/adopt.js';
 import type { CliContext } from '../context.js';
+import type { FoundProject } from '../../providers/types.js';
 import { table } from '../table.js';
 
 export default async function adoptCommand(args: { id?: string; provider: string }, ctx: CliContext): Promise<number> {
@@ -9,7 +10,7 @@ export default async function adoptCommand(args: { id?: string; provider: string
     if (ctx.json) ctx.emitJson({ projects: found });
     else if (found.length === 0) ctx.out(`no pcc projects found on ${args.provider}`);
     else {
-      ctx.out(table(['name', 'path', 'id', 'hosts', '$/h'], found.map((p) => [p.name, p.path, p.id, String(p.hosts), p.usdPerHour.toFixed(3)])));
+      ctx.out(table(['name', 'path', 'id', 'hosts', '$/h'], found.map((p) => [p.name, p.path, p.id, String(p.hosts), foundPrice(p)])));
       ctx.out('adopt one into this folder with: pcc adopt ID');
     }
     return 0;
@@ -22,4 +23,9 @@ export default async function adoptCommand(args: { id?: string; provider: string
     if (hosts.length) ctx.out('host keys are not kept in tags: they are trusted again on first use (the first pcc setup or ssh)');
   }
   return 0;
+}
+
+/** `0.170`, or `>=0.170 (no price: t2.nano)`: an unknown price is never shown as nothing. */
+export function foundPrice(p: Pick<FoundProject, 'usdPerHour' | 'unpriced'>): string {
+  return p.unpriced.length === 0 ? p.usdPerHour.toFixed(3) : `>=${p.usdPerHour.toFixed(3)} (no price: ${p.unpriced.join(', ')})`;
 }

@@ -1,17 +1,32 @@
 import { errorMessage } from '../../core/errors.js';
 import { CONTROLLER } from '../../fleet/cluster.js';
-import { status } from '../../fleet/lifecycle.js';
+import { describeTotal, summarize } from '../../fleet/costs.js';
+import { status, storageCosts } from '../../fleet/lifecycle.js';
+import { EXIT } from '../exit-codes.js';
 import type { JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
 export default async function statusCommand(_args: unknown, ctx: CliContext): Promise<number> {
   const rows = await status(ctx.core());
-  const total = rows.reduce((sum, r) => sum + (r.state === 'running' ? (r.usdPerHour ?? 0) : 0), 0);
+  // A host whose state could not be read (no credentials, no network): its state and price are unknown, and so is the total.
+  const unread = rows.filter((r) => r.state === 'unknown');
+  const storage = unread.length === 0 ? await storageCosts(ctx.core()) : [];
+  const cost = summarize(rows, storage);
+  const code = unread.length > 0 ? EXIT.error : EXIT.ok;
   const jobs = rows.some((r) => r.name === CONTROLLER && r.state === 'running') ? await runningJobs(ctx) : [];
   if (ctx.json) {
-    ctx.emitJson({ hosts: rows, usdPerHour: round(total), jobs });
-    return 0;
+    ctx.emitJson({
+      hosts: rows.map((r) => (r.spentUsd === undefined ? r : { ...r, spentUsd: round(r.spentUsd) })),
+      usdPerHour: round(cost.usdPerHour),
+      usdPerHourAtLeast: cost.atLeast,
+      unpriced: cost.unpriced,
+      storage,
+      storageUsdPerMonth: round(cost.storageUsdPerMonth),
+      statesUnknown: unread.map((r) => r.name),
+      jobs,
+    });
+    return code;
   }
   if (rows.length === 0) {
     const orphans = await taggedElsewhere(ctx);
@@ -21,7 +36,7 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
   }
   ctx.out(
     table(
-      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h'],
+      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h', 'spent', '$/month'],
       rows.map((r) => [
         r.name,
         r.provider,
@@ -31,11 +46,21 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
         r.since && r.state === 'running' ? uptime(r.since) : undefined,
         r.address,
         r.groups.join(','),
-        r.usdPerHour === undefined ? undefined : r.usdPerHour.toFixed(3),
+        r.unpriced ? '?' : r.usdPerHour === undefined ? undefined : r.usdPerHour.toFixed(3),
+        r.spentUsd === undefined ? undefined : `$${r.spentUsd.toFixed(2)}`,
+        r.usdPerMonth === undefined ? undefined : r.usdPerMonth.toFixed(2),
       ]),
     ),
   );
-  ctx.out(`total: $${total.toFixed(3)}/h for what is running`);
+  if (unread.length > 0) {
+    ctx.out(`total: unknown: the states and prices of ${unread.map((r) => r.name).join(', ')} cannot be read (see the warning above); fix that and run pcc status again`);
+  } else {
+    ctx.out(`total: ${describeTotal(cost)} for what is running`);
+  }
+  for (const s of storage) ctx.out(`stored: ${s.what}: $${s.usdPerMonth.toFixed(2)}/month`);
+  if (cost.storageUsdPerMonth > 0) ctx.out(`storage: $${cost.storageUsdPerMonth.toFixed(2)}/month for stopped hosts' disks, snapshots and AMIs`);
+  const sources = [...new Set(rows.flatMap((r) => (r.priceSource && r.usdPerHour ? [r.priceSource] : [])))];
+  if (sources.length > 0) ctx.out(`prices: ${sources.join('; ')}`);
   if (jobs.length > 0) {
     ctx.out('');
     ctx.out(
@@ -45,7 +70,7 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
       ),
     );
   }
-  return 0;
+  return code;
 }
 
 /** Unfinished jobs on the swarm; a swarm that cannot be read costs a warning, never the host table. */
@@ -86,7 +111,7 @@ async function taggedElsewhere(ctx: CliContext): Promise<string | undefined> {
     const mine = (await discoverProjects('ec2', ctx.core())).filter((p) => p.id === id || p.path === ctx.project.root);
     if (mine.length === 0) return undefined;
     return mine
-      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, $${p.usdPerHour.toFixed(3)}/h); run pcc adopt ${p.id}`)
+      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, ${p.unpriced.length ? `at least $${p.usdPerHour.toFixed(3)}/h, no known price for ${p.unpriced.join(', ')}` : `$${p.usdPerHour.toFixed(3)}/h`}); run pcc adopt ${p.id}`)
       .join('\n');
   } catch {
     return undefined;

@@ -24,9 +24,13 @@ export async function findProjects(aws: AwsClients): Promise<FoundProject[]> {
   const byId = new Map<string, FoundProject>();
   for (const i of await taggedInstances(aws)) {
     const id = tagValue(i.Tags, TAG_PROJECT_ID)!;
-    const p = byId.get(id) ?? { id, name: tagValue(i.Tags, TAG_PROJECT) ?? '?', path: tagValue(i.Tags, TAG_PATH) ?? '?', regions: [aws.region], hosts: 0, usdPerHour: 0 };
+    const p = byId.get(id) ?? { id, name: tagValue(i.Tags, TAG_PROJECT) ?? '?', path: tagValue(i.Tags, TAG_PATH) ?? '?', regions: [aws.region], hosts: 0, usdPerHour: 0, unpriced: [] as string[] };
     p.hosts += 1;
-    if (['pending', 'running'].includes(stateOf(i))) p.usdPerHour += onDemandPrice(i.InstanceType ?? '') ?? 0;
+    if (['pending', 'running'].includes(stateOf(i))) {
+      const price = onDemandPrice(i.InstanceType ?? '');
+      if (price === undefined) p.unpriced = [...new Set([...p.unpriced, i.InstanceType ?? 'unknown'])].sort();
+      else p.usdPerHour += price;
+    }
     byId.set(id, p);
   }
   return [...byId.values()];

@@ -9,8 +9,8 @@ import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { knownRegions } from './record.js';
 import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
 import { save } from './save.js';
-import { regionStatus } from './status.js';
-import { EBS_GP3_USD_PER_GB_MONTH } from './prices.js';
+import { regionStatus, regionStorage, specPrice } from './status.js';
+import { STORAGE_USD_PER_GB_MONTH } from './prices.js';
 import { attachEbsVolume, createEbsVolume, deleteEbsVolume } from './volumes.js';
 
 export type { Ec2Hooks } from './hooks.js';
@@ -104,12 +104,16 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
 
     status: (ctx): Promise<HostStatus[]> => everyRegion(ctx, (aws) => regionStatus(aws, ctx)),
 
+    storageCosts: (ctx) => everyRegion(ctx, (aws) => regionStorage(aws, ctx)),
+
+    priceOf: (spec, ctx) => inRegion(ctx, spec.detail.region, (aws) => specPrice(aws, ctx, spec.detail.instanceType, spec.detail.spot)),
+
     async discover(ctx) {
       const found = new Map<string, FoundProject>();
       for (const p of await everyRegion(ctx, (aws) => findProjects(aws))) {
         const seen = found.get(p.id);
         if (!seen) found.set(p.id, p);
-        else found.set(p.id, { ...seen, regions: [...seen.regions, ...p.regions], hosts: seen.hosts + p.hosts, usdPerHour: seen.usdPerHour + p.usdPerHour });
+        else found.set(p.id, { ...seen, regions: [...seen.regions, ...p.regions], hosts: seen.hosts + p.hosts, usdPerHour: seen.usdPerHour + p.usdPerHour, unpriced: [...new Set([...seen.unpriced, ...p.unpriced])].sort() });
       }
       return [...found.values()];
     },
@@ -122,7 +126,7 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     },
     deleteVolume: (v, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => deleteEbsVolume(aws, v)),
     attachVolume: (v, host, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => attachEbsVolume(aws, v, host, delay)),
-    volumeUsdPerMonth: (sizeGiB) => sizeGiB * EBS_GP3_USD_PER_GB_MONTH,
+    volumeUsdPerMonth: (sizeGiB) => sizeGiB * STORAGE_USD_PER_GB_MONTH.gp3!,
   };
   return provider;
 }

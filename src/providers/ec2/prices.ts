@@ -1,9 +1,13 @@
+/** The day the table below was shipped in pcc (the commit that added it): its figures are us-east-1 on-demand prices as pcc knew them then. */
+export const ON_DEMAND_TABLE_DATE = '2026-11-22';
+export const ON_DEMAND_TABLE_REGION = 'us-east-1';
+
 /**
  * On-demand Linux prices in USD per hour, us-east-1, for the instance types a
- * personal cloud is likely to use. They are a guide for `pcc status` (other
- * regions cost about the same or somewhat more), not a bill: AWS's Price List
- * API would need another client and credentials scope for one number.
- * Spot instances are priced live with DescribeSpotPriceHistory instead.
+ * personal cloud is likely to use: the fallback where the Price List API
+ * (price-book.ts) cannot be asked. Other regions cost about the same or
+ * somewhat more, so a table price outside us-east-1 is a guide, and the
+ * source says so. Spot instances are priced live with DescribeSpotPriceHistory.
  */
 export const ON_DEMAND_USD_PER_HOUR: Readonly<Record<string, number>> = {
   't3.micro': 0.0104,
@@ -55,9 +59,25 @@ export function onDemandPrice(instanceType: string): number | undefined {
   return ON_DEMAND_USD_PER_HOUR[instanceType];
 }
 
+/** The day the storage figures below were written into pcc: AWS's published us-east-1 EBS prices, which have not changed in years. */
+export const STORAGE_PRICES_DATE = '2026-11-22';
+
 /**
- * EBS gp3 storage in USD per GiB-month, us-east-1, as listed on
- * aws.amazon.com/ebs/pricing on 2026-12-02 (baseline 3000 IOPS and 125 MB/s
- * included). Other regions cost about the same or somewhat more.
+ * USD per GB-month, us-east-1: EBS volumes by type, and EBS snapshots
+ * (standard tier; an AMI costs what its snapshots cost). One place for every
+ * per-GB figure pcc uses.
  */
-export const EBS_GP3_USD_PER_GB_MONTH = 0.08;
+export const STORAGE_USD_PER_GB_MONTH: Readonly<Record<string, number>> = {
+  gp3: 0.08,
+  gp2: 0.1,
+  io1: 0.125,
+  io2: 0.125,
+  st1: 0.045,
+  sc1: 0.015,
+  standard: 0.05,
+  snapshot: 0.05,
+};
+
+export function storagePrice(kind: string): number | undefined {
+  return STORAGE_USD_PER_GB_MONTH[kind];
+}

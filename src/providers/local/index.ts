@@ -549,6 +549,8 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
       provider: 'local' as const,
       state: running ? 'running' : h.status === 'saved' || h.status === 'failed' ? h.status : 'stopped',
       ...(running && m.startedAt ? { since: m.startedAt } : {}),
+      // A machine on this computer costs nothing by the hour.
+      ...(running ? { usdPerHour: 0 } : {}),
       address: h.address,
       groups: h.groups,
     };
@@ -567,6 +569,7 @@ export const localProvider: Provider<LocalSpec> & { initController(ctx: Provider
   terminate,
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
+  priceOf: async () => 0,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),
   createVolume,
   deleteVolume,

@@ -42,6 +42,7 @@ export const vagrantProvider: Provider<VagrantSpec> = {
   terminate,
   destroy,
   status,
+  priceOf: async () => 0,
 };
 
 interface VagrantSpec {
@@ -220,6 +221,8 @@ async function status(ctx: ProviderContext): Promise<HostStatus[]> {
     name: h.name,
     provider: 'vagrant',
     state,
+    // A VM on this computer costs nothing by the hour.
+    ...(state === 'running' ? { usdPerHour: 0 } : {}),
     address: h.port === 22 ? h.address : `${h.address}:${h.port}`,
     groups: h.groups,
   });

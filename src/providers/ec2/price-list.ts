@@ -1,10 +1,13 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
  * The AWS Price List API (`AWSPriceListService.GetProducts`, JSON 1.1
- * protocol), called with fetch and a SigV4 signature made here: the SDK's
- * `@aws-sdk/client-pricing` is not a dependency of pcc. Credentials come
- * from the EC2 client's own resolved chain, so whatever EC2 uses, this uses.
+ * protocol), called with fetch and signed by the AWS SDK's own SigV4 signer
+ * (`@smithy/signature-v4`): one call does not warrant the whole
+ * `@aws-sdk/client-pricing`, whose releases here lag the EC2 client's.
+ * Credentials come from the EC2 client's own resolved chain, so whatever EC2
+ * uses, this uses.
  */
 
 export interface AwsIdentity {
@@ -52,7 +55,7 @@ export async function fetchOnDemandPrice(instanceType: string, region: string, i
     ],
   });
   const url = new URL(endpoint);
-  const headers = signedHeaders(url, body, identity, new Date());
+  const headers = await signedHeaders(url, body, identity, new Date());
   const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   if (!res.ok) {
@@ -96,26 +99,33 @@ interface PriceListProduct {
   terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }> };
 }
 
-/** AWS Signature Version 4 for one JSON POST to the pricing service. */
-export function signedHeaders(url: URL, body: string, id: AwsIdentity, now: Date): Record<string, string> {
-  const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
-  const day = amzDate.slice(0, 8);
-  const headers: Record<string, string> = {
-    'content-type': 'application/x-amz-json-1.1',
-    host: url.host,
-    'x-amz-date': amzDate,
-    'x-amz-target': 'AWSPriceListService.GetProducts',
-    ...(id.sessionToken ? { 'x-amz-security-token': id.sessionToken } : {}),
+/** AWS Signature Version 4 for one JSON POST to the pricing service, by the SDK's signer. */
+export async function signedHeaders(url: URL, body: string, id: AwsIdentity, now: Date): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ service: 'pricing', region: PRICING_REGION, credentials: id, sha256: NodeSha256, applyChecksum: false });
+  const request = {
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname || '/',
+    query: {},
+    headers: { 'content-type': 'application/x-amz-json-1.1', host: url.host, 'x-amz-target': 'AWSPriceListService.GetProducts' },
+    body,
   };
-  const names = Object.keys(headers).sort();
-  const canonical = ['POST', url.pathname || '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256(body)].join('\n');
-  const scope = `${day}/${PRICING_REGION}/pricing/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  let key: Buffer = hmac(`AWS4${id.secretAccessKey}`, day);
-  for (const part of [PRICING_REGION, 'pricing', 'aws4_request']) key = hmac(key, part);
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${id.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+  const signed = await signer.sign(request, { signingDate: now });
+  return signed.headers;
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-const hmac = (key: string | Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest();
+/** The hash the signer asks for, from node's crypto (an HMAC when given a key). */
+class NodeSha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}

@@ -8,7 +8,7 @@ import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
 import { siteOf } from '../network/reach.js';
-import { describeStep, planAcquire, planRelease, planResume, planSave, type Spec, type Step } from './reconcile.js';
+import { describeStep, planAcquire, planRelease, planResume, planSave, type ListedHost, type Spec, type Step } from './reconcile.js';
 
 /**
  * The lifecycle use cases, the same for every provider: each asks the
@@ -107,7 +107,15 @@ export async function saveOn<D>(provider: Provider<D>, request: SaveRequest, ctx
 /** `release`: terminate the named hosts of one provider, leave the rest (and the shared resources) alone. */
 export async function releaseOn<D>(provider: Provider<D>, names: readonly string[], ctx: ProviderContext): Promise<{ plan: Step[]; removed: string[] }> {
   return locked(provider, ctx, async () => {
-    const plan = planRelease(await provider.list(ctx), names);
+    const listed = await provider.list(ctx);
+    // A host the state still records that the provider no longer has (a release killed after its
+    // terminate, before it wrote the state) is released all the same: the step finds nothing left
+    // to remove and drops its record, overlay key and aliases, as the interrupted run would have.
+    const state = await ctx.state.read();
+    const gone = names
+      .filter((n) => state.hosts[n]?.provider === provider.name && !listed.some((h) => h.name === n))
+      .map((name): ListedHost => ({ name, role: 'compute', spec: 'gone', state: 'stopped' }));
+    const plan = planRelease([...listed, ...gone], names);
     const { removed } = await runSteps(provider, plan, ctx);
     return { plan, removed };
   });

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   DescribeImagesCommand,
@@ -17,10 +18,17 @@ import type { ProviderContext } from '../../src/providers/types.js';
 import { providerConfigFile } from '../../src/sshconfig/paths.js';
 import { stateSchema } from '../../src/state/schema.js';
 import { StateStore } from '../../src/state/store.js';
+import { readLocal } from '../../src/providers/local/bookkeeping.js';
+import { machineCgroupDirs } from '../../src/providers/local/cgroups.js';
+import { localProvider } from '../../src/providers/local/index.js';
+import { findMachineProcesses, isMachineProcess } from '../../src/providers/local/machine.js';
+import { bridgeName, cloudBridgeName, netnsName, routerName, routerVeths } from '../../src/providers/local/network.js';
 import { pccAsync } from '../fixtures/cli.js';
 import { describePoint, runAndKill, type KillPoint } from '../fixtures/kill.js';
+import { claimTestSubnet, localContext, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
 import { seedImages, startMoto, type MotoServer } from '../fixtures/moto.js';
 import { DLAMI_PARAMETER, makeProject, motoClient, REGION, TEST_CIDR, useMotoEnv, type TestProject } from '../ec2/harness.js';
+import { linkList, mountPoints, netnsList } from '../local/helpers.js';
 
 /**
  * Issue 13, item 7 (interrupted runs): `kill -9` of the real CLI at many
@@ -255,8 +263,8 @@ describe('kill -9 at 30+ points of ec2 acquire/save/resume/release/destroy on mo
         { at: 'call', action: 'DescribeInstances', nth: 3, when: 'after' },
         { at: 'call', action: 'DescribeInstances', nth: 4, when: 'after' },
         { at: 'line', nth: 2 },
-        { at: 'ms', ms: 800 },
-        { at: 'ms', ms: 1600 },
+        { at: 'ms', ms: 500 },
+        { at: 'ms', ms: 900 },
       ],
       check: acquireCheck,
     },
@@ -406,5 +414,144 @@ describe('kill -9 at 30+ points of ec2 acquire/save/resume/release/destroy on mo
         }),
       );
     }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Local hosts (real systemd-nspawn machines)
+
+describe('kill -9 at points of local acquire/save/resume/release/destroy on real nspawn hosts', () => {
+  let dir: string;
+  let ctx: ProviderContext;
+  let claim: Awaited<ReturnType<typeof claimTestSubnet>>;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    claim = await claimTestSubnet();
+    dir = mkdtempSync(path.join(tmpdir(), 'pcc-kill-local-'));
+    const projectDir = path.join(dir, 'project');
+    const home = path.join(dir, 'home');
+    mkdirSync(projectDir);
+    mkdirSync(home);
+    ctx = localContext({ projectDir, home, env: { LOCAL_SUBNET: claim.subnet } });
+    env = { HOME: home, LOCAL_SUBNET: claim.subnet, LOCAL_BASE_CACHE: TEST_BASE_CACHE };
+  });
+  afterAll(async () => {
+    if (ctx) await localProvider.destroy(ctx).catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    claim?.release();
+  });
+
+  /** Every name a machine of this file may have had: what is left of one of them is looked for even after its record went. */
+  const NAMES = ['local1', 'local2', 'local3'];
+
+  /**
+   * What carries the project's id on this machine beyond what its running
+   * machines need: namespaces, links, mounts, nspawn processes, cgroups,
+   * nspawn's lock and propagation files, disks of machines no longer in the
+   * state, and lock dirs in .pcc (a finished run leaves none). After a destroy
+   * nothing at all is allowed.
+   */
+  async function localLeaks(): Promise<string[]> {
+    const id = ctx.project.id;
+    const local = readLocal(await ctx.state.read());
+    const machines = local?.machines ?? {};
+    const running = new Map(Object.entries(machines).filter(([, m]) => isMachineProcess(m.pid, m.root)));
+    const out: string[] = [];
+
+    const router = routerName(id);
+    const allowedNetns = new Set([...[...running.values()].map((m) => m.netns), ...(local ? [router] : [])]);
+    for (const ns of netnsList()) if (ns.includes(id) && !allowedNetns.has(ns)) out.push(`netns ${ns}`);
+
+    const veths = routerVeths(router);
+    const allowedLinks = new Set([...[...running.values()].map((m) => m.veth), ...(local ? [local.bridge, cloudBridgeName(id), veths.home, veths.cloud] : [])]);
+    const prefixes = [`v${id.slice(0, 8)}`, bridgeName(id), cloudBridgeName(id), `vr${id.slice(0, 10)}`];
+    for (const l of linkList()) if (prefixes.some((p) => l.startsWith(p)) && !allowedLinks.has(l)) out.push(`link ${l}`);
+
+    const runningRoots = [...running.values()].map((m) => m.root);
+    for (const mp of mountPoints()) {
+      const mine = mp.startsWith(`/run/pcc/local/pcc-${id}-`) || mp.startsWith(ctx.project.root);
+      if (mine && !runningRoots.some((r) => mp === r || mp.startsWith(`${r}/`))) out.push(`mount ${mp}`);
+    }
+
+    const recordedPids = new Set([...running.values()].map((m) => m.pid));
+    for (const name of NAMES) {
+      const netns = netnsName(id, name);
+      const root = `/run/pcc/local/${netns}`;
+      for (const pid of findMachineProcesses(root)) if (!recordedPids.has(pid)) out.push(`nspawn pid ${pid} of ${name}`);
+      if (running.has(name)) continue;
+      for (const cg of machineCgroupDirs(netns)) if (existsSync(cg)) out.push(`cgroup ${cg}`);
+      for (const f of [root, `/run/pcc/local/.#${netns}.lck`, `/run/systemd/nspawn/propagate/${netns}`]) if (existsSync(f)) out.push(`file ${f}`);
+      if (!machines[name] && existsSync(path.join(ctx.project.stateDir, 'local', name))) out.push(`disk of ${name}`);
+    }
+    if (existsSync(ctx.project.stateDir)) {
+      for (const f of readdirSync(ctx.project.stateDir)) if (f.endsWith('.lock')) out.push(`lock .pcc/${f}`);
+    }
+    return out;
+  }
+
+  interface LocalStep {
+    command: string[];
+    point: KillPoint;
+    /** Where the re-run must end: these hosts, all running or all saved (none after a destroy). */
+    hosts: string[];
+    status?: 'running' | 'saved';
+  }
+
+  // Two rounds on one project (each boot costs seconds): every step starts where the one before converged.
+  const steps: LocalStep[] = [
+    { command: ['acquire', 'local', '--count', '1'], point: { at: 'line', nth: 1, match: 'local1 | creating' }, hosts: ['local1'], status: 'running' },
+    { command: ['acquire', 'local', '--count', '2'], point: { at: 'line', nth: 1, match: 'local2 | booting' }, hosts: ['local1', 'local2'], status: 'running' },
+    { command: ['save', 'local'], point: { at: 'line', nth: 1, match: '| saved' }, hosts: ['local1', 'local2'], status: 'saved' },
+    { command: ['resume', 'local'], point: { at: 'line', nth: 1, match: '| booting' }, hosts: ['local1', 'local2'], status: 'running' },
+    { command: ['release', 'local2'], point: { at: 'line', nth: 1, match: 'local2 | destroying' }, hosts: ['local1'], status: 'running' },
+    { command: ['destroy', 'local', '--yes'], point: { at: 'line', nth: 1, match: 'local1 | destroyed' }, hosts: [] },
+    { command: ['acquire', 'local', '--count', '2'], point: { at: 'ms', ms: 1200 }, hosts: ['local1', 'local2'], status: 'running' },
+    { command: ['save', 'local'], point: { at: 'line', nth: 1, match: '| powering off' }, hosts: ['local1', 'local2'], status: 'saved' },
+    { command: ['resume', 'local'], point: { at: 'line', nth: 1, match: '| running at' }, hosts: ['local1', 'local2'], status: 'running' },
+    { command: ['destroy', 'local', '--yes'], point: { at: 'line', nth: 2, match: '| destroyed' }, hosts: [] },
+  ];
+
+  for (const step of steps) {
+    test(`${step.command.filter((a) => a !== 'local').join(' ')}: ${describePoint(step.point)}`, { timeout: 300_000 }, async ({ expect }) => {
+      const row: Row = { provider: 'local', command: step.command.join(' '), point: describePoint(step.point), killed: false, parses: false, converged: false, leaks: 0, notes: [] };
+      rows.push(row);
+      const args = ['--project', ctx.project.root, ...step.command];
+      const killed = await runAndKill({ args, env, point: step.point });
+      row.killed = killed.killed;
+      if (!killed.killed) row.notes.push(`the run ended (${killed.code}) before the point: ${killed.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+
+      const parse = await stateParses(new StateStore(ctx.project).file);
+      row.parses = parse === undefined;
+      if (parse) row.notes.push(parse);
+
+      const again = await pccAsync(args, env);
+      const problems: string[] = [];
+      if (again.code !== 0) problems.push(`re-run exited ${again.code}: ${again.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+      else {
+        const state = await ctx.state.read();
+        const machines = readLocal(state)?.machines ?? {};
+        const hosts = Object.values(state.hosts).filter((h) => h.provider === 'local');
+        const names = hosts.map((h) => h.name).sort();
+        if (names.join() !== step.hosts.join()) problems.push(`hosts ${names.join(',') || 'none'}, wanted ${step.hosts.join(',') || 'none'}`);
+        if (Object.keys(machines).sort().join() !== step.hosts.join()) problems.push(`machines ${Object.keys(machines).join(',') || 'none'}`);
+        for (const h of hosts) {
+          const up = isMachineProcess(machines[h.name]?.pid, machines[h.name]?.root ?? '');
+          if (h.status !== step.status) problems.push(`${h.name} is ${h.status}, wanted ${step.status}`);
+          if (up !== (step.status === 'running')) problems.push(`${h.name}'s nspawn is ${up ? 'running' : 'not running'}`);
+        }
+        const aliases = aliasHosts(ctx, 'local');
+        if (aliases.join() !== names.join()) problems.push(`ssh aliases for ${aliases.join(',') || 'none'}`);
+        if (step.hosts.length === 0 && state.providers.local !== undefined) problems.push('providers.local is still in the state');
+      }
+      row.converged = problems.length === 0;
+      row.notes.push(...problems);
+
+      const left = await localLeaks();
+      if (step.hosts.length === 0) left.push(...sshLeftovers(ctx.project.home).map((f) => `~/.ssh/${f}`));
+      row.leaks = left.length;
+      row.notes.push(...left.map((l) => `left: ${l}`));
+      expect(row.notes, 'see the table').toEqual([]);
+    });
   }
 });

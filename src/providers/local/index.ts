@@ -330,13 +330,22 @@ const specKey = (site: LocalSite) => `cpu:${site}`;
 async function list(ctx: ProviderContext): Promise<ListedHost[]> {
   const state = await ctx.state.read();
   const machines = readLocal(state)?.machines ?? {};
-  return Object.entries(machines).map(([name, m]) => ({
-    name,
-    role: m.role,
-    spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
-    // A machine whose last start failed counts as stopped even if its nspawn lives on: it never answered.
-    state: isRunning(m) && state.hosts[name]?.status !== 'failed' ? 'running' : 'stopped',
-  }));
+  return Object.entries(machines).map(([name, m]) => {
+    const status = state.hosts[name]?.status;
+    // Running once a run saw its sshd answer: a machine whose last start failed, or whose run was
+    // killed while it waited for sshd (still `booting`), counts as stopped even if its nspawn lives
+    // on, so the next acquire or resume boots it again and waits for it.
+    const running = isRunning(m) && status === 'running';
+    return {
+      name,
+      role: m.role,
+      spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
+      state: running ? 'running' : 'stopped',
+      // Not running and not saved: a save killed between its power-offs (nspawn already gone, its
+      // netns, mount and cgroups still there) or a crash. The next save powers it off properly.
+      ...(!running && status !== 'saved' ? { unsaved: true } : {}),
+    };
+  });
 }
 
 async function spec(request: AcquireRequest): Promise<Spec<LocalSpec>> {

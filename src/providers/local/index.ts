@@ -36,8 +36,11 @@ import {
   LOCAL_SITES,
   netnsName,
   parseSubnet,
+  linkExists,
+  netnsExists,
   routerCloudAddress,
   routerName,
+  routerVeths,
   vethName,
   type LocalSite,
   type Sites,
@@ -304,6 +307,20 @@ function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
   return { home, homeBridge: local.bridge, cloud, cloudBridge: cloudBridgeName(ctx.project.id), router: routerName(ctx.project.id) };
 }
 
+/**
+ * The project's bridges and router when the state no longer names them: the
+ * last machine's record goes with the machine, so a destroy (or an acquire)
+ * killed before the bridges went leaves them behind with no `providers.local`.
+ * Their names come from the project id; undefined when none of them exists.
+ */
+function leftoverSites(ctx: ProviderContext): Pick<Sites, 'homeBridge' | 'cloudBridge' | 'router'> | undefined {
+  const id = ctx.project.id;
+  const s = { homeBridge: bridgeName(id, ctx.settings.values.LOCAL_BRIDGE), cloudBridge: cloudBridgeName(id), router: routerName(id) };
+  const veths = routerVeths(s.router);
+  const left = linkExists(s.homeBridge) || linkExists(s.cloudBridge) || netnsExists(s.router) || linkExists(veths.home) || linkExists(veths.cloud);
+  return left ? s : undefined;
+}
+
 function routerCloud(net: Net): string {
   return routerCloudAddress(net.cloud);
 }
@@ -487,13 +504,14 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
   const local = readLocal(await ctx.state.read());
   const names = Object.keys(local?.machines ?? {});
+  const sites = local ? sitesOf(local, ctx) : leftoverSites(ctx);
   if (ctx.dry) {
     const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
-    if (local) lines.push(`would remove bridges ${local.bridge} and ${cloudBridgeName(ctx.project.id)} and router ${routerName(ctx.project.id)}`);
+    if (sites) lines.push(`would remove bridges ${sites.homeBridge} and ${sites.cloudBridge} and router ${sites.router}`);
     return { removed: lines };
   }
   const removed = await terminate(names, ctx);
-  if (local) removed.push(...(await removeSites(sitesOf(local, ctx))));
+  if (sites) removed.push(...(await removeSites(sites)));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
     for (const h of localHosts(state)) {

@@ -4,6 +4,7 @@ import { loadProvider } from '../providers/index.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
+import { providerAliasHosts } from '../sshconfig/index.js';
 import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
@@ -199,7 +200,16 @@ export async function destroyPlan(providerName: string, ctx: ProviderContext): P
   const provider = await loadProvider(providerName);
   const report = await provider.destroy({ ...ctx, dry: true });
   const hosts = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
-  return { removed: [...report.removed, ...hosts.map((h) => `would remove ssh aliases and overlay key of ${h.name}`)] };
+  // Aliases of hosts whose records already went (a destroy killed before it rewrote the aliases):
+  // listed, so that the destroy runs and takes them back instead of saying there is nothing to remove.
+  const stale = (await providerAliasHosts(ctx.project, provider.name)).filter((name) => !hosts.some((h) => h.name === name));
+  return {
+    removed: [
+      ...report.removed,
+      ...hosts.map((h) => `would remove ssh aliases and overlay key of ${h.name}`),
+      ...stale.map((name) => `would remove ssh aliases of ${name} (its host is gone already)`),
+    ],
+  };
 }
 
 export async function destroy(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {

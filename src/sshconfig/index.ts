@@ -116,6 +116,12 @@ export async function removeProviderAliases(project: Project, provider: Provider
   if (undo?.createdSshDir) await rmdir(project.sshDir).catch(() => undefined);
 }
 
+/** The hosts the provider's alias file has blocks for (none without a file). */
+export async function providerAliasHosts(project: Project, provider: ProviderName): Promise<string[]> {
+  const text = await readIfExists(providerConfigFile(project, provider));
+  return text === undefined ? [] : hostNamesIn(text);
+}
+
 function hostNamesIn(ownFileText: string): string[] {
   return parseOwnFile(ownFileText).flatMap((b) => (b.hostName ? [b.hostName] : []));
 }

@@ -13,10 +13,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import type { Project } from '../../src/core/project.js';
 import { acquire, destroy, save } from '../../src/fleet/lifecycle.js';
 import type { ProviderContext } from '../../src/providers/types.js';
 import { providerConfigFile } from '../../src/sshconfig/paths.js';
-import { stateSchema } from '../../src/state/schema.js';
 import { StateStore } from '../../src/state/store.js';
 import { readLocal } from '../../src/providers/local/bookkeeping.js';
 import { machineCgroupDirs } from '../../src/providers/local/cgroups.js';
@@ -72,14 +72,13 @@ afterAll(() => {
   process.stdout.write(`\n${out.join('\n')}\n`);
 });
 
-/** Reads `.pcc/state.json` the way pcc does (JSON, then the schema); a missing file is an empty state. */
-async function stateParses(file: string): Promise<string | undefined> {
-  if (!existsSync(file)) return undefined;
+/** Reads `.pcc/state.json` the way pcc does (JSON, the schema, and the local provider's own part); undefined when it parses. */
+async function stateParses(project: Project): Promise<string | undefined> {
   try {
-    const parsed = stateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? undefined : `state.json does not match the schema: ${parsed.error.issues[0]?.message}`;
+    readLocal(await new StateStore(project).read());
+    return undefined;
   } catch (err) {
-    return `state.json is not JSON: ${(err as Error).message}`;
+    return (err as Error).message;
   }
 }
 
@@ -264,7 +263,7 @@ describe('kill -9 at 30+ points of ec2 acquire/save/resume/release/destroy on mo
         { at: 'call', action: 'DescribeInstances', nth: 4, when: 'after' },
         { at: 'line', nth: 2 },
         { at: 'ms', ms: 500 },
-        { at: 'ms', ms: 900 },
+        { at: 'ms', ms: 200, from: 'ec2: create' },
       ],
       check: acquireCheck,
     },
@@ -387,10 +386,10 @@ describe('kill -9 at 30+ points of ec2 acquire/save/resume/release/destroy on mo
 
             const killed = await runAndKill({ args, env, point, ec2Endpoint: moto.endpoint });
             row.killed = killed.killed;
-            if (!killed.killed) row.notes.push(`the run ended (${killed.code}) before the point; calls: ${killed.calls.join(' ')}`);
+            if (!killed.killed) row.notes.push(`the run ended (${killed.code}) before the point; calls: ${killed.calls.join(' ')}; lines: ${killed.lines.join(' / ')}`);
             await noteImages();
 
-            const parse = await stateParses(new StateStore(t.project).file);
+            const parse = await stateParses(t.project);
             row.parses = parse === undefined;
             if (parse) row.notes.push(parse);
 
@@ -506,7 +505,7 @@ describe('kill -9 at points of local acquire/save/resume/release/destroy on real
     { command: ['resume', 'local'], point: { at: 'line', nth: 1, match: '| booting' }, hosts: ['local1', 'local2'], status: 'running' },
     { command: ['release', 'local2'], point: { at: 'line', nth: 1, match: 'local2 | destroying' }, hosts: ['local1'], status: 'running' },
     { command: ['destroy', 'local', '--yes'], point: { at: 'line', nth: 1, match: 'local1 | destroyed' }, hosts: [] },
-    { command: ['acquire', 'local', '--count', '2'], point: { at: 'ms', ms: 1200 }, hosts: ['local1', 'local2'], status: 'running' },
+    { command: ['acquire', 'local', '--count', '2'], point: { at: 'ms', ms: 400, from: 'local: create' }, hosts: ['local1', 'local2'], status: 'running' },
     { command: ['save', 'local'], point: { at: 'line', nth: 1, match: '| powering off' }, hosts: ['local1', 'local2'], status: 'saved' },
     { command: ['resume', 'local'], point: { at: 'line', nth: 1, match: '| running at' }, hosts: ['local1', 'local2'], status: 'running' },
     { command: ['destroy', 'local', '--yes'], point: { at: 'line', nth: 2, match: '| destroyed' }, hosts: [] },
@@ -519,9 +518,9 @@ describe('kill -9 at points of local acquire/save/resume/release/destroy on real
       const args = ['--project', ctx.project.root, ...step.command];
       const killed = await runAndKill({ args, env, point: step.point });
       row.killed = killed.killed;
-      if (!killed.killed) row.notes.push(`the run ended (${killed.code}) before the point: ${killed.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+      if (!killed.killed) row.notes.push(`the run ended (${killed.code}) before the point: ${killed.lines.join(' / ')}`);
 
-      const parse = await stateParses(new StateStore(ctx.project).file);
+      const parse = await stateParses(ctx.project);
       row.parses = parse === undefined;
       if (parse) row.notes.push(parse);
 

@@ -1,7 +1,7 @@
 import { errorMessage, PccError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
-import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../providers/types.js';
+import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, ProviderName, SaveRequest } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { providerAliasHosts } from '../sshconfig/index.js';
@@ -200,9 +200,7 @@ export async function destroyPlan(providerName: string, ctx: ProviderContext): P
   const provider = await loadProvider(providerName);
   const report = await provider.destroy({ ...ctx, dry: true });
   const hosts = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
-  // Aliases of hosts whose records already went (a destroy killed before it rewrote the aliases):
-  // listed, so that the destroy runs and takes them back instead of saying there is nothing to remove.
-  const stale = (await providerAliasHosts(ctx.project, provider.name)).filter((name) => !hosts.some((h) => h.name === name));
+  const stale = await staleAliasHosts(provider.name, hosts, ctx);
   return {
     removed: [
       ...report.removed,
@@ -221,8 +219,20 @@ export async function destroy(providerName: string, ctx: ProviderContext): Promi
   report.removed.push(...forgotten);
   // A removed host's secrets go with it.
   for (const h of before) await forgetOverlayKey(ctx.project, h.name);
+  const stale = await staleAliasHosts(provider.name, before, ctx);
   await refreshAliases(ctx, provider.name);
+  report.removed.push(...stale.map((name) => `ssh aliases of ${name} (its host was gone already)`));
   return report;
+}
+
+/**
+ * Hosts the provider's alias file still has blocks for that the state no
+ * longer records: a destroy killed after the records went and before it
+ * rewrote the aliases. The plan lists them, so the re-run does not say
+ * there is nothing to remove, and the destroy takes them back.
+ */
+async function staleAliasHosts(provider: ProviderName, recorded: readonly HostRecord[], ctx: ProviderContext): Promise<string[]> {
+  return (await providerAliasHosts(ctx.project, provider)).filter((name) => !recorded.some((h) => h.name === name));
 }
 
 /** Live status of every provider that has hosts in the state. */

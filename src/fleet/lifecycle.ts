@@ -3,16 +3,17 @@ import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
 import { providerEntry } from '../providers/registry.js';
 import { checkSpendCap, withSpend } from './costs.js';
-import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest, StorageCost } from '../providers/types.js';
+import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, ProviderName, SaveRequest, StorageCost } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
+import { providerAliasHosts } from '../sshconfig/index.js';
 import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
 import { siteOf } from '../network/reach.js';
 import { attachAtAcquire, checkVolumeForAcquire, detachFrom } from './volumes.js';
 import type { VolumeRecord } from '../state/schema.js';
-import { describeStep, planAcquire, planRelease, planResume, planSave, type Spec, type Step } from './reconcile.js';
+import { describeStep, planAcquire, planRelease, planResume, planSave, type ListedHost, type Spec, type Step } from './reconcile.js';
 
 /**
  * The lifecycle use cases, the same for every provider: each asks the
@@ -115,7 +116,15 @@ export async function saveOn<D>(provider: Provider<D>, request: SaveRequest, ctx
 /** `release`: terminate the named hosts of one provider, leave the rest (and the shared resources) alone. */
 export async function releaseOn<D>(provider: Provider<D>, names: readonly string[], ctx: ProviderContext): Promise<{ plan: Step[]; removed: string[] }> {
   return locked(provider, ctx, async () => {
-    const plan = planRelease(await provider.list(ctx), names);
+    const listed = await provider.list(ctx);
+    // A host the state still records that the provider no longer has (a release killed after its
+    // terminate, before it wrote the state) is released all the same: the step finds nothing left
+    // to remove and drops its record, overlay key and aliases, as the interrupted run would have.
+    const state = await ctx.state.read();
+    const gone = names
+      .filter((n) => state.hosts[n]?.provider === provider.name && !listed.some((h) => h.name === n))
+      .map((name): ListedHost => ({ name, role: 'compute', spec: 'gone', state: 'stopped' }));
+    const plan = planRelease([...listed, ...gone], names);
     const { removed } = await runSteps(provider, plan, ctx);
     if (!ctx.dry) await ctx.state.update((state) => detachFrom(state, plan.flatMap((s) => (s.op === 'terminate' ? s.hosts : []))));
     return { plan, removed };
@@ -216,7 +225,14 @@ export async function destroyPlan(providerName: string, ctx: ProviderContext): P
   const provider = await loadProvider(providerName);
   const report = await provider.destroy({ ...ctx, dry: true });
   const hosts = Object.values((await ctx.state.read()).hosts).filter((h) => h.provider === provider.name);
-  return { removed: [...report.removed, ...hosts.map((h) => `would remove ssh aliases and overlay key of ${h.name}`)] };
+  const stale = await staleAliasHosts(provider.name, hosts, ctx);
+  return {
+    removed: [
+      ...report.removed,
+      ...hosts.map((h) => `would remove ssh aliases and overlay key of ${h.name}`),
+      ...stale.map((name) => `would remove ssh aliases of ${name} (its host is gone already)`),
+    ],
+  };
 }
 
 export async function destroy(providerName: string, ctx: ProviderContext): Promise<DestroyReport> {
@@ -229,8 +245,20 @@ export async function destroy(providerName: string, ctx: ProviderContext): Promi
   report.removed.push(...forgotten);
   // A removed host's secrets go with it.
   for (const h of before) await forgetOverlayKey(ctx.project, h.name);
+  const stale = await staleAliasHosts(provider.name, before, ctx);
   await refreshAliases(ctx, provider.name);
+  report.removed.push(...stale.map((name) => `ssh aliases of ${name} (its host was gone already)`));
   return report;
+}
+
+/**
+ * Hosts the provider's alias file still has blocks for that the state no
+ * longer records: a destroy killed after the records went and before it
+ * rewrote the aliases. The plan lists them, so the re-run does not say
+ * there is nothing to remove, and the destroy takes them back.
+ */
+async function staleAliasHosts(provider: ProviderName, recorded: readonly HostRecord[], ctx: ProviderContext): Promise<string[]> {
+  return (await providerAliasHosts(ctx.project, provider)).filter((name) => !recorded.some((h) => h.name === name));
 }
 
 /** Live status of every provider that has hosts in the state. */

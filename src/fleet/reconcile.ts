@@ -13,6 +13,11 @@ export interface ListedHost {
   spec: string;
   /** `running` (or on its way there), `stopped` (saved, halted, crashed: can start again). */
   state: 'running' | 'stopped';
+  /**
+   * Stopped but not put away: what only a running host needs is still there
+   * (a save killed between its power-offs, or a crash). `save` finishes it.
+   */
+  unsaved?: boolean;
 }
 
 /** What a provider makes on `create`: the key that `list` reports, and a label for people. */
@@ -54,9 +59,9 @@ export function planResume(listed: readonly ListedHost[]): Step[] {
   return stopped.length > 0 ? [{ op: 'start', hosts: stopped }] : [];
 }
 
-/** `save`: stop every running host. */
+/** `save`: stop every running host, and put away a stopped one that was not (see `unsaved`). */
 export function planSave(listed: readonly ListedHost[]): Step[] {
-  const running = sortNames(listed.filter((h) => h.state === 'running').map((h) => h.name));
+  const running = sortNames(listed.filter((h) => h.state === 'running' || h.unsaved).map((h) => h.name));
   return running.length > 0 ? [{ op: 'stop', hosts: running }] : [];
 }
 

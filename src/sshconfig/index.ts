@@ -133,6 +133,12 @@ export async function sshAliasFor(project: Project, hostName: string, want = hos
   return undefined;
 }
 
+/** The hosts the provider's alias file has blocks for (none without a file). */
+export async function providerAliasHosts(project: Project, provider: ProviderName): Promise<string[]> {
+  const text = await readIfExists(providerConfigFile(project, provider));
+  return text === undefined ? [] : hostNamesIn(text);
+}
+
 function hostNamesIn(ownFileText: string): string[] {
   return parseOwnFile(ownFileText).flatMap((b) => (b.hostName ? [b.hostName] : []));
 }

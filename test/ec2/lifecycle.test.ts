@@ -1,9 +1,10 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeInstancesCommand, DescribeSecurityGroupsCommand, type Filter } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
 import { openProject } from '../../src/core/project.js';
-import { acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
+import { acquire, acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
+import { providerConfigFile } from '../../src/sshconfig/paths.js';
 import { StateStore } from '../../src/state/store.js';
 import { pcc } from '../fixtures/cli.js';
 import { countingProvider, makeProject, useMotoSuite } from './harness.js';
@@ -99,6 +100,22 @@ describe('ec2 lifecycle on moto', () => {
     expect(again.id).toBe(id);
     await provider.destroy({ ...ctx, project: again, state: new StateStore(again) });
     expect(await liveIds(id)).toEqual([]);
+  });
+
+  test('a destroy killed after the hosts went but before the aliases: the re-run takes the aliases back', { timeout: 300_000 }, async () => {
+    const ctx = suite.t.ctx();
+    await acquire('ec2', { type: 'cpu', count: 1, wait: false }, ctx);
+    expect(existsSync(providerConfigFile(ctx.project, 'ec2'))).toBe(true);
+    const { ec2Provider } = await import('../../src/providers/ec2/index.js');
+    // What the kill leaves: everything swept and the state written, the aliases not yet rewritten.
+    await ec2Provider.destroy(ctx);
+    expect(Object.keys((await ctx.state.read()).hosts)).toEqual([]);
+    const env = { ...suite.moto.env, HOME: suite.t.project.home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const again = pcc(['destroy', 'ec2', '--yes', '--project', suite.t.project.root], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^removed ssh aliases of cpu1 \(its host was gone already\)$/m);
+    expect(existsSync(providerConfigFile(ctx.project, 'ec2'))).toBe(false);
+    expect(readdirSync(path.join(suite.t.project.home, '.ssh')).sort()).toEqual(['id_ed25519', 'id_ed25519.pub']);
   });
 
   test('destroy without --yes on a non-TTY exits non-zero and removes nothing; --dry lists only', { timeout: 300_000 }, async () => {

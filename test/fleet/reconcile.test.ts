@@ -43,6 +43,13 @@ describe('one reconcile for every provider: exact plans for a given state', () =
     ]);
   });
 
+  it('save also puts away a stopped host that was not (a save killed between two power-offs); acquire and resume start it', () => {
+    const listed = [host('local1', 'stopped'), { ...host('local2', 'stopped'), unsaved: true }];
+    expect(planSave(listed)).toEqual([{ op: 'stop', hosts: ['local2'] }]);
+    expect(planResume(listed)).toEqual([{ op: 'start', hosts: ['local1', 'local2'] }]);
+    expect(planAcquire(listed, cpu, 2)).toEqual([{ op: 'start', hosts: ['local1', 'local2'] }]);
+  });
+
   it('ten save/resume cycles keep the host count (plans only start what exists)', () => {
     let listed = [host('init', 'running', 'controller', 'controller'), host('local1', 'running')];
     for (let i = 0; i < 10; i++) {

@@ -36,8 +36,11 @@ import {
   LOCAL_SITES,
   netnsName,
   parseSubnet,
+  linkExists,
+  netnsExists,
   routerCloudAddress,
   routerName,
+  routerVeths,
   vethName,
   type LocalSite,
   type Sites,
@@ -343,6 +346,20 @@ function sitesOf(local: LocalState, ctx: ProviderContext): Sites {
   return { home, homeBridge: local.bridge, cloud, cloudBridge: cloudBridgeName(ctx.project.id), router: routerName(ctx.project.id) };
 }
 
+/**
+ * The project's bridges and router when the state no longer names them: the
+ * last machine's record goes with the machine, so a destroy (or an acquire)
+ * killed before the bridges went leaves them behind with no `providers.local`.
+ * Their names come from the project id; undefined when none of them exists.
+ */
+function leftoverSites(ctx: ProviderContext): Pick<Sites, 'homeBridge' | 'cloudBridge' | 'router'> | undefined {
+  const id = ctx.project.id;
+  const s = { homeBridge: bridgeName(id, ctx.settings.values.LOCAL_BRIDGE), cloudBridge: cloudBridgeName(id), router: routerName(id) };
+  const veths = routerVeths(s.router);
+  const left = linkExists(s.homeBridge) || linkExists(s.cloudBridge) || netnsExists(s.router) || linkExists(veths.home) || linkExists(veths.cloud);
+  return left ? s : undefined;
+}
+
 function routerCloud(net: Net): string {
   return routerCloudAddress(net.cloud);
 }
@@ -369,13 +386,22 @@ const specKey = (site: LocalSite) => `cpu:${site}`;
 async function list(ctx: ProviderContext): Promise<ListedHost[]> {
   const state = await ctx.state.read();
   const machines = readLocal(state)?.machines ?? {};
-  return Object.entries(machines).map(([name, m]) => ({
-    name,
-    role: m.role,
-    spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
-    // A machine whose last start failed counts as stopped even if its nspawn lives on: it never answered.
-    state: isRunning(m) && state.hosts[name]?.status !== 'failed' ? 'running' : 'stopped',
-  }));
+  return Object.entries(machines).map(([name, m]) => {
+    const status = state.hosts[name]?.status;
+    // Running once a run saw its sshd answer: a machine whose last start failed, or whose run was
+    // killed while it waited for sshd (still `booting`), counts as stopped even if its nspawn lives
+    // on, so the next acquire or resume boots it again and waits for it.
+    const running = isRunning(m) && status === 'running';
+    return {
+      name,
+      role: m.role,
+      spec: m.role === 'compute' ? specKey(m.site ?? 'home') : 'controller',
+      state: running ? 'running' : 'stopped',
+      // Not running and not saved: a save killed between its power-offs (nspawn already gone, its
+      // netns, mount and cgroups still there) or a crash. The next save powers it off properly.
+      ...(!running && status !== 'saved' ? { unsaved: true } : {}),
+    };
+  });
 }
 
 async function spec(request: AcquireRequest): Promise<Spec<LocalSpec>> {
@@ -517,13 +543,14 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
   const local = readLocal(await ctx.state.read());
   const names = Object.keys(local?.machines ?? {});
+  const sites = local ? sitesOf(local, ctx) : leftoverSites(ctx);
   if (ctx.dry) {
     const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
-    if (local) lines.push(`would remove bridges ${local.bridge} and ${cloudBridgeName(ctx.project.id)} and router ${routerName(ctx.project.id)}`);
+    if (sites) lines.push(`would remove bridges ${sites.homeBridge} and ${sites.cloudBridge} and router ${sites.router}`);
     return { removed: lines };
   }
   const removed = await terminate(names, ctx);
-  if (local) removed.push(...(await removeSites(sitesOf(local, ctx))));
+  if (sites) removed.push(...(await removeSites(sites)));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
     for (const h of localHosts(state)) {

@@ -50,7 +50,7 @@ export async function ensureSites(s: Sites): Promise<void> {
 }
 
 /** Returns one line per thing removed. */
-export async function removeSites(s: Sites): Promise<string[]> {
+export async function removeSites(s: Pick<Sites, 'homeBridge' | 'cloudBridge' | 'router'>): Promise<string[]> {
   const removed: string[] = [];
   if (netnsExists(s.router)) removed.push(`router namespace ${s.router}`);
   await runAll(deleteRouterArgvs(s), { allowFail: true });

@@ -199,7 +199,7 @@ export function createRouterArgvs(s: Sites): string[][] {
 }
 
 /** Deleting the router's namespace takes its veths with it, and the home bridge's going takes the route. */
-export function deleteRouterArgvs(s: Pick<Sites, 'router' | 'home'>): string[][] {
+export function deleteRouterArgvs(s: Pick<Sites, 'router'>): string[][] {
   const veth = routerVeths(s.router);
   return [
     ['ip', 'netns', 'del', s.router],

@@ -1,10 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pcc, repoRoot } from '../fixtures/cli.js';
-import { claimTestSubnet, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
+import { localCliProject, type LocalCliProject } from '../fixtures/cli-project.js';
 
 /**
  * The whole product on local (systemd-nspawn) hosts: `pcc up --provider local`
@@ -12,36 +10,20 @@ import { claimTestSubnet, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
  * and a compute host set up against it. Everything here is real: dockerd,
  * docker-registry, nfs-ganesha and wireguard-go run inside the hosts.
  */
-let dir: string;
+let t: LocalCliProject;
 let project: string;
 let env: NodeJS.ProcessEnv;
-let claim: { subnet: string; release(): void };
-
-const p = (...args: string[]) => pcc(['--project', project, ...args], env);
-const json = (...args: string[]) => {
-  const r = pcc(['--project', project, '--json', ...args], env);
-  if (r.code !== 0) throw new Error(`pcc ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${r.stdout}`);
-  return JSON.parse(r.stdout);
-};
+const p = (...args: string[]) => t.p(...args);
+const json = (...args: string[]) => t.json(...args);
 const onHost = (host: string, command: string) => p('exec', host, '--', command);
 
 beforeAll(async () => {
-  claim = await claimTestSubnet();
-  dir = mkdtempSync(path.join(tmpdir(), 'pcc-cluster-'));
-  project = path.join(dir, 'project');
-  mkdirSync(path.join(project, 'config'), { recursive: true });
-  cpSync(path.join(repoRoot, 'docker/999-mybusybox'), path.join(project, 'docker/999-mybusybox'), { recursive: true });
+  t = await localCliProject('cluster', { images: true });
+  ({ project, env } = t);
   writeFileSync(path.join(project, 'README.txt'), 'shared with every host\n');
-  writeFileSync(path.join(project, 'config/local.env'), `LOCAL_SUBNET=${claim.subnet}\nLOCAL_BASE_CACHE=${TEST_BASE_CACHE}\n`);
-  env = { HOME: path.join(dir, 'home') };
-  mkdirSync(env.HOME!, { recursive: true });
 });
 
-afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local', '--yes');
-  rmSync(dir, { recursive: true, force: true });
-  claim.release();
-});
+afterAll(() => t?.stop());
 
 describe('pcc up --provider local: registry, /project and overlay on real nspawn hosts', () => {
   it('brings up the controller, a compute host, setup and the images', () => {

@@ -1,26 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pcc, pccAsync } from '../fixtures/cli.js';
-import { claimTestSubnet, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
+import { pccAsync } from '../fixtures/cli.js';
+import { localCliProject, type LocalCliProject } from '../fixtures/cli-project.js';
 
 /**
  * `pcc sync up|down` on two real nspawn hosts: rsync over pcc's own ssh
  * config (aliases, key, known_hosts), checked by checksums on both ends.
  */
+let t: LocalCliProject;
 let dir: string;
 let project: string;
 let env: NodeJS.ProcessEnv;
-let claim: { subnet: string; release(): void };
-
-const p = (...args: string[]) => pcc(['--project', project, ...args], env);
-const json = (...args: string[]) => {
-  const r = p('--json', ...args);
-  if (r.code !== 0) throw new Error(`pcc ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${r.stdout}`);
-  return JSON.parse(r.stdout);
-};
+const p = (...args: string[]) => t.p(...args);
+const json = (...args: string[]) => t.json(...args);
 
 /** Every path under `root` (but `skip`) with its sha256, or its link target. */
 function tree(root: string, skip: string[] = []): Record<string, string> {
@@ -43,28 +37,19 @@ function tree(root: string, skip: string[] = []): Record<string, string> {
 }
 
 beforeAll(async () => {
-  claim = await claimTestSubnet();
-  dir = mkdtempSync(path.join(tmpdir(), 'pcc-sync-'));
-  project = path.join(dir, 'project');
-  mkdirSync(path.join(project, 'config'), { recursive: true });
+  t = await localCliProject('sync');
+  ({ dir, project, env } = t);
   mkdirSync(path.join(project, 'data/nested'), { recursive: true });
-  writeFileSync(path.join(project, 'config/local.env'), `LOCAL_SUBNET=${claim.subnet}\nLOCAL_BASE_CACHE=${TEST_BASE_CACHE}\n`);
   writeFileSync(path.join(project, 'data/big.bin'), randomBytes(10 * 1024 * 1024));
   writeFileSync(path.join(project, 'data/nested/small.txt'), 'small\n');
   symlinkSync('data/big.bin', path.join(project, 'big-link'));
   writeFileSync(path.join(project, 'scratch.tmp'), 'never leaves\n');
   writeFileSync(path.join(project, '.pccignore'), '*.tmp\n');
-  env = { HOME: path.join(dir, 'home') };
-  mkdirSync(env.HOME!, { recursive: true });
   const up = await pccAsync(['--project', project, 'acquire', 'local', '--count', '2'], env);
   if (up.code !== 0) throw new Error(`acquire failed: ${up.stderr}`);
 }, 600_000);
 
-afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local', '--yes');
-  rmSync(dir, { recursive: true, force: true });
-  claim.release();
-}, 300_000);
+afterAll(() => t?.stop(), 300_000);
 
 describe('pcc sync on real local hosts', () => {
   it('up then down round-trips a tree with a symlink and a 10 MB file; .pcc/, config/.private and .pccignore\'d files stay here', { timeout: 300_000 }, () => {

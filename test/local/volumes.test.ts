@@ -1,47 +1,31 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateSchema } from '../../src/state/schema.js';
-import { pcc, pccAsync } from '../fixtures/cli.js';
-import { claimTestSubnet, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
+import { pccAsync } from '../fixtures/cli.js';
+import { localCliProject, type LocalCliProject } from '../fixtures/cli-project.js';
 
 /**
  * Data volumes on real nspawn hosts: a folder under .pcc/volumes/ bound into
  * the host at boot. What is written there outlives release and destroy.
  */
-let dir: string;
+let t: LocalCliProject;
 let project: string;
 let env: NodeJS.ProcessEnv;
-let claim: { subnet: string; release(): void };
-
-const p = (...args: string[]) => pcc(['--project', project, ...args], env);
-const ok = (...args: string[]) => {
-  const r = p(...args);
-  if (r.code !== 0) throw new Error(`pcc ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${r.stdout}`);
-  return r;
-};
-const json = (...args: string[]) => JSON.parse(ok('--json', ...args).stdout);
+const p = (...args: string[]) => t.p(...args);
+const ok = (...args: string[]) => t.ok(...args);
+const json = (...args: string[]) => t.json(...args);
 const oneLineError = (r: { code: number; stderr: string }, code = 1) => {
   expect(r.code, r.stderr).toBe(code);
   expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
 };
 
 beforeAll(async () => {
-  claim = await claimTestSubnet();
-  dir = mkdtempSync(path.join(tmpdir(), 'pcc-volumes-'));
-  project = path.join(dir, 'project');
-  mkdirSync(path.join(project, 'config'), { recursive: true });
-  writeFileSync(path.join(project, 'config/local.env'), `LOCAL_SUBNET=${claim.subnet}\nLOCAL_BASE_CACHE=${TEST_BASE_CACHE}\n`);
-  env = { HOME: path.join(dir, 'home') };
-  mkdirSync(env.HOME!, { recursive: true });
+  t = await localCliProject('volumes');
+  ({ project, env } = t);
 });
 
-afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local', '--yes');
-  rmSync(dir, { recursive: true, force: true });
-  claim.release();
-}, 300_000);
+afterAll(() => t?.stop(), 300_000);
 
 describe('pcc volume on real local hosts', () => {
   it('an older state without volumes reads as none', () => {

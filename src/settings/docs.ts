@@ -46,6 +46,11 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
     doc: 'The key pcc logs in with and every host authorizes (its .pub). If it does not exist and this is not set, pcc makes a project key in .pcc/ssh/. A key held by ssh-agent (SSH_AUTH_SOCK) is used from the agent, encrypted or not.',
   },
   PCC_BUILDER: { file: 'pcc', doc: 'The image builder of pcc build: docker or buildah (--builder overrides).' },
+  PCC_AUTOSTOP_CHECK_S: { file: 'pcc', doc: 'How often, in seconds, the autostop agent on a host (pcc autostop) checks whether the host is idle.' },
+  PCC_AUTOSTOP_LOAD_PER_CPU: {
+    file: 'pcc',
+    doc: "The autostop agent counts a host busy while its 1-minute load average is above this value times the host's CPU count.",
+  },
   REGISTRY_HOST: {
     file: 'pcc',
     doc: "The registry as host:port. By default the controller's, on the overlay; set it to use another registry.",

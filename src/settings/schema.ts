@@ -25,6 +25,10 @@ export const settingsSchema = z.object({
   PCC_APPLY_TIMEOUT_S: positiveInt.default(DEFAULT_APPLY_TIMEOUT_S),
   PCC_SSH_KEY: z.string().default('~/.ssh/id_ed25519'),
   PCC_BUILDER: z.enum(['docker', 'buildah']).default('docker'),
+  /** How often the autostop agent on a host checks whether it is idle (seconds). */
+  PCC_AUTOSTOP_CHECK_S: z.coerce.number().int().min(5).max(3600).default(60),
+  /** The autostop agent counts a host busy while its 1-minute load average is above this times its CPU count. */
+  PCC_AUTOSTOP_LOAD_PER_CPU: z.coerce.number().positive().default(0.5),
 
   // Registry and the shared network
   REGISTRY_HOST: z.string().optional(),

@@ -91,6 +91,7 @@ async function imageAll(aws: AwsClients, ctx: ProviderContext, instances: readon
  */
 export async function setShutdownBehavior(aws: AwsClients, ids: readonly string[], behavior: 'stop' | 'terminate'): Promise<void> {
   for (const id of ids) {
-    await aws.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceInitiatedShutdownBehavior: { Value: behavior } }));
+    // The Attribute/Value form: AWS takes it for this attribute, and moto applies only this form.
+    await aws.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceInitiatedShutdownBehavior', Value: behavior }));
   }
 }

@@ -181,6 +181,8 @@ export function timerUnit(tuning: AgentTuning): string {
     'Description=pcc autostop: check whether this host is idle',
     '',
     '[Timer]',
+    // The first check soon after the timer starts (the install, each boot), then every checkSeconds.
+    'OnActiveSec=5s',
     `OnBootSec=${tuning.checkSeconds}s`,
     `OnUnitActiveSec=${tuning.checkSeconds}s`,
     'AccuracySec=1s',

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +51,22 @@ describe('acquire --autostop, then setup (real local hosts)', () => {
     const active = p('exec', 'local1', '--', 'systemctl is-active pcc-autostop.timer; cat /etc/pcc/autostop.conf');
     expect(active.stdout).toContain('active');
     expect(active.stdout).toContain('IDLE_S=1800');
+  });
+
+  it('pcc exec and pcc setup renew the host\'s "heard" time, the lease\'s clock (read back with the real ssh client)', { timeout: 120_000 }, () => {
+    const ssh = (command: string) => spawnSync('ssh', ['-F', path.join(env.HOME!, '.ssh/config'), '-o', 'BatchMode=yes', 'local1', command], { encoding: 'utf8' });
+    const heard = () => Number(ssh('stat -c %Y /run/pcc-autostop/heard').stdout.trim());
+    // The agent makes its folder at its first check, right after the timer starts.
+    for (let i = 0; i < 30 && ssh('test -f /run/pcc-autostop/heard').status !== 0; i++) spawnSync('sleep', ['1']);
+    const old = () => expect(ssh('touch -d @1000000000 /run/pcc-autostop/heard').status).toBe(0);
+    const now = () => Math.floor(Date.now() / 1000);
+    old();
+    expect(heard()).toBe(1000000000);
+    expect(p('exec', 'local1', '--', 'true').code).toBe(0);
+    expect(Math.abs(heard() - now())).toBeLessThan(30);
+    old();
+    json('setup', 'local1', '--dry');
+    expect(Math.abs(heard() - now())).toBeLessThan(30);
   });
 
   it('setup keeps the agent as it is, and a second setup changes nothing', { timeout: 300_000 }, () => {

@@ -2,6 +2,7 @@
 // project share, joins the overlay and the swarm and, where a GPU is found,
 // gets the NVIDIA runtime. The controller and every other enrolled host in
 // the same run learn the new overlay peers.
+import { autostopOps, DEFAULT_TUNING } from '../src/autostop/agent.js';
 import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
@@ -69,6 +70,8 @@ async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   if (gpu.cuda) host.output('cuda', gpu.cuda);
   host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));
   host.output('cpuFlags', cpuFlags);
+  // The autostop agent, where the host's record has a setting (pcc autostop, acquire --autostop).
+  if (host.record.autostop) for (const op of autostopOps(host.record.autostop, plan.autostop ?? DEFAULT_TUNING)) host.add(op);
   // Last: a reboot (to fetch the driver sysext) ends the host's run; setup waits and runs again.
   for (const op of gpu.last) host.add(op);
   if (gpu.rebooting) host.output('rebooting', true);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Commands whose positional is a host pattern, and where the pattern sits among the words. */
-const patternAt: Record<string, number> = { setup: 1, exec: 1, run: 2 };
+const patternAt: Record<string, number> = { setup: 1, exec: 1, run: 2, autostop: 1 };
 
 /**
  * Shell completion beyond yargs' own (commands, flags, choices): host names

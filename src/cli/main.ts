@@ -80,10 +80,12 @@ const commands: CommandSpec[] = [
       )
         .option('volume', { type: 'string', requiresArg: true, describe: 'NAME[:/data]: attach this volume (pcc volume create) to the host brought up and mount it there' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
+        .option('autostop', { type: 'string', requiresArg: true, describe: 'the hosts power themselves off after this long idle, e.g. 30m (see pcc autostop)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan and render files only' }),
     examples: [
       ['$0 acquire local --count 2', 'two compute hosts on this machine'],
       ['$0 acquire ec2 --type gpu --spot', 'one GPU spot instance'],
+      ['$0 acquire ec2 --autostop 30m', 'one host that stops itself after 30 idle minutes'],
     ],
     load: () => import('./commands/acquire.js'),
     startsProject: true,
@@ -100,6 +102,24 @@ const commands: CommandSpec[] = [
       ['$0 setup ec2:&gpu --dry', 'what setup would change on the EC2 GPU hosts'],
     ],
     load: () => import('./commands/setup.js'),
+  },
+  {
+    command: 'autostop <pattern>',
+    describe: 'Let matching hosts power themselves off when idle (no SSH session, container, GPU or CPU load), or when pcc has not talked to them for --lease',
+    builder: (y) =>
+      withTimeout(y)
+        .positional('pattern', { type: 'string', describe: patternHelp })
+        .option('idle', { type: 'string', requiresArg: true, describe: 'how long a host may be idle before it powers off, e.g. 30m, 2h' })
+        .option('lease', { type: 'string', requiresArg: true, describe: 'power off after this long without word from pcc, even if busy, e.g. 12h' })
+        .option('down', { type: 'boolean', default: false, describe: 'ec2: terminate on that shutdown instead of stop (the disk goes)' })
+        .option('off', { type: 'boolean', default: false, describe: 'stop the agent and forget the setting' })
+        .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
+    examples: [
+      ['$0 autostop ec2 --idle 30m', 'EC2 hosts stop after 30 idle minutes'],
+      ['$0 autostop gpu --idle 1h --lease 12h --down', 'GPU hosts terminate after an idle hour, or 12 h without pcc'],
+      ['$0 autostop all:!init --off', 'no autostop anywhere'],
+    ],
+    load: () => import('./commands/autostop.js'),
   },
   {
     command: 'up',

@@ -2,6 +2,7 @@ import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { State } from '../state/schema.js';
 import { CONTROLLER, OVERLAY_MTU, type ClusterPlan } from './cluster.js';
+import { agentTuning } from '../autostop/agent.js';
 import { controllerOf, overlayNode } from './overlay-members.js';
 
 /** Where the local and vagrant controllers keep the export and registry storage, unless their record says otherwise. */
@@ -33,5 +34,6 @@ export async function clusterPlan(
       ...(run.joinToken ? { joinToken: run.joinToken } : {}),
     },
     overlayOnly: run.overlayOnly ?? [],
+    autostop: agentTuning(settings),
   };
 }

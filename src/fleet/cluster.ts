@@ -1,3 +1,4 @@
+import type { AgentTuning } from '../autostop/agent.js';
 import type { DriverSeries } from '../gpu/generation.js';
 import type { OverlayPlan } from '../network/overlay.js';
 
@@ -23,6 +24,8 @@ export interface ClusterPlan {
    * pattern, so that the mesh stays whole.
    */
   overlayOnly: string[];
+  /** The autostop agent's check interval and load threshold (absent: the defaults). */
+  autostop?: AgentTuning;
 }
 
 /** Docker Swarm mode on top of the overlay: the controller manages, every compute host works. */

@@ -111,6 +111,12 @@ export interface Provider<Detail = unknown> {
   exclusive?<T>(ctx: ProviderContext, fn: () => Promise<T>): Promise<T>;
   /** The controller (`pcc init`), for providers that can host it. */
   initController?(ctx: ProviderContext): Promise<HostRecord>;
+  /**
+   * What the machine does when its OS shuts down (`systemctl poweroff` by the
+   * autostop agent), where the provider decides that (EC2's
+   * InstanceInitiatedShutdownBehavior). Local and Vagrant machines just stop.
+   */
+  setShutdownBehavior?(hosts: string[], behavior: 'stop' | 'terminate', ctx: ProviderContext): Promise<void>;
   /** Projects whose resources this provider finds by tag, whatever folder they came from (`pcc adopt`). */
   discover?(ctx: ProviderContext): Promise<FoundProject[]>;
   /**

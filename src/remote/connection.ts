@@ -6,6 +6,7 @@ import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
 import { ShellSession } from './shell-session.js';
+import { TOUCH_HEARD } from './heard.js';
 import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
 
@@ -121,6 +122,8 @@ export class Connection {
         if (err) return reject(this.lost(`connection lost: ${err.message}`));
         const forget = onInterrupt(() => stopChannel(channel));
         channel.once('close', forget);
+        // Before any script: a host running pcc's autostop agent notes that pcc talked to it.
+        channel.write(`${TOUCH_HEARD}\n`);
         resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
       };
       try {

@@ -51,6 +51,11 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
     doc: "The spend cap, in USD per hour: an acquire that would take this project's running hosts above it is refused before anything is created or started, as is one where a price is unknown. Local and Vagrant hosts cost 0. Unset: no cap.",
     example: '1.50',
   },
+  PCC_AUTOSTOP_CHECK_S: { file: 'pcc', doc: 'How often, in seconds, the autostop agent on a host (pcc autostop) checks whether the host is idle.' },
+  PCC_AUTOSTOP_LOAD_PER_CPU: {
+    file: 'pcc',
+    doc: "The autostop agent counts a host busy while its 1-minute load average is above this value times the host's CPU count.",
+  },
   REGISTRY_HOST: {
     file: 'pcc',
     doc: "The registry as host:port. By default the controller's, on the overlay; set it to use another registry.",

@@ -28,6 +28,10 @@ export const settingsSchema = z.object({
   /** The spend cap: an acquire that would take the project's hourly price above it is refused. Unset: no cap. */
   PCC_MAX_USD_PER_HOUR: z
     .preprocess((v) => (v === '' ? undefined : v), z.coerce.number({ error: 'expected a price in USD per hour, such as 1.50' }).min(0, 'expected a price in USD per hour, such as 1.50').optional()),
+  /** How often the autostop agent on a host checks whether it is idle (seconds). */
+  PCC_AUTOSTOP_CHECK_S: z.coerce.number().int().min(5).max(3600).default(60),
+  /** The autostop agent counts a host busy while its 1-minute load average is above this times its CPU count. */
+  PCC_AUTOSTOP_LOAD_PER_CPU: z.coerce.number().positive().default(0.5),
 
   // Registry and the shared network
   REGISTRY_HOST: z.string().optional(),

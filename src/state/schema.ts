@@ -71,6 +71,15 @@ const hostRecordShape = z.object({
   /** On the controller: the folder its NFS server exports, and where its registry keeps images. */
   exportPath: z.string().optional(),
   registryStorage: z.string().optional(),
+  /** `pcc autostop` / `acquire --autostop`: the host powers itself off after this long idle (or without word from pcc for the lease). */
+  autostop: z
+    .object({
+      idleMinutes: z.number().int().min(1),
+      /** EC2: terminate on shutdown instead of stop. */
+      down: z.boolean(),
+      leaseMinutes: z.number().int().min(1).optional(),
+    })
+    .optional(),
   /** Provider-specific, non-secret details that no other layer reads (spot, AMI, zone, netns, ...). */
   meta: z.record(z.string(), z.string()).default({}),
 });

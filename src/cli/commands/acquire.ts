@@ -3,17 +3,24 @@ import { parseVolumeFlag } from '../../fleet/volumes.js';
 import type { AcquireRequest } from '../../providers/types.js';
 import type { CliContext } from '../context.js';
 import { refuseForeignFlags } from '../provider-flags.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeForHosts } from '../exit-codes.js';
+import { renderRecap } from '../recap.js';
+import { describeSetting, parseMinutes } from '../../autostop/agent.js';
+import { applyAutostop, type AutostopOutcome } from '../../fleet/autostop.js';
 import { table } from '../table.js';
 
 interface Args extends Omit<AcquireRequest, 'volume'> {
   provider: string;
   volume?: string;
   dry: boolean;
+  autostop?: string;
 }
 
 export default async function acquireCommand(args: Args, ctx: CliContext): Promise<number> {
   refuseForeignFlags(args.provider, args as unknown as Record<string, unknown>, 'acquireOptions');
+  // Checked before anything is made.
+  const autostop = args.autostop === undefined ? undefined : { idleMinutes: parseMinutes(args.autostop, '--autostop'), down: false };
+  const core = ctx.core({ dry: args.dry });
   const outcome = await acquire(
     args.provider,
     {
@@ -27,9 +34,19 @@ export default async function acquireCommand(args: Args, ctx: CliContext): Promi
       ...(args.volume !== undefined ? { volume: parseVolumeFlag(args.volume) } : {}),
       wait: args.wait && !args.dry,
     },
-    ctx.core({ dry: args.dry }),
+    core,
   );
-  if (ctx.json) ctx.emitJson(outcome);
+  let applied: AutostopOutcome | undefined;
+  if (autostop && !args.dry && outcome.hosts.length) {
+    // After the hosts are up: the agent goes on where SSH answered; the others get it at pcc setup.
+    const missed = new Set(outcome.unreachable.map((u) => u.host));
+    const reached = outcome.hosts.filter((h) => args.wait && !missed.has(h.name));
+    const later = outcome.hosts.filter((h) => !reached.includes(h));
+    if (later.length) await applyAutostop(later, autostop, core, { install: false });
+    if (reached.length) applied = await applyAutostop(reached, autostop, core, { install: true });
+    for (const h of later) ctx.err(`${h.name}: autostop ${describeSetting(autostop)} recorded; the agent goes on at pcc setup ${args.provider}`);
+  }
+  if (ctx.json) ctx.emitJson(applied ? { ...outcome, autostop: applied } : outcome);
   else if (!args.dry) {
     ctx.out(table(['name', 'address', 'groups', 'status'], outcome.hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.groups.join(','), h.status])));
     if (outcome.volume) ctx.out(`volume ${outcome.volume.name} attached to ${outcome.volume.attachedTo} at ${outcome.volume.mountPoint}`);
@@ -39,5 +56,7 @@ export default async function acquireCommand(args: Args, ctx: CliContext): Promi
   if (!args.dry && outcome.hosts.length) {
     ctx.next([`pcc setup ${args.provider}`, `pcc exec ${args.provider} -- uptime`, `pcc save ${args.provider}  (or pcc destroy ${args.provider})`]);
   }
-  return outcome.unreachable.length ? EXIT.unreachable : EXIT.ok;
+  if (applied?.result && !ctx.json) ctx.out(renderRecap(applied.result));
+  if (outcome.unreachable.length) return EXIT.unreachable;
+  return applied?.result ? exitCodeForHosts(applied.result.hosts) : EXIT.ok;
 }

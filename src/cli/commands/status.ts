@@ -1,5 +1,7 @@
 import { errorMessage } from '../../core/errors.js';
 import { CONTROLLER } from '../../fleet/cluster.js';
+import { describeSetting } from '../../autostop/agent.js';
+import { autostopViews, type AutostopView } from '../../fleet/autostop.js';
 import { describeTotal, summarize } from '../../fleet/costs.js';
 import { status, storageCosts } from '../../fleet/lifecycle.js';
 import { EXIT } from '../exit-codes.js';
@@ -8,10 +10,15 @@ import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
 export default async function statusCommand(_args: unknown, ctx: CliContext): Promise<number> {
-  const rows = await status(ctx.core());
+  const core = ctx.core();
+  const listed = await status(core);
+  // The autostop agent's own figures where the host runs (one short command each), else its record's setting.
+  const records = Object.values((await core.state.read()).hosts);
+  const views = await autostopViews(records, new Set(listed.filter((r) => r.state === 'running').map((r) => r.name)), core);
+  const rows = listed.map((r) => (views.has(r.name) ? { ...r, autostop: views.get(r.name)! } : r));
   // A host whose state could not be read (no credentials, no network): its state and price are unknown, and so is the total.
   const unread = rows.filter((r) => r.state === 'unknown');
-  const storage = unread.length === 0 ? await storageCosts(ctx.core()) : [];
+  const storage = unread.length === 0 ? await storageCosts(core) : [];
   const cost = summarize(rows, storage);
   const code = unread.length > 0 ? EXIT.error : EXIT.ok;
   const jobs = rows.some((r) => r.name === CONTROLLER && r.state === 'running') ? await runningJobs(ctx) : [];
@@ -36,7 +43,7 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
   }
   ctx.out(
     table(
-      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h', 'spent', '$/month'],
+      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h', 'spent', '$/month', 'autostop', 'stops in'],
       rows.map((r) => [
         r.name,
         r.provider,
@@ -49,6 +56,8 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
         r.unpriced ? '?' : r.usdPerHour === undefined ? undefined : r.usdPerHour.toFixed(3),
         r.spentUsd === undefined ? undefined : `$${r.spentUsd.toFixed(2)}`,
         r.usdPerMonth === undefined ? undefined : r.usdPerMonth.toFixed(2),
+        'autostop' in r ? describeSetting(r.autostop) : undefined,
+        'autostop' in r && r.state === 'running' ? stopsIn(r.autostop) : undefined,
       ]),
     ),
   );
@@ -85,8 +94,19 @@ async function runningJobs(ctx: CliContext): Promise<JobView[]> {
   }
 }
 
+/** `12m0s`, `busy (containers=1)`, `busy (ssh=1); 1h59m` with a lease, or nothing where the agent was not read. */
+function stopsIn(v: AutostopView): string | undefined {
+  if (v.source !== 'agent') return undefined;
+  const left = v.stopsInSeconds === undefined ? undefined : duration(v.stopsInSeconds);
+  return v.busy ? [`busy (${v.busy})`, left].filter(Boolean).join('; ') : left;
+}
+
 function uptime(since: string): string {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000));
+  return duration(Math.floor((Date.now() - Date.parse(since)) / 1000));
+}
+
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
   const m = Math.floor((s % 3600) / 60);

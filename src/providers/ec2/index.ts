@@ -8,7 +8,7 @@ import { listRegion } from './list.js';
 import { DEFAULT_WAIT_DELAY, type Ec2Hooks } from './hooks.js';
 import { knownRegions } from './record.js';
 import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
-import { save } from './save.js';
+import { save, setShutdownBehavior } from './save.js';
 import { regionStatus, regionStorage, specPrice } from './status.js';
 import { STORAGE_USD_PER_GB_MONTH } from './prices.js';
 import { attachEbsVolume, createEbsVolume, deleteEbsVolume } from './volumes.js';
@@ -89,6 +89,16 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
       const out: string[] = [];
       for (const [region, ids] of await byRegion(ctx, hosts)) out.push(...(await inRegion(ctx, region, (aws) => terminateInstances(aws, ids, ctx, delay))));
       return out;
+    },
+
+    async setShutdownBehavior(hosts, behavior, ctx) {
+      for (const [region, ids] of await byRegion(ctx, hosts)) {
+        if (ctx.dry) {
+          ctx.progress.note(`would set ${ids.length} instance(s) in ${region} to ${behavior} on shutdown`);
+          continue;
+        }
+        await inRegion(ctx, region, (aws) => setShutdownBehavior(aws, ids, behavior));
+      }
     },
 
     async destroy(ctx): Promise<DestroyReport> {

@@ -2,6 +2,7 @@ import {
   CreateImageCommand,
   CreateTagsCommand,
   DescribeImagesCommand,
+  ModifyInstanceAttributeCommand,
   StopInstancesCommand,
   waitUntilImageAvailable,
   type Instance,
@@ -81,4 +82,16 @@ async function imageAll(aws: AwsClients, ctx: ProviderContext, instances: readon
     await aws.ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: tagList(baseTags(ctx.project, 'compute')) }));
   }
   return images;
+}
+
+/**
+ * What an OS shutdown (the autostop agent's `systemctl poweroff`) does to
+ * the instances: `stop` keeps the disks, `terminate` removes them. One call
+ * per instance: ModifyInstanceAttribute takes one.
+ */
+export async function setShutdownBehavior(aws: AwsClients, ids: readonly string[], behavior: 'stop' | 'terminate'): Promise<void> {
+  for (const id of ids) {
+    // The Attribute/Value form: AWS takes it for this attribute, and moto applies only this form.
+    await aws.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceInitiatedShutdownBehavior', Value: behavior }));
+  }
 }

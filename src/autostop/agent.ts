@@ -1,0 +1,249 @@
+import { PccError } from '../core/errors.js';
+import { defineFact } from '../facts/fact.js';
+import { directory, file } from '../ops/files.js';
+import type { Operation } from '../ops/operation.js';
+import { service, systemdUnit } from '../ops/systemd.js';
+import type { Settings } from '../settings/load.js';
+import { AUTOSTOP_RUN_DIR, HEARD_FILE } from '../remote/heard.js';
+
+/**
+ * The autostop agent pcc installs on a host: a systemd timer runs a small
+ * POSIX sh script that decides from what the host sees whether it is idle
+ * (SSH sessions, running containers, GPU utilisation, CPU load), keeps its
+ * "last busy" time, and powers the host off (`systemctl poweroff`) when it
+ * has been idle for the period, or when pcc has not talked to it for the
+ * lease. Nothing is downloaded: the script and units are written by ops.
+ */
+
+/** What the host record keeps (`pcc autostop`, `acquire --autostop`). */
+export interface AutostopSetting {
+  idleMinutes: number;
+  /** EC2: terminate on shutdown instead of stop. */
+  down: boolean;
+  leaseMinutes?: number;
+}
+
+/** The agent's tuning from the settings: tests shorten the check interval. */
+export interface AgentTuning {
+  checkSeconds: number;
+  loadPerCpu: number;
+}
+
+export const DEFAULT_TUNING: AgentTuning = { checkSeconds: 60, loadPerCpu: 0.5 };
+
+export function agentTuning(settings: Settings): AgentTuning {
+  return { checkSeconds: settings.values.PCC_AUTOSTOP_CHECK_S, loadPerCpu: settings.values.PCC_AUTOSTOP_LOAD_PER_CPU };
+}
+
+/** Busy when any GPU's utilisation reaches this many percent. */
+export const GPU_BUSY_PERCENT = 10;
+
+export const AGENT_SCRIPT = '/etc/pcc/autostop.sh';
+export const AGENT_CONFIG = '/etc/pcc/autostop.conf';
+export const AGENT_STATE = `${AUTOSTOP_RUN_DIR}/state`;
+export const SERVICE_UNIT = 'pcc-autostop.service';
+export const TIMER_UNIT = 'pcc-autostop.timer';
+
+/** `30m`, `12h`, `1d`, `90` (minutes) to whole minutes; anything else is a one-line error naming the flag. */
+export function parseMinutes(text: string, flag: string): number {
+  const m = /^(\d+)\s*(m|min|h|d)?$/.exec(text.trim());
+  const n = m ? Number(m[1]) * (m[2] === 'h' ? 60 : m[2] === 'd' ? 1440 : 1) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 525_600) throw new PccError(`${flag} ${text}: give a duration such as 30m, 12h or 1d (at least 1m)`);
+  return n;
+}
+
+export function formatMinutes(n: number): string {
+  return n % 1440 === 0 ? `${n / 1440}d` : n % 60 === 0 ? `${n / 60}h` : `${n}m`;
+}
+
+export function describeSetting(s: AutostopSetting): string {
+  return [`idle ${formatMinutes(s.idleMinutes)}`, ...(s.leaseMinutes ? [`lease ${formatMinutes(s.leaseMinutes)}`] : []), ...(s.down ? ['down'] : [])].join(', ');
+}
+
+// The signals. Each is a command whose raw output a parser reads; the agent
+// runs the same command and counts with the same pattern in sh.
+
+/** An sshd session process: `sshd: root@notty`, `sshd: alice@pts/0`, OpenSSH 9.8+'s `sshd-session: ...`. */
+export const SSH_SESSION_PATTERN = '^sshd(-session)?: [^ ]+@';
+
+export const SSH_SESSIONS_COMMAND = 'ps -eo args= 2>/dev/null';
+export const CONTAINERS_COMMAND = 'docker ps -q 2>/dev/null';
+export const GPU_COMMAND = 'nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits 2>/dev/null';
+export const LOAD_COMMAND = 'cat /proc/loadavg';
+
+/** How the agent's sh turns each command's output into a number (the parsers below read the same output). */
+export const AGENT_COUNTS = {
+  sessions: `grep -cE '${SSH_SESSION_PATTERN}'`,
+  containers: 'grep -c .',
+  gpu: "awk 'BEGIN { m = 0 } /^[0-9]+$/ && $1 + 0 > m { m = $1 + 0 } END { print m }'",
+  load: "awk '{ print $1 }'",
+} as const;
+
+export function parseSshSessions(psArgs: string): number {
+  const re = new RegExp(SSH_SESSION_PATTERN);
+  return psArgs.split('\n').filter((l) => re.test(l)).length;
+}
+
+export function parseContainers(dockerPsQ: string): number {
+  return dockerPsQ.split('\n').filter((l) => /^[0-9a-f]{12,64}$/.test(l.trim())).length;
+}
+
+/** The highest utilisation of any GPU; `[N/A]` or `[Not Supported]` lines count as 0. No GPU: undefined. */
+export function parseGpuUtilisation(csv: string): number | undefined {
+  const values = csv
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => (/^\d+$/.test(l) ? Number(l) : 0));
+  return values.length ? Math.max(...values) : undefined;
+}
+
+export function parseLoadAverage(loadavg: string): number {
+  const first = loadavg.trim().split(/\s+/)[0] ?? '';
+  const n = Number(first);
+  if (!/^\d+(\.\d+)?$/.test(first) || !Number.isFinite(n)) throw new Error(`unreadable /proc/loadavg: ${JSON.stringify(loadavg.slice(0, 60))}`);
+  return n;
+}
+
+export const sshSessions = defineFact<number>({ key: 'autostop:ssh-sessions', script: SSH_SESSIONS_COMMAND, parse: parseSshSessions });
+export const runningContainers = defineFact<number>({ key: 'autostop:containers', script: CONTAINERS_COMMAND, parse: parseContainers });
+export const gpuUtilisation = defineFact<number | undefined>({ key: 'autostop:gpu', script: `${GPU_COMMAND} || :`, parse: parseGpuUtilisation });
+export const loadAverage = defineFact<number>({ key: 'autostop:load', script: LOAD_COMMAND, parse: parseLoadAverage });
+
+/** The agent's config: plain `KEY=value` lines the script sources. */
+export function agentConfig(setting: AutostopSetting, tuning: AgentTuning): string {
+  return [
+    '# pcc autostop (written by pcc; change it with pcc autostop)',
+    `IDLE_S=${setting.idleMinutes * 60}`,
+    `LEASE_S=${(setting.leaseMinutes ?? 0) * 60}`,
+    `LOAD_PER_CPU=${tuning.loadPerCpu}`,
+    `GPU_BUSY_PERCENT=${GPU_BUSY_PERCENT}`,
+    `CHECK_S=${tuning.checkSeconds}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The check, run by the timer. Times are epoch seconds. "Last busy" lives
+ * in /run (a boot starts the count again), as does the "heard" file pcc
+ * touches; a config written later than either counts as both, so a new
+ * setting starts a fresh period.
+ */
+export function agentScript(): string {
+  return `#!/bin/sh
+# pcc autostop agent (written by pcc): powers this host off when it has been
+# idle for IDLE_S seconds, or when pcc has not talked to it for LEASE_S.
+set -u
+. ${AGENT_CONFIG}
+D=${AUTOSTOP_RUN_DIR}
+mkdir -p "$D"
+now=$(date +%s)
+[ -f ${HEARD_FILE} ] || { : > ${HEARD_FILE}; chmod 0666 ${HEARD_FILE}; }
+[ -f "$D/busy" ] || echo "$now" > "$D/busy"
+conf=$(stat -c %Y ${AGENT_CONFIG})
+sessions=$(${SSH_SESSIONS_COMMAND} | ${AGENT_COUNTS.sessions})
+containers=$(${CONTAINERS_COMMAND} | ${AGENT_COUNTS.containers})
+gpu=0
+if command -v nvidia-smi >/dev/null 2>&1; then
+  gpu=$(${GPU_COMMAND} | ${AGENT_COUNTS.gpu})
+fi
+load=$(${AGENT_COUNTS.load} /proc/loadavg)
+cpus=$(nproc 2>/dev/null || echo 1)
+busy=""
+[ "$sessions" -eq 0 ] || busy="$busy ssh=$sessions"
+[ "$containers" -eq 0 ] || busy="$busy containers=$containers"
+[ "$gpu" -lt "$GPU_BUSY_PERCENT" ] || busy="$busy gpu=$gpu%"
+! awk -v l="$load" -v n="$cpus" -v t="$LOAD_PER_CPU" 'BEGIN { exit !(l > n * t) }' || busy="$busy load=$load"
+[ -z "$busy" ] || { echo "$now" > "$D/busy.tmp" && mv "$D/busy.tmp" "$D/busy"; }
+last=$(cat "$D/busy")
+heard=$(stat -c %Y ${HEARD_FILE})
+[ "$last" -ge "$conf" ] || last=$conf
+[ "$heard" -ge "$conf" ] || heard=$conf
+why=""
+[ $((now - last)) -lt "$IDLE_S" ] || why="idle for $((now - last)) s"
+[ "$LEASE_S" -eq 0 ] || [ $((now - heard)) -lt "$LEASE_S" ] || why="no word from pcc for $((now - heard)) s (lease)"
+printf 'checked=%s\\nlast_busy=%s\\nheard=%s\\nidle_s=%s\\nlease_s=%s\\ncheck_s=%s\\nbusy=%s\\nstopping=%s\\n' \\
+  "$now" "$last" "$heard" "$IDLE_S" "$LEASE_S" "$CHECK_S" "\${busy# }" "$why" > "$D/state.tmp" && mv "$D/state.tmp" "$D/state"
+if [ -n "$why" ]; then
+  echo "pcc autostop: powering off: $why"
+  systemctl poweroff
+fi
+`;
+}
+
+export function serviceUnit(): string {
+  return ['[Unit]', 'Description=pcc autostop: power off when idle', '', '[Service]', 'Type=oneshot', `ExecStart=/bin/sh ${AGENT_SCRIPT}`, ''].join('\n');
+}
+
+export function timerUnit(tuning: AgentTuning): string {
+  return [
+    '[Unit]',
+    'Description=pcc autostop: check whether this host is idle',
+    '',
+    '[Timer]',
+    // The first check soon after the timer starts (the install, each boot), then every checkSeconds.
+    'OnActiveSec=5s',
+    `OnBootSec=${tuning.checkSeconds}s`,
+    `OnUnitActiveSec=${tuning.checkSeconds}s`,
+    'AccuracySec=1s',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+}
+
+/** The agent on (a setting) or off (undefined: the timer stops, the files stay). */
+export function autostopOps(setting: AutostopSetting | undefined, tuning: AgentTuning): Operation[] {
+  if (!setting) return [service(TIMER_UNIT, { enabled: false, state: 'stopped' })];
+  const config = file(AGENT_CONFIG, { content: agentConfig(setting, tuning), mode: '0644' });
+  const script = file(AGENT_SCRIPT, { content: agentScript(), mode: '0755' });
+  return [
+    directory('/etc/pcc', { mode: '0755' }),
+    config,
+    script,
+    systemdUnit(SERVICE_UNIT, { content: serviceUnit(), state: 'stopped' }),
+    systemdUnit(TIMER_UNIT, { content: timerUnit(tuning), enabled: true, state: 'started' }),
+  ];
+}
+
+/** What the agent wrote at its last check. */
+export interface AgentState {
+  checked: number;
+  lastBusy: number;
+  heard: number;
+  idleSeconds: number;
+  leaseSeconds: number;
+  checkSeconds: number;
+  busy: string;
+  stopping: string;
+}
+
+export function parseAgentState(text: string): AgentState | undefined {
+  const kv = Object.fromEntries(text.split('\n').flatMap((l) => (/^([a-z_]+)=(.*)$/.exec(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])));
+  const num = (k: string) => (/^\d+$/.test(kv[k] ?? '') ? Number(kv[k]) : NaN);
+  const s: AgentState = {
+    checked: num('checked'),
+    lastBusy: num('last_busy'),
+    heard: num('heard'),
+    idleSeconds: num('idle_s'),
+    leaseSeconds: num('lease_s'),
+    checkSeconds: num('check_s'),
+    busy: kv.busy ?? '',
+    stopping: kv.stopping ?? '',
+  };
+  return [s.checked, s.lastBusy, s.heard, s.idleSeconds, s.leaseSeconds].some(Number.isNaN) ? undefined : s;
+}
+
+/**
+ * Seconds until the agent would power the host off, at `now`: by the idle
+ * period if nothing was busy at its last check, by the lease (counting from
+ * `heardAt`: the status that asks has just been heard) in any case.
+ * Undefined: busy, and no lease.
+ */
+export function secondsUntilStop(s: AgentState, now: number, heardAt = s.heard): number | undefined {
+  const idle = s.busy ? Infinity : s.idleSeconds - (now - s.lastBusy);
+  const lease = s.leaseSeconds > 0 ? s.leaseSeconds - (now - heardAt) : Infinity;
+  const left = Math.min(idle, lease);
+  return Number.isFinite(left) ? Math.max(0, left) : undefined;
+}

@@ -1,0 +1,118 @@
+import { AGENT_STATE, agentTuning, parseAgentState, secondsUntilStop, type AgentState, type AutostopSetting } from '../autostop/agent.js';
+import { errorMessage, PccError } from '../core/errors.js';
+import { selectHosts } from '../inventory/pattern.js';
+import { runPlaybook } from '../playbook/run.js';
+import type { RunResult } from '../playbook/result.js';
+import { loadProvider } from '../providers/index.js';
+import type { ProviderContext } from '../providers/types.js';
+import { TOUCH_HEARD } from '../remote/heard.js';
+import type { HostRecord } from '../state/schema.js';
+import { connectorFor } from './connect.js';
+import { runOptions } from './playbooks.js';
+
+export interface AutostopOutcome {
+  hosts: { name: string; autostop?: AutostopSetting }[];
+  /** The agent's install (or stop) on the running hosts; absent when nothing was reachable to try. */
+  result?: RunResult;
+  /** Hosts that were not running: their setting is recorded and the agent goes on at their next setup. */
+  notRunning: string[];
+}
+
+/** `pcc autostop PATTERN`: the hosts it matches, compute hosts only. */
+export async function autostopPattern(pattern: string, setting: AutostopSetting | undefined, ctx: ProviderContext): Promise<AutostopOutcome> {
+  const hosts = selectHosts(pattern, Object.values((await ctx.state.read()).hosts));
+  return applyAutostop(hosts, setting, ctx, { install: true });
+}
+
+/**
+ * Records the setting on each host, tells each provider what a shutdown
+ * means (EC2: stop, or terminate with `down`) and, with `install`, writes
+ * the agent on the running hosts (or stops its timer for `--off`).
+ */
+export async function applyAutostop(
+  hosts: readonly HostRecord[],
+  setting: AutostopSetting | undefined,
+  ctx: ProviderContext,
+  options: { install: boolean },
+): Promise<AutostopOutcome> {
+  const controller = hosts.find((h) => h.groups.includes('controller'));
+  if (controller) throw new PccError(`${controller.name} is the controller, which every host needs; autostop takes compute hosts (e.g. all:!${controller.name})`);
+  const names = hosts.map((h) => h.name);
+  if (!ctx.dry) {
+    await ctx.state.update((state) => {
+      for (const n of names) {
+        const h = state.hosts[n];
+        if (!h) continue;
+        if (setting) h.autostop = setting;
+        else delete h.autostop;
+      }
+    });
+  }
+  if (setting) {
+    for (const providerName of [...new Set(hosts.map((h) => h.provider))].sort()) {
+      const provider = await loadProvider(providerName);
+      const mine = hosts.filter((h) => h.provider === providerName).map((h) => h.name);
+      if (provider.setShutdownBehavior) await provider.setShutdownBehavior(mine, setting.down ? 'terminate' : 'stop', ctx);
+      else if (setting.down) ctx.progress.note(`${providerName}: --down: an idle host powers off and keeps its disk here; pcc release removes it`);
+    }
+  }
+  const state = await ctx.state.read();
+  const current = names.flatMap((n) => (state.hosts[n] ? [state.hosts[n]] : []));
+  const running = current.filter((h) => (h.status ?? 'running') === 'running');
+  const notRunning = current.filter((h) => !running.includes(h)).map((h) => h.name);
+  let result: RunResult | undefined;
+  if (options.install && running.length > 0) {
+    const { default: playbook } = await import('../../playbooks/autostop.js');
+    result = await runPlaybook(playbook, running, await runOptions(ctx, { dry: ctx.dry, input: { tuning: agentTuning(ctx.settings) } }));
+  }
+  return { hosts: current.map((h) => ({ name: h.name, ...(setting ? { autostop: setting } : {}) })), result, notRunning };
+}
+
+/** What `pcc status` shows per host with a setting. */
+export interface AutostopView extends AutostopSetting {
+  /** Seconds until the host would power itself off (from the agent's last check): the idle period if it was idle, the lease in any case; absent while busy without a lease. */
+  stopsInSeconds?: number;
+  /** What kept it busy at the agent's last check (`ssh=1 containers=2`). */
+  busy?: string;
+  /** Where the figures come from: the agent on the host, or only the record (not running, not reached, not checked yet). */
+  source: 'agent' | 'record';
+}
+
+/**
+ * Reads the agent's state on the running hosts with a setting (one short
+ * command each, which also renews their lease: pcc talked to them). A host
+ * that does not answer keeps what its record says.
+ */
+export async function autostopViews(records: readonly HostRecord[], running: ReadonlySet<string>, ctx: ProviderContext): Promise<Map<string, AutostopView>> {
+  const out = new Map<string, AutostopView>();
+  const withSetting = records.filter((h) => h.autostop);
+  for (const h of withSetting) out.set(h.name, { ...h.autostop!, source: 'record' });
+  const reachable = withSetting.filter((h) => running.has(h.name));
+  if (reachable.length === 0) return out;
+  const connect = await connectorFor(ctx.project, ctx.settings);
+  await Promise.all(
+    reachable.map(async (h) => {
+      try {
+        const conn = await connect(h);
+        try {
+          const r = await conn.exec(`${TOUCH_HEARD}; cat ${AGENT_STATE} 2>/dev/null; echo now=$(date +%s)`, {
+            deadline: { ms: 15_000, step: 'while reading the autostop state' },
+          });
+          const state = parseAgentState(r.stdout);
+          const now = Number(/^now=(\d+)$/m.exec(r.stdout)?.[1]);
+          if (state && Number.isFinite(now)) out.set(h.name, view(h.autostop!, state, now));
+        } finally {
+          conn.close();
+        }
+      } catch (err) {
+        ctx.progress.warn(`${h.name}: autostop state unavailable: ${errorMessage(err)}`);
+      }
+    }),
+  );
+  return out;
+}
+
+function view(setting: AutostopSetting, state: AgentState, now: number): AutostopView {
+  const left = secondsUntilStop(state, now, now);
+  return { ...setting, ...(left !== undefined ? { stopsInSeconds: left } : {}), busy: state.busy, source: 'agent' };
+}

@@ -14,7 +14,8 @@ export default definePlaybook({
   name: 'compute-host',
   async run(host) {
     const root = `${host.vars.BENCH_ROOT}/${host.name}`;
-    const registry = host.vars.BENCH_REGISTRY ?? '10.214.0.1:5000';
+    // host.vars is strict: reading an unset variable fails, so ask first.
+    const registry = 'BENCH_REGISTRY' in host.vars ? host.vars.BENCH_REGISTRY! : '10.214.0.1:5000';
     for (const d of ['etc', 'etc/pcc', 'var', 'var/lib', 'var/lib/pcc']) host.add(ops.directory(`${root}/${d}`, { mode: '0755' }));
     host.add(ops.lineInFile(`${root}/etc/pcc/env`, { line: `REGISTRY_HOST=${registry}`, match: /^REGISTRY_HOST=/ }));
     host.add(ops.template(`${root}/etc/pcc/agent.service`, { source: unit, vars: { host: host.name, registry } }));

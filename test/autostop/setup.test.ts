@@ -1,44 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pcc } from '../fixtures/cli.js';
-import { claimTestSubnet, TEST_BASE_CACHE } from '../fixtures/local-hosts.js';
+import { localCliProject, type LocalCliProject } from '../fixtures/cli-project.js';
 
 /**
  * `acquire --autostop` on real local hosts (a controller and one compute
  * host, nspawn): the agent goes on right after the host is up, and setup
  * keeps it as it is; a second setup changes nothing.
  */
-let dir: string;
-let project: string;
+let t: LocalCliProject;
 let env: NodeJS.ProcessEnv;
-let claim: { subnet: string; release(): void };
-
-const p = (...args: string[]) => pcc(['--project', project, ...args], env);
-const json = (...args: string[]) => {
-  const r = pcc(['--project', project, '--json', ...args], env);
-  if (r.code !== 0) throw new Error(`pcc ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${r.stdout}`);
-  return JSON.parse(r.stdout);
-};
+const p = (...args: string[]) => t.p(...args);
+const json = (...args: string[]) => t.json(...args);
 const AGENT_OPS = ['file /etc/pcc/autostop.conf', 'file /etc/pcc/autostop.sh', 'unit pcc-autostop.service', 'unit pcc-autostop.timer'];
 
 beforeAll(async () => {
-  claim = await claimTestSubnet();
-  dir = mkdtempSync(path.join(tmpdir(), 'pcc-autostop-setup-'));
-  project = path.join(dir, 'project');
-  mkdirSync(path.join(project, 'config'), { recursive: true });
-  writeFileSync(path.join(project, 'config/local.env'), `LOCAL_SUBNET=${claim.subnet}\nLOCAL_BASE_CACHE=${TEST_BASE_CACHE}\n`);
-  env = { HOME: path.join(dir, 'home') };
-  mkdirSync(env.HOME!, { recursive: true });
+  t = await localCliProject('autostop-setup');
+  ({ env } = t);
 });
 
-afterAll(() => {
-  if (existsSync(project)) p('destroy', 'local', '--yes');
-  rmSync(dir, { recursive: true, force: true });
-  claim.release();
-});
+afterAll(() => t?.stop());
 
 describe('acquire --autostop, then setup (real local hosts)', () => {
   it('acquire local --autostop 30m installs the agent once the host answers on ssh', { timeout: 300_000 }, () => {

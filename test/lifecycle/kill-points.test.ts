@@ -236,6 +236,15 @@ describe('kill -9 of ec2 acquire/save/resume/release/destroy at EC2 calls, lines
     if (a !== b) problems.push(`instances changed: ${a} -> ${b}`);
   };
 
+  /** The same instances as before, all `state`, and the state and aliases agreeing with moto. */
+  const sameHostsNow = (state: string) => (before: World, after: World): string[] => {
+    const p: string[] = [];
+    allIn(after, state, 2, p);
+    sameInstances(before, after, p);
+    consistent(after, p);
+    return p;
+  };
+
   const OVERLAY_PORT = 51820;
   const acquireCheck = (before: World, after: World): string[] => {
     const p: string[] = [];
@@ -285,13 +294,7 @@ describe('kill -9 of ec2 acquire/save/resume/release/destroy at EC2 calls, lines
         { at: 'call', action: 'DescribeInstances', nth: 3, when: 'after' },
         { at: 'line', nth: 1, match: 'stopping 2 instance(s)' },
       ],
-      check: (before, after) => {
-        const p: string[] = [];
-        allIn(after, 'stopped', 2, p);
-        sameInstances(before, after, p);
-        consistent(after, p);
-        return p;
-      },
+      check: sameHostsNow('stopped'),
     },
     {
       command: ['save', 'ec2', '--snapshot'],
@@ -301,13 +304,7 @@ describe('kill -9 of ec2 acquire/save/resume/release/destroy at EC2 calls, lines
         { at: 'call', action: 'CreateImage', nth: 2, when: 'after' },
         { at: 'call', action: 'CreateTags', when: 'after' },
       ],
-      check: (before, after) => {
-        const p: string[] = [];
-        allIn(after, 'stopped', 2, p);
-        sameInstances(before, after, p);
-        consistent(after, p);
-        return p;
-      },
+      check: sameHostsNow('stopped'),
     },
     {
       command: ['resume', 'ec2', '--no-wait'],
@@ -317,13 +314,7 @@ describe('kill -9 of ec2 acquire/save/resume/release/destroy at EC2 calls, lines
         { at: 'call', action: 'DescribeInstances', nth: 3, when: 'after' },
         { at: 'line', nth: 1, match: 'ec2: start' },
       ],
-      check: (before, after) => {
-        const p: string[] = [];
-        allIn(after, 'running', 2, p);
-        sameInstances(before, after, p);
-        consistent(after, p);
-        return p;
-      },
+      check: sameHostsNow('running'),
     },
     {
       command: ['release', 'cpu2'],

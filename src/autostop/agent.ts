@@ -4,7 +4,7 @@ import { directory, file } from '../ops/files.js';
 import type { Operation } from '../ops/operation.js';
 import { service, systemdUnit } from '../ops/systemd.js';
 import type { Settings } from '../settings/load.js';
-import { AUTOSTOP_RUN_DIR, HEARD_FILE } from '../remote/heard.js';
+import { AUTOSTOP_RUN_DIR, HEARD_FILE } from './heard.js';
 
 /**
  * The autostop agent pcc installs on a host: a systemd timer runs a small

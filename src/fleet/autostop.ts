@@ -5,10 +5,10 @@ import { runPlaybook } from '../playbook/run.js';
 import type { RunResult } from '../playbook/result.js';
 import { loadProvider } from '../providers/index.js';
 import type { ProviderContext } from '../providers/types.js';
-import { TOUCH_HEARD } from '../remote/heard.js';
 import type { HostRecord } from '../state/schema.js';
 import { connectorFor } from './connect.js';
 import { runOptions } from './playbooks.js';
+import { providersOf } from './lifecycle.js';
 
 export interface AutostopOutcome {
   hosts: { name: string; autostop?: AutostopSetting }[];
@@ -49,7 +49,7 @@ export async function applyAutostop(
     });
   }
   if (setting) {
-    for (const providerName of [...new Set(hosts.map((h) => h.provider))].sort()) {
+    for (const providerName of providersOf(hosts)) {
       const provider = await loadProvider(providerName);
       const mine = hosts.filter((h) => h.provider === providerName).map((h) => h.name);
       if (provider.setShutdownBehavior) await provider.setShutdownBehavior(mine, setting.down ? 'terminate' : 'stop', ctx);
@@ -95,7 +95,7 @@ export async function autostopViews(records: readonly HostRecord[], running: Rea
       try {
         const conn = await connect(h);
         try {
-          const r = await conn.exec(`${TOUCH_HEARD}; cat ${AGENT_STATE} 2>/dev/null; echo now=$(date +%s)`, {
+          const r = await conn.exec(`cat ${AGENT_STATE} 2>/dev/null; echo now=$(date +%s)`, {
             deadline: { ms: 15_000, step: 'while reading the autostop state' },
           });
           const state = parseAgentState(r.stdout);

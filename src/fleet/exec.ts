@@ -1,4 +1,3 @@
-import { TOUCH_HEARD } from '../remote/heard.js';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { errorMessage } from '../core/errors.js';
@@ -35,8 +34,7 @@ export async function execOnHosts(
     timeoutMs?: number;
   },
 ): Promise<ExecOutcome[]> {
-  // A host running pcc's autostop agent notes that pcc talked to it (one line before the command).
-  const command = `${TOUCH_HEARD}\n${stoppable(words.join(' '))}`;
+  const command = stoppable(words.join(' '));
   const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.applyMs, step: 'while running the command' };
   const limit = pLimit(options.concurrency);
   return Promise.all(

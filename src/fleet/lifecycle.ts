@@ -261,10 +261,15 @@ async function staleAliasHosts(provider: ProviderName, recorded: readonly HostRe
   return (await providerAliasHosts(ctx.project, provider)).filter((name) => !recorded.some((h) => h.name === name));
 }
 
+/** The providers that have hosts in the state, in a stable order. */
+export function providersOf(hosts: readonly HostRecord[]): ProviderName[] {
+  return [...new Set(hosts.map((h) => h.provider))].sort();
+}
+
 /** Live status of every provider that has hosts in the state. */
 export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
   const state = await ctx.state.read();
-  const names = [...new Set(Object.values(state.hosts).map((h) => h.provider))].sort();
+  const names = providersOf(Object.values(state.hosts));
   const rows: HostStatus[] = [];
   for (const name of names) {
     const provider = await loadProvider(name);
@@ -285,8 +290,7 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
 
 /** What the project stores without a host (AMIs, snapshots), per provider that has hosts in the state; one that cannot be read costs a warning. */
 export async function storageCosts(ctx: ProviderContext): Promise<StorageCost[]> {
-  const state = await ctx.state.read();
-  const names = [...new Set(Object.values(state.hosts).map((h) => h.provider))].sort();
+  const names = providersOf(Object.values((await ctx.state.read()).hosts));
   const out: StorageCost[] = [];
   for (const name of names) {
     const provider = await loadProvider(name);

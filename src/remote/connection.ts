@@ -6,7 +6,6 @@ import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
 import { ShellSession } from './shell-session.js';
-import { TOUCH_HEARD } from './heard.js';
 import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
 
@@ -27,6 +26,8 @@ export interface ConnectOptions {
   verifyHostKey?: (host: Endpoint, key: Buffer) => boolean;
   /** How often an idle connection asks the host whether it is still there (5 s); tests shorten it. */
   keepaliveIntervalMs?: number;
+  /** One line of sh that every shell session and command on this connection runs first (it must print nothing). */
+  preamble?: string;
 }
 
 /** Keepalives unanswered before the host counts as gone: with the 5 s interval, a dead peer is found within 20 s. */
@@ -51,6 +52,7 @@ export class Connection {
     readonly host: Endpoint,
     private readonly ssh: NodeSSH,
     keepaliveIntervalMs: number,
+    private readonly preamble: string | undefined,
   ) {
     this.client = ssh.connection!;
     // node-ssh listens for errors only during the handshake and its own calls:
@@ -83,7 +85,7 @@ export class Connection {
           keepaliveCountMax: KEEPALIVE_COUNT_MAX,
           hostVerifier: options.verifyHostKey ? (key: Buffer) => options.verifyHostKey!(host, key) : undefined,
         });
-        return new Connection(host, ssh, keepaliveIntervalMs);
+        return new Connection(host, ssh, keepaliveIntervalMs, options.preamble);
       } catch (err) {
         ssh.dispose();
         lastError = err;
@@ -122,8 +124,7 @@ export class Connection {
         if (err) return reject(this.lost(`connection lost: ${err.message}`));
         const forget = onInterrupt(() => stopChannel(channel));
         channel.once('close', forget);
-        // Before any script: a host running pcc's autostop agent notes that pcc talked to it.
-        channel.write(`${TOUCH_HEARD}\n`);
+        if (this.preamble) channel.write(`${this.preamble}\n`);
         resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
       };
       try {
@@ -172,7 +173,7 @@ export class Connection {
     traceScript(this.host.name, typeof options.stdin === 'string' ? `${command} <<'stdin'\n${options.stdin}\nstdin` : command);
     if (this.fate) throw this.lost('');
     try {
-      const running = this.ssh.execCommand(command, {
+      const running = this.ssh.execCommand(this.preamble ? `${this.preamble}\n${command}` : command, {
         stdin: options.stdin,
         noTrim: true,
         // Interrupted, pcc asks sshd to signal what it started (OpenSSH delivers "signal" requests), then hangs up.

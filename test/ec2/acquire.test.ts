@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeVolumesCommand,
@@ -10,7 +9,7 @@ import {
 import { describe, expect, test } from 'vitest';
 import { MOTO_ACCOUNT_ID } from '../fixtures/moto.js';
 import { ignitionReport } from '../render/ignition-validate.js';
-import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite } from './harness.js';
+import { countingProvider, DLAMI_PARAMETER, makeProject, REGION, TEST_CIDR, useMotoSuite, liveInstances as liveInstancesOf } from './harness.js';
 import { acquireOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 
 // moto's instances cannot be reached over SSH: every acquire here uses wait=false
@@ -21,17 +20,7 @@ const suite = useMotoSuite('acq');
 
 
 /** The test project's instances, as moto sees them. */
-async function liveInstances(): Promise<Instance[]> {
-  const out = await suite.aws.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:pcc:project-id', Values: [suite.t.project.id] },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-      ],
-    }),
-  );
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
+const liveInstances = () => liveInstancesOf(suite.aws, suite.t.project.id);
 
 const tag = (i: Instance, k: string) => i.Tags?.find((x) => x.Key === k)?.Value;
 

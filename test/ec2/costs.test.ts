@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DescribeInstancesCommand, DescribeVolumesCommand, type Filter } from '@aws-sdk/client-ec2';
+import { DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { acquireOn, saveOn, status } from '../../src/fleet/lifecycle.js';
 import { describeTotal, summarize } from '../../src/fleet/costs.js';
@@ -12,21 +12,14 @@ import { parseGetProducts, priceListAllowed, signedHeaders } from '../../src/pro
 import { ON_DEMAND_TABLE_DATE, STORAGE_USD_PER_GB_MONTH } from '../../src/providers/ec2/prices.js';
 import { foundPrice } from '../../src/cli/commands/adopt.js';
 import { pcc } from '../fixtures/cli.js';
-import { countingProvider, REGION, useMotoSuite } from './harness.js';
+import { countingProvider, liveInstanceIds, REGION, useMotoSuite } from './harness.js';
 
 /** Issue 14 part 4: honest prices, spend, and the spend cap, on moto and a loopback Price List. */
 const suite = useMotoSuite('cost');
 
 const RECORDED = path.resolve(import.meta.dirname, '../fixtures/pricing/get-products-c6i-xlarge-us-east-1.json');
 
-async function liveIds(id: string): Promise<string[]> {
-  const filters: Filter[] = [
-    { Name: 'tag:pcc:project-id', Values: [id] },
-    { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-  ];
-  const out = await suite.aws.send(new DescribeInstancesCommand({ Filters: filters }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!).sort();
-}
+const liveIds = (id: string) => liveInstanceIds(suite.aws, id);
 
 function writePccEnv(lines: string): void {
   writeFileSync(path.join(suite.t.project.root, 'config', 'pcc.env'), lines);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { openProject, type Project } from '../../src/core/project.js';
 import type { Progress } from '../../src/core/progress.js';
@@ -122,6 +122,24 @@ export function motoClient(moto: MotoServer): EC2Client {
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
+}
+
+/** A project's instances that are not terminated, as moto sees them (by the project-id tag). */
+export async function liveInstances(aws: EC2Client, projectId: string): Promise<Instance[]> {
+  const out = await aws.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:pcc:project-id', Values: [projectId] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    }),
+  );
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+}
+
+/** Their ids, sorted. */
+export async function liveInstanceIds(aws: EC2Client, projectId: string): Promise<string[]> {
+  return (await liveInstances(aws, projectId)).map((i) => i.InstanceId!).sort();
 }
 
 export interface MotoSuite {

@@ -1,25 +1,18 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeInstancesCommand, DescribeSecurityGroupsCommand, type Filter } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
 import { openProject } from '../../src/core/project.js';
 import { acquire, acquireOn, releaseOn, resumeOn, saveOn } from '../../src/fleet/lifecycle.js';
 import { providerConfigFile } from '../../src/sshconfig/paths.js';
 import { StateStore } from '../../src/state/store.js';
 import { pcc } from '../fixtures/cli.js';
-import { countingProvider, makeProject, useMotoSuite } from './harness.js';
+import { countingProvider, liveInstanceIds, makeProject, useMotoSuite } from './harness.js';
 
 /** The lifecycle regressions of issue 13 on moto (--no-wait: moto's instances cannot be reached over SSH). */
 const suite = useMotoSuite('life');
 
-async function liveIds(id: string): Promise<string[]> {
-  const filters: Filter[] = [
-    { Name: 'tag:pcc:project-id', Values: [id] },
-    { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-  ];
-  const out = await suite.aws.send(new DescribeInstancesCommand({ Filters: filters }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!).sort();
-}
+const liveIds = (id: string) => liveInstanceIds(suite.aws, id);
 
 describe('ec2 lifecycle on moto', () => {
   test('two projects with the same folder name in different parents: destroy in one leaves the other untouched', async () => {

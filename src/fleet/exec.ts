@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { errorMessage } from '../core/errors.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { UnreachableError } from '../remote/connection.js';
 import type { Connector } from '../remote/connector.js';
 import { DEFAULT_TIMEOUTS } from '../remote/timeouts.js';
@@ -34,20 +36,36 @@ export async function execOnHosts(
     timeoutMs?: number;
   },
 ): Promise<ExecOutcome[]> {
-  const command = stoppable(words.join(' '));
   const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.applyMs, step: 'while running the command' };
   const limit = pLimit(options.concurrency);
   return Promise.all(
     hosts.map((h) =>
       limit(async (): Promise<ExecOutcome> => {
         const lines = lineSplitter((line) => options.onLine?.(h.name, line));
+        // Where the command notes its process group, for the stop that comes over a session of its own;
+        // one name per host, as two hosts may share a /tmp (two sshd on one machine).
+        const groupFile = `/tmp/.pcc-exec-${randomBytes(6).toString('hex')}`;
+        const command = stoppable(words.join(' '), groupFile);
         try {
           const conn = await options.connect(h);
+          // sshd refuses "signal" requests on some sessions (a root login on OpenSSH 9.2), so an
+          // interrupted pcc also stops the command's group with a kill of its own.
+          let stopping: Promise<void> | undefined;
+          const forget = onInterrupt(
+            () =>
+              (stopping = conn.exec(stopGroup(groupFile), { deadline: { ms: 2_000, step: 'while stopping the command' } }).then(
+                () => undefined,
+                () => undefined,
+              )),
+          );
           try {
             const result = await conn.exec(command, { onOutput: lines.push, stdin: options.stdin?.(h), deadline });
             lines.flush();
             return { host: h.name, exitCode: result.code, unreachable: false, output: result.stdout + result.stderr };
           } finally {
+            forget();
+            // The command's end (its channel closed by the interrupt) must not cut the stop short.
+            await stopping;
             conn.close();
           }
         } catch (err) {
@@ -63,11 +81,18 @@ export async function execOnHosts(
  * The command in the background of a shell that, on SIGTERM, SIGINT or SIGHUP
  * (pcc sends TERM when interrupted), signals its whole process group: sshd
  * starts each session's shell as a group leader, so every process the command
- * made goes with it, not only the shell. Its stdin stays the session's.
+ * made goes with it, not only the shell. The shell writes its pid (the
+ * group's id) to `groupFile`, so `stopGroup` can reach it from another
+ * session, and removes it when the command ends. Its stdin stays the session's.
  */
-export function stoppable(command: string): string {
-  return `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; { ${command}
-} <&0 & wait $!`;
+export function stoppable(command: string, groupFile: string): string {
+  return `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; echo $$ > ${groupFile}; { ${command}
+} <&0 & wait $!; s=$?; rm -f ${groupFile}; exit $s`;
+}
+
+/** TERM to the process group that `stoppable` noted, from a session of its own. */
+export function stopGroup(groupFile: string): string {
+  return `[ -f ${groupFile} ] && kill -TERM -- -"$(cat ${groupFile})" 2>/dev/null; rm -f ${groupFile}`;
 }
 
 function lineSplitter(emit: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {

@@ -132,6 +132,11 @@ export default definePlaybook({
     const s = screen('ctrlc');
     expect(s).toMatch(/pcc: interrupted \(SIGINT\) during pcc exec on t1, t2; stopping the remote commands pcc started/);
     await until('no sleep left on any host', () => !remoteCommands().some((c) => c.includes('sleep 31.5')), 5_000);
+    // Nor anywhere else: a command whose session was cut is reparented to init, out of sight of the walk above.
+    const anywhere = () => spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('sleep 31.5') && !l.includes(' exec all '));
+    await until('no sleep left on this machine', () => anywhere().length === 0, 5_000).catch((err) => {
+      throw new Error(`${(err as Error).message}: ${anywhere().join(' | ')}`);
+    });
     // Nothing is left locked: the next command runs at once.
     expect(pcc(['--project', project, 'exec', 'all', '--', 'true'], { HOME: home }).code).toBe(0);
   });

@@ -7,7 +7,7 @@ import { closest, guessCommand } from '../../src/cli/suggest.js';
 import { HostFailedError, OperationRefusedError, PccError, UnreachableError, UserInputError } from '../../src/core/errors.js';
 import { addressKnownHosts, ansibleInventory, pyinfraInventory } from '../../src/inventory/export.js';
 import { strictVars } from '../../src/playbook/vars.js';
-import { stoppable } from '../../src/fleet/exec.js';
+import { stopGroup, stoppable } from '../../src/fleet/exec.js';
 import { renderExamples } from '../../src/settings/docs.js';
 import { settingsSchema } from '../../src/settings/schema.js';
 import type { HostRecord } from '../../src/state/schema.js';
@@ -85,7 +85,10 @@ describe('host.vars is strict', () => {
 
 describe('exec wraps the command so that a signal stops its whole process group', () => {
   it('is exact', () => {
-    expect(stoppable('sleep 30')).toBe(`trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; { sleep 30\n} <&0 & wait $!`);
+    expect(stoppable('sleep 30', '/tmp/.pcc-exec-x')).toBe(
+      `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; echo $$ > /tmp/.pcc-exec-x; { sleep 30\n} <&0 & wait $!; s=$?; rm -f /tmp/.pcc-exec-x; exit $s`,
+    );
+    expect(stopGroup('/tmp/.pcc-exec-x')).toBe('[ -f /tmp/.pcc-exec-x ] && kill -TERM -- -"$(cat /tmp/.pcc-exec-x)" 2>/dev/null; rm -f /tmp/.pcc-exec-x');
   });
 });
 

@@ -1,0 +1,143 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pcc, repoRoot } from '../../fixtures/cli.js';
+import { startSshdHosts, type SshdFleet } from '../../fixtures/sshd.js';
+
+/*
+ * pcc in real terminals (tmux) and real pipes, against real sshd hosts: the
+ * live view, a closed reader, and Ctrl-C during `pcc exec`.
+ */
+
+let fleet: SshdFleet;
+let dir: string;
+let project: string;
+let home: string;
+const socket = `pcc-test-${process.pid}`;
+const bin = path.join(repoRoot, 'bin/pcc.js');
+
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Every process below the hosts' sshd, by command line: what runs "on the hosts". */
+function remoteCommands(): string[] {
+  const out: string[] = [];
+  const walk = (pid: number) => {
+    const r = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
+    for (const line of r.stdout.split('\n').filter((l) => l.trim())) {
+      const [child, ...args] = line.trim().split(/\s+/);
+      out.push(args.join(' '));
+      walk(Number(child));
+    }
+  };
+  for (const h of fleet.hosts) walk(h.process.pid!);
+  return out;
+}
+
+/** A shell line run in tmux, with the test's HOME, that leaves its exit code in a file. */
+function inTmux(session: string, command: string, rcFile: string): void {
+  // A person at a terminal: CI (set when the suite runs in CI) would switch the live view off.
+  const line = `cd ${project} && env -u CI HOME=${home} TERM=xterm-256color ${command}; echo $? > ${rcFile}; sleep 600`;
+  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '30', 'bash', '--norc', '-c', line);
+}
+
+beforeAll(async () => {
+  fleet = await startSshdHosts(2, { prefix: 't' });
+  dir = mkdtempSync(path.join(tmpdir(), 'pcc-term-'));
+  project = path.join(dir, 'project');
+  home = path.join(dir, 'home');
+  mkdirSync(path.join(project, 'config'), { recursive: true });
+  writeFileSync(path.join(project, 'config/vars.env'), `WORK_ROOT=${path.join(dir, 'work')}\n`);
+  for (const h of fleet.hosts) {
+    const r = pcc(['--project', project, 'hosts', 'add', h.name, `root@${h.address}:22`, '--key', fleet.key], { HOME: home });
+    expect(r.code, r.stderr).toBe(0);
+  }
+});
+
+afterAll(async () => {
+  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  await fleet?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pcc in real pipes and terminals', () => {
+  it('a reader that goes away ends pcc quietly with 0: status | head -1, exec ... | head -1', () => {
+    const run = (line: string) =>
+      spawnSync('bash', ['-c', `${line}; echo "rc=\${PIPESTATUS[0]}" >&2`], { cwd: project, env: { ...process.env, HOME: home }, encoding: 'utf8' });
+    const status = run(`node ${bin} hosts | head -1`);
+    expect(status.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(status.stderr).toBe('rc=0\n');
+    const exec = run(`node ${bin} exec t1 -- seq 200000 | head -1`);
+    expect(exec.stdout).toBe('t1 | 1\n');
+    expect(exec.stderr).toBe('rc=0\n');
+    const st = run(`node ${bin} status | head -1`);
+    expect(st.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(st.stderr).toMatch(/rc=0\n$/);
+    expect(st.stderr).not.toMatch(/EPIPE|at /);
+  });
+
+  it('pcc run shows a live per-host view with steps, spinner and times, then the recap', async () => {
+    const playbook = path.join(dir, 'slow.ts');
+    writeFileSync(
+      playbook,
+      `import { definePlaybook, ops } from 'pcc';
+export default definePlaybook({
+  name: 'slow',
+  run(host) {
+    const d = host.vars.WORK_ROOT + '/' + host.name;
+    host.add(ops.directory(d));
+    host.add(ops.command('sleep 3; touch ' + d + '/done', { creates: d + '/done' }));
+  },
+});
+`,
+    );
+    const rc = path.join(dir, 'run.rc');
+    inTmux('live', `node ${bin} run ${playbook} all`, rc);
+    const live = await until('the live view', () => {
+      const s = screen('live');
+      return /applying \d+ change/.test(s) && s;
+    });
+    expect(live).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/); // listr2's spinner
+    expect(live).toMatch(/t[12]\s+applying \d+ change\(s\)\s+\d+(\.\d)?s/);
+    expect(live).toMatch(/t2\s+/);
+    await until('the end of the run', () => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '');
+    const end = screen('live');
+    expect(readFileSync(rc, 'utf8').trim()).toBe('0');
+    expect(end).toMatch(/✔ t1\s+done/);
+    expect(end).toMatch(/RECAP slow/);
+    expect(end).toMatch(/t2\s+0\s+2\s+0\s+0/);
+    expect(end).toMatch(/^total \d/m);
+  });
+
+  it('Ctrl-C during pcc exec all -- sleep stops the remote commands and exits 130', async () => {
+    const rc = path.join(dir, 'exec.rc');
+    inTmux('ctrlc', `node ${bin} exec all -- sleep 31.5`, rc);
+    await until('sleep on both hosts', () => remoteCommands().filter((c) => c === 'sleep 31.5').length === 2);
+    tmux('send-keys', '-t', 'ctrlc', 'C-c');
+    await until('pcc to exit', () => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 15_000);
+    expect(readFileSync(rc, 'utf8').trim()).toBe('130');
+    const s = screen('ctrlc');
+    expect(s).toMatch(/pcc: interrupted \(SIGINT\) during pcc exec on t1, t2; stopping the remote commands pcc started/);
+    await until('no sleep left on any host', () => !remoteCommands().some((c) => c.includes('sleep 31.5')), 5_000);
+    // Nor anywhere else: a command whose session was cut is reparented to init, out of sight of the walk above.
+    const anywhere = () => spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('sleep 31.5') && !l.includes(' exec all '));
+    await until('no sleep left on this machine', () => anywhere().length === 0, 5_000).catch((err) => {
+      throw new Error(`${(err as Error).message}: ${anywhere().join(' | ')}`);
+    });
+    // Nothing is left locked: the next command runs at once.
+    expect(pcc(['--project', project, 'exec', 'all', '--', 'true'], { HOME: home }).code).toBe(0);
+  });
+});

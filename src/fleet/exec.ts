@@ -46,8 +46,10 @@ export async function execOnHosts(
         // one name per host, as two hosts may share a /tmp (two sshd on one machine).
         const groupFile = `/tmp/.pcc-exec-${randomBytes(6).toString('hex')}`;
         const command = stoppable(words.join(' '), groupFile);
+        let began: number | undefined;
         try {
           const conn = await options.connect(h);
+          began = Date.now();
           // sshd refuses "signal" requests on some sessions (a root login on OpenSSH 9.2), so an
           // interrupted pcc also stops the command's group with a kill of its own.
           let stopping: Promise<void> | undefined;
@@ -70,6 +72,7 @@ export async function execOnHosts(
           }
         } catch (err) {
           lines.flush();
+          if (began !== undefined && Date.now() - began >= deadline.ms) await stopLeftBehind(options.connect, h, groupFile);
           return { host: h.name, exitCode: null, unreachable: err instanceof UnreachableError, error: errorMessage(err), output: '' };
         }
       }),
@@ -88,6 +91,26 @@ export async function execOnHosts(
 export function stoppable(command: string, groupFile: string): string {
   return `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; exit 130' TERM INT HUP; echo $$ > ${groupFile}; { ${command}
 } <&0 & wait $!; s=$?; rm -f ${groupFile}; exit $s`;
+}
+
+/**
+ * A command past its deadline still runs: pcc dropped its connection, and a
+ * dropped session hangs up nothing that has no terminal. So pcc stops its group
+ * over a new connection, giving that a few seconds at most (a host whose login
+ * hangs would hang this too) before it reports the host.
+ */
+async function stopLeftBehind(connect: Connector, host: HostRecord, groupFile: string): Promise<void> {
+  const stop = connect(host).then(async (conn) => {
+    try {
+      await conn.exec(stopGroup(groupFile), { deadline: { ms: 3_000, step: 'while stopping the command' } });
+    } finally {
+      conn.close();
+    }
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const enough = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000).unref()));
+  await Promise.race([stop.catch(() => undefined), enough]);
+  clearTimeout(timer);
 }
 
 /** TERM to the process group that `stoppable` noted, from a session of its own. */

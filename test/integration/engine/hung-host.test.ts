@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -77,11 +78,14 @@ describe('no host can hang a run', () => {
     expect(byHost.w2).toMatchObject({ exitCode: null, unreachable: true, error: 'w2: timed out after 3 s while running the command' });
   });
 
-  it('a command still running at --timeout on a healthy host ends as unreachable too: pcc cannot tell a hung login from a hung command', async () => {
-    const r = await timed(['exec', 'w1', '--timeout', '2', '--', 'sleep', '600']);
+  it('a command still running at --timeout on a healthy host ends as unreachable too (pcc cannot tell a hung login from a hung command), and nothing of it keeps running there', async () => {
+    // A duration no other test uses, so that what is left of it can be found among all of this machine's processes.
+    const r = await timed(['exec', 'w1', '--timeout', '2', '--', 'sh', '-c', "'sleep 600.25; echo late'"]);
     expect(r.seconds).toBeLessThan(15);
     expect(r.code, r.stderr).toBe(UNREACHABLE);
     expect(r.stderr).toBe('w1 | unreachable: w1: timed out after 2 s while running the command\n');
+    const left = spawnSync('pgrep', ['-f', 'sleep 600.25'], { encoding: 'utf8' });
+    expect(left.stdout.trim(), 'the timed-out command is still running on w1').toBe('');
   });
 
   it('a host whose session hangs after the handshake (ForceCommand sleep 600) ends within --timeout as unreachable, the others done, with the unreachable exit code: run, with the step in the recap', async () => {

@@ -60,10 +60,18 @@ export function ganeshaConfig(plan: ClusterPlan, owner: ExportOwner): string {
   ].join('\n');
 }
 
-/** Flatcar's kernel NFS server: the overlay only, everyone mapped to the folder's owner. */
+/**
+ * Flatcar's kernel NFS server: the overlay only, everyone mapped to the
+ * folder's owner. The folder is Vagrant's NFS share from your machine, and the
+ * kernel re-exports an NFS mount only with an explicit `fsid` (the kernel's
+ * Documentation/filesystems/nfs/reexport.rst); 0 would make it the NFSv4 root.
+ */
 export function kernelExports(plan: ClusterPlan, owner: ExportOwner): string {
-  return `# Written by pcc\n${plan.exportPath} ${plan.overlay.subnet}(rw,sync,no_subtree_check,all_squash,anonuid=${owner.uid},anongid=${owner.gid})\n`;
+  return `# Written by pcc\n${plan.exportPath} ${plan.overlay.subnet}(rw,sync,no_subtree_check,all_squash,anonuid=${owner.uid},anongid=${owner.gid},fsid=${KERNEL_EXPORT_FSID})\n`;
 }
+
+/** Any stable number but 0, the same on every setup. */
+const KERNEL_EXPORT_FSID = 214;
 
 /** Flatcar's nfsd listens on the overlay address only, NFSv4 only (no rpcbind or statd needed). */
 export function kernelNfsConf(plan: ClusterPlan): string {

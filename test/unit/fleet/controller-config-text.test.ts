@@ -41,7 +41,7 @@ describe('controller configs: the overlay only, everyone the project owner', () 
   });
 
   it('Flatcar nfsd: the overlay subnet only, all squashed, listening on the overlay address, NFSv4 only', () => {
-    expect(kernelExports(plan, owner)).toBe('# Written by pcc\n/project-export 10.214.0.0/24(rw,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000)\n');
+    expect(kernelExports(plan, owner)).toBe('# Written by pcc\n/project-export 10.214.0.0/24(rw,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000,fsid=214)\n');
     expect(kernelNfsConf(plan)).toBe('# Written by pcc\n[nfsd]\nhost=10.214.0.1\nvers3=n\nudp=n\n');
   });
 

@@ -1,7 +1,7 @@
 // `pcc setup <pattern>`: each compute host trusts the registry, mounts the
-// project share, joins the overlay and the swarm and, where a GPU is found,
-// gets the NVIDIA runtime. The controller and every other enrolled host in
-// the same run learn the new overlay peers.
+// project share, joins the overlay and the swarm, mounts its data volume and,
+// where a GPU is found, gets the NVIDIA runtime. The controller and every
+// other enrolled host in the same run learn the new overlay peers.
 import { autostopOps, DEFAULT_TUNING } from '../src/autostop/agent.js';
 import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
@@ -10,6 +10,7 @@ import { swarmWorker } from '../src/swarm/ops.js';
 import { controllerOps } from './controller.js';
 import { readGpuPlan } from './gpu.js';
 import { registryHostOps } from './registry-host.js';
+import { addVolumeOps } from './volumes.js';
 
 const nfsClient = facts.defineFact<boolean>({
   key: 'nfs-client',
@@ -72,6 +73,8 @@ async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   host.output('cpuFlags', cpuFlags);
   // The autostop agent, where the host's record has a setting (pcc autostop, acquire --autostop).
   if (host.record.autostop) for (const op of autostopOps(host.record.autostop, plan.autostop ?? DEFAULT_TUNING)) host.add(op);
+  // Its data volume (EC2: a disk to format while blank and mount), after the rest, whose facts a mkfs would make stale.
+  addVolumeOps(host, plan);
   // Last: a reboot (to fetch the driver sysext) ends the host's run; setup waits and runs again.
   for (const op of gpu.last) host.add(op);
   if (gpu.rebooting) host.output('rebooting', true);

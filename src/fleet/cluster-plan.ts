@@ -4,6 +4,7 @@ import type { State } from '../state/schema.js';
 import { CONTROLLER, OVERLAY_MTU, type ClusterPlan } from './cluster.js';
 import { agentTuning } from '../autostop/agent.js';
 import { controllerOf, overlayNode } from './overlay-members.js';
+import { hostVolumes } from './volumes.js';
 
 /** Where the local and vagrant controllers keep the export and registry storage, unless their record says otherwise. */
 const DEFAULT_EXPORT = '/project-export';
@@ -35,5 +36,6 @@ export async function clusterPlan(
     },
     overlayOnly: run.overlayOnly ?? [],
     autostop: agentTuning(settings),
+    volumes: await hostVolumes(state),
   };
 }

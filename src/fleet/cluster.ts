@@ -1,4 +1,5 @@
 import type { AgentTuning } from '../autostop/agent.js';
+import type { BlockDeviceMatch } from '../facts/block-device.js';
 import type { DriverSeries } from '../gpu/generation.js';
 import type { OverlayPlan } from '../network/overlay.js';
 
@@ -26,6 +27,23 @@ export interface ClusterPlan {
   overlayOnly: string[];
   /** The autostop agent's check interval and load threshold (absent: the defaults). */
   autostop?: AgentTuning;
+  /** Data volumes that setup formats (while blank) and mounts on their hosts (absent: none). */
+  volumes?: HostVolume[];
+}
+
+/**
+ * A data volume attached to a host as a disk (EC2), as setup makes it
+ * usable: found by `device`, formatted ext4 with `label` and `uuid` while
+ * blank, mounted at `mountPoint`. Volumes their provider puts in place itself
+ * (local binds) are not in the plan.
+ */
+export interface HostVolume {
+  host: string;
+  name: string;
+  mountPoint: string;
+  device: BlockDeviceMatch;
+  label: string;
+  uuid: string;
 }
 
 /** Docker Swarm mode on top of the overlay: the controller manages, every compute host works. */

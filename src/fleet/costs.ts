@@ -47,42 +47,103 @@ export function describeTotal(c: CostSummary): string {
   return c.atLeast ? `at least ${figure} (no known price for ${c.unpriced.join(', ')})` : figure;
 }
 
+/** What a plan adds to the hourly bill: `count` hosts of one kind at one price (undefined: no known price). */
+export interface PlannedCost {
+  what: string;
+  count: number;
+  usdPerHour: number | undefined;
+  /** The saved hosts it stands for (resume). */
+  hosts?: string[];
+}
+
+interface CapCheck {
+  command: 'acquire' | 'resume';
+  /** What the plan adds, priced only when there is a cap (pricing may ask AWS). */
+  price(): Promise<PlannedCost[]>;
+  /** How to get under the cap. */
+  fewer: string;
+  /** How to do without what has no known price. */
+  unpricedFix(unpriced: readonly PlannedCost[]): string;
+}
+
 /**
  * The spend cap: refuses a plan that would take the project's running hosts
- * above PCC_MAX_USD_PER_HOUR, before any step runs. Every host the plan
- * starts or creates is one more of the spec (planAcquire starts only hosts
- * of the spec), priced by the provider; what runs now comes from status.
- * An unknown price, of the spec or of something running, is refused too:
- * the cap cannot be kept without it.
+ * above PCC_MAX_USD_PER_HOUR, before any step runs. What the plan adds is
+ * priced by the provider; what runs now comes from status. An unknown price,
+ * of what the plan adds or of something running, is refused too: the cap
+ * cannot be kept without it. Acquire and resume differ only in what they add
+ * and in the fix they suggest.
  */
-export async function checkSpendCap<D>(
+async function checkSpendCap(check: CapCheck, ctx: ProviderContext, running: () => Promise<HostStatus[]>): Promise<void> {
+  const cap = ctx.settings.values.PCC_MAX_USD_PER_HOUR;
+  if (cap === undefined) return;
+  const adds = (await check.price()).filter((a) => a.count > 0);
+  if (adds.length === 0) return;
+  const where = `PCC_MAX_USD_PER_HOUR=${cap.toFixed(2)} (${ctx.settings.origin.PCC_MAX_USD_PER_HOUR ?? 'config/pcc.env'})`;
+  const unknown = adds.filter((a) => a.usdPerHour === undefined);
+  if (unknown.length > 0) {
+    throw new OperationRefusedError(`${check.command} refused: no known price for ${unknown.map((a) => a.what).join(', ')}, so ${where} cannot be kept; ${check.unpricedFix(unknown)}`);
+  }
+  const now = summarize(await running());
+  if (now.atLeast) {
+    throw new OperationRefusedError(
+      `${check.command} refused: no known price for ${now.unpriced.join(', ')} (running now), so ${where} cannot be kept; release those hosts, or unset the cap`,
+    );
+  }
+  const after = adds.reduce((sum, a) => sum + a.count * a.usdPerHour!, now.usdPerHour);
+  if (after > cap + 1e-9) {
+    const parts = adds.map((a) => `${a.count} × ${a.what} at $${a.usdPerHour!.toFixed(3)}/h`).join(' + ');
+    throw new OperationRefusedError(
+      `${check.command} would take this project to $${after.toFixed(2)}/h, above ${where}; ${check.fewer} (${parts}, $${now.usdPerHour.toFixed(3)}/h running now)`,
+    );
+  }
+}
+
+/** acquire: every host the plan starts or creates is one more of the spec (planAcquire starts only hosts of the spec). */
+export function checkAcquireCap<D>(
   provider: Provider<D>,
   spec: Spec<D>,
   plan: readonly Step[],
   ctx: ProviderContext,
   running: () => Promise<HostStatus[]>,
 ): Promise<void> {
-  const cap = ctx.settings.values.PCC_MAX_USD_PER_HOUR;
-  if (cap === undefined) return;
   const more = plan.reduce((n, s) => n + (s.op === 'create' ? s.count : s.op === 'start' ? s.hosts.length : 0), 0);
-  if (more === 0) return;
-  const where = `PCC_MAX_USD_PER_HOUR=${cap.toFixed(2)} (${ctx.settings.origin.PCC_MAX_USD_PER_HOUR ?? 'config/pcc.env'})`;
-  const each = provider.priceOf ? await provider.priceOf(spec, ctx) : undefined;
-  if (each === undefined) {
-    throw new OperationRefusedError(
-      `acquire refused: no known price for ${spec.label}, so ${where} cannot be kept; choose an instance type with a known price, or unset the cap`,
-    );
-  }
-  const now = summarize(await running());
-  if (now.atLeast) {
-    throw new OperationRefusedError(
-      `acquire refused: no known price for ${now.unpriced.join(', ')} (running now), so ${where} cannot be kept; release those hosts, or unset the cap`,
-    );
-  }
-  const after = now.usdPerHour + more * each;
-  if (after > cap + 1e-9) {
-    throw new OperationRefusedError(
-      `acquire would take this project to $${after.toFixed(2)}/h, above ${where}; raise it or ask for fewer (${more} × ${spec.label} at $${each.toFixed(3)}/h, $${now.usdPerHour.toFixed(3)}/h running now)`,
-    );
-  }
+  return checkSpendCap(
+    {
+      command: 'acquire',
+      price: async () => (more === 0 ? [] : [{ what: spec.label, count: more, usdPerHour: provider.priceOf ? await provider.priceOf(spec, ctx) : undefined }]),
+      fewer: 'raise it or ask for fewer',
+      unpricedFix: () => 'choose an instance type with a known price, or unset the cap',
+    },
+    ctx,
+    running,
+  );
+}
+
+/** resume: each saved host it starts, at what its provider says it costs once running, grouped by instance type and price. */
+export function checkResumeCap<D>(provider: Provider<D>, plan: readonly Step[], ctx: ProviderContext, running: () => Promise<HostStatus[]>): Promise<void> {
+  const names = plan.flatMap((s) => (s.op === 'start' ? s.hosts : []));
+  return checkSpendCap(
+    {
+      command: 'resume',
+      async price() {
+        const state = await ctx.state.read();
+        const groups = new Map<string, { kind: string; hosts: string[]; usdPerHour: number | undefined }>();
+        for (const name of names) {
+          const host = state.hosts[name];
+          const usdPerHour = host && provider.priceOfHost ? await provider.priceOfHost(host, ctx) : undefined;
+          const kind = host?.instanceType ?? provider.name;
+          const key = `${kind}|${usdPerHour}`;
+          const g = groups.get(key) ?? { kind, hosts: [], usdPerHour };
+          g.hosts.push(name);
+          groups.set(key, g);
+        }
+        return [...groups.values()].map((g) => ({ what: `${g.kind} (${g.hosts.join(', ')})`, count: g.hosts.length, usdPerHour: g.usdPerHour, hosts: g.hosts }));
+      },
+      fewer: 'raise it, or pcc release the saved hosts you can do without',
+      unpricedFix: (unpriced) => `pcc release ${unpriced.flatMap((a) => a.hosts ?? []).join(' ')}, or unset the cap`,
+    },
+    ctx,
+    running,
+  );
 }

@@ -2,7 +2,7 @@ import { errorMessage, PccError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
 import { providerEntry } from '../providers/registry.js';
-import { checkSpendCap, withSpend } from './costs.js';
+import { checkAcquireCap, checkResumeCap, withSpend } from './costs.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, ProviderName, SaveRequest, StorageCost } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
@@ -83,7 +83,7 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
     const listed = await provider.list(ctx);
     const plan = planAcquire(listed, spec, request.count);
     // The spend cap, before anything is created or started.
-    await checkSpendCap(provider, spec, plan, ctx, () => status(ctx));
+    await checkAcquireCap(provider, spec, plan, ctx, () => status(ctx));
     if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
     // Steps that bring hosts up refresh access themselves; with none, it is refreshed here.
     if (!ctx.dry && plan.length === 0) await provider.refreshAccess?.(spec, ctx);
@@ -100,6 +100,8 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
 export async function resumeOn<D>(provider: Provider<D>, ctx: ProviderContext): Promise<{ plan: Step[]; hosts: HostRecord[] }> {
   return locked(provider, ctx, async () => {
     const plan = planResume(await provider.list(ctx));
+    // The spend cap, before anything starts: the saved hosts cost again once they run.
+    await checkResumeCap(provider, plan, ctx, () => status(ctx));
     await runSteps(provider, plan, ctx);
     return { plan, hosts: ctx.dry ? [] : await hostsNamed(ctx, plan.flatMap((s) => (s.op === 'start' ? s.hosts : []))) };
   });

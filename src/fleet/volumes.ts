@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { OperationRefusedError, UserInputError } from '../core/errors.js';
 import { loadProvider } from '../providers/index.js';
 import type { Provider, ProviderContext } from '../providers/types.js';
 import type { HostRecord, State, VolumeRecord } from '../state/schema.js';
+import type { HostVolume } from './cluster.js';
 
 /**
  * Data volumes that outlive hosts, the same for every provider: the state
@@ -141,4 +143,42 @@ export function detachFrom(state: State, hostNames: readonly string[]): void {
 export async function remainingVolumeLines(providerName: string, ctx: ProviderContext): Promise<string[]> {
   const rows = await listVolumes(ctx, providerName);
   return rows.map((r) => `volume ${r.name} remains (${r.sizeGiB} GiB, ${r.usdPerMonth > 0 ? `~$${r.usdPerMonth.toFixed(2)}/month` : 'no charge'}); pcc volume rm ${r.name} removes it`);
+}
+
+/**
+ * The attached volumes setup makes usable on their hosts: those whose
+ * provider says how they show up as a disk (EC2). A local volume is a bind
+ * its provider sets up at boot, so it is not here. Only providers with an
+ * attached volume are loaded (EC2's loads the AWS SDK).
+ */
+export async function hostVolumes(state: State): Promise<HostVolume[]> {
+  const out: HostVolume[] = [];
+  for (const v of Object.values(state.volumes).sort((a, b) => a.name.localeCompare(b.name))) {
+    const host = attachedHost(state, v);
+    if (!host || !v.providerId) continue;
+    const device = (await loadProvider(v.provider)).volumeDevice?.(v);
+    if (!device) continue;
+    out.push({ host: host.name, name: v.name, mountPoint: v.mountPoint ?? DEFAULT_MOUNT_POINT, device, label: volumeLabel(v.name), uuid: volumeUuid(v.providerId) });
+  }
+  return out;
+}
+
+/** ext4 labels hold 16 bytes: `pcc-` and as much of the name as fits (names are ASCII). */
+export function volumeLabel(name: string): string {
+  return `pcc-${name}`.slice(0, 16);
+}
+
+/**
+ * The filesystem UUID pcc gives a volume it formats: a name-based UUID
+ * (version 5, RFC 9562, in the URL namespace) of the provider's volume id.
+ * Chosen before formatting, so the mount unit written in the same run names
+ * it; unique per volume, and the same on every host it moves to.
+ */
+export function volumeUuid(providerId: string): string {
+  const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
+  const b = createHash('sha1').update(URL_NAMESPACE).update(`urn:pcc:volume:${providerId}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

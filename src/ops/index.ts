@@ -6,3 +6,4 @@ export { ANYTHING, SYSTEM, staleAfter, type Change, type FactReader, type Operat
 export { packages } from './packages.js';
 export { service, systemdUnit, type ExistingServiceOptions, type ServiceOptions, type UnitOptions } from './systemd.js';
 export { jsonFile, withListEntries } from './json.js';
+export { filesystem, mountDevice, mountUnitName, mountUnitText, systemdEscapePath, type FilesystemOptions, type MountOptions } from './mount.js';

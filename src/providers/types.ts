@@ -1,3 +1,4 @@
+import type { BlockDeviceMatch } from '../facts/block-device.js';
 import type { ListedHost, Spec } from '../fleet/reconcile.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
@@ -99,6 +100,8 @@ export interface Provider<Detail = unknown> {
    * spend cap (PCC_MAX_USD_PER_HOUR) asks it before anything is created.
    */
   priceOf?(spec: Spec<Detail>, ctx: ProviderContext): Promise<number | undefined>;
+  /** What a stopped host costs per hour once it runs again, as `priceOf` says for a spec; the spend cap asks it before a resume starts anything. */
+  priceOfHost?(host: HostRecord, ctx: ProviderContext): Promise<number | undefined>;
   /** Project-wide storage that costs money without a host (EC2: the project's AMIs and their snapshots). */
   storageCosts?(ctx: ProviderContext): Promise<StorageCost[]>;
   /**
@@ -129,6 +132,13 @@ export interface Provider<Detail = unknown> {
   createVolume?(volume: VolumeRecord, ctx: ProviderContext): Promise<Partial<VolumeRecord>>;
   deleteVolume?(volume: VolumeRecord, ctx: ProviderContext): Promise<string[]>;
   attachVolume?(volume: VolumeRecord, host: HostRecord, ctx: ProviderContext): Promise<void>;
+  /**
+   * How an attached volume shows up on its host as a disk, for setup to
+   * format (when blank) and mount (EC2: the NVMe serial and the Xen name).
+   * Absent where the provider puts the volume in place itself (local: a bind
+   * mount at boot), so setup leaves it alone.
+   */
+  volumeDevice?(volume: VolumeRecord): BlockDeviceMatch | undefined;
   /** What a volume of this size costs per month while it exists, in USD (0: nothing). */
   volumeUsdPerMonth?(sizeGiB: number): number;
   /** Rebuilds this project's host records from the provider's tags (`pcc adopt ID`). */

@@ -12,6 +12,7 @@ import { save, setShutdownBehavior } from './save.js';
 import { regionStatus, regionStorage, specPrice } from './status.js';
 import { STORAGE_USD_PER_GB_MONTH } from './prices.js';
 import { attachEbsVolume, createEbsVolume, deleteEbsVolume } from './volumes.js';
+import { ebsDeviceMatch } from './volume-device.js';
 
 export type { Ec2Hooks } from './hooks.js';
 
@@ -118,6 +119,12 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
 
     priceOf: (spec, ctx) => inRegion(ctx, spec.detail.region, (aws) => specPrice(aws, ctx, spec.detail.instanceType, spec.detail.spot)),
 
+    // The host's record says its type and whether it is spot (meta.spot, this provider's own note).
+    priceOfHost: async (host, ctx) =>
+      host.instanceType === undefined
+        ? undefined
+        : inRegion(ctx, host.region ?? ctx.settings.values.EC2_REGION, (aws) => specPrice(aws, ctx, host.instanceType!, host.meta.spot === 'true')),
+
     async discover(ctx) {
       const found = new Map<string, FoundProject>();
       for (const p of await everyRegion(ctx, (aws) => findProjects(aws))) {
@@ -136,6 +143,7 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     },
     deleteVolume: (v, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => deleteEbsVolume(aws, v)),
     attachVolume: (v, host, ctx) => inRegion(ctx, v.region ?? ctx.settings.values.EC2_REGION, (aws) => attachEbsVolume(aws, v, host, delay)),
+    volumeDevice: ebsDeviceMatch,
     volumeUsdPerMonth: (sizeGiB) => sizeGiB * STORAGE_USD_PER_GB_MONTH.gp3!,
   };
   return provider;

@@ -14,9 +14,8 @@ import type { ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
 import { rememberRegion } from './record.js';
 import { projectTags, tagList, tagSpecs, TAG_MOUNT, TAG_ROLE, TAG_VOLUME } from './tags.js';
+import { VOLUME_DEVICE } from './volume-device.js';
 
-/** Where a data volume shows up on the instance (Nitro instances: as an NVMe device with this name in its serial). */
-export const VOLUME_DEVICE = '/dev/sdf';
 
 /**
  * An encrypted gp3 EBS volume in the region's first available zone, tagged

@@ -597,6 +597,7 @@ export const localProvider: Provider<LocalSpec> & { initController(ctx: Provider
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
   priceOf: async () => 0,
+  priceOfHost: async () => 0,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),
   createVolume,
   deleteVolume,

@@ -43,6 +43,7 @@ export const vagrantProvider: Provider<VagrantSpec> = {
   destroy,
   status,
   priceOf: async () => 0,
+  priceOfHost: async () => 0,
 };
 
 interface VagrantSpec {

@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { acquireOn, saveOn, status } from '../../../src/fleet/lifecycle.js';
+import { acquireOn, resumeOn, saveOn, status } from '../../../src/fleet/lifecycle.js';
 import { describeTotal, summarize } from '../../../src/fleet/costs.js';
 import { createClients } from '../../../src/providers/ec2/clients.js';
 import { onDemandPrices, priceCacheFile } from '../../../src/providers/ec2/price-book.js';
@@ -116,6 +116,51 @@ describe('spend cap and status on moto (no SSH: wait=false)', () => {
     );
     expect(calls.filter((c) => c === 'RunInstances').length).toBe(before);
     expect(await liveIds(suite.t.project.id)).toHaveLength(2);
+  });
+
+  test('a resume above PCC_MAX_USD_PER_HOUR is refused with the figure before anything starts (DescribeInstances: still stopped); under it, it starts them', { timeout: 120_000 }, async () => {
+    const { provider, calls } = countingProvider();
+    await acquireOn(provider, { type: 'cpu', count: 2, wait: false }, suite.t.ctx());
+    await saveOn(provider, {}, suite.t.ctx());
+    const states = async () => {
+      const ids = await liveIds(suite.t.project.id);
+      const out = await suite.aws.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+      return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name);
+    };
+    expect(await states()).toEqual(['stopped', 'stopped']);
+    // 2 × c6i.xlarge at $0.17/h: $0.34/h once both run.
+    writePccEnv('PCC_MAX_USD_PER_HOUR=0.30\n');
+    calls.length = 0;
+    const err = await resumeOn(provider, suite.t.ctx()).catch((e: Error) => e);
+    expect(String(err)).toContain(
+      'resume would take this project to $0.34/h, above PCC_MAX_USD_PER_HOUR=0.30 (config/pcc.env); raise it, or pcc release the saved hosts you can do without (2 × c6i.xlarge (cpu1, cpu2) at $0.170/h, $0.000/h running now)',
+    );
+    expect(calls).not.toContain('StartInstances');
+    expect(await states()).toEqual(['stopped', 'stopped']);
+
+    // The CLI says the same in one line, exits non-zero and starts nothing either.
+    const env = { ...suite.moto.env, HOME: suite.t.project.home };
+    const cli = pcc(['resume', 'ec2', '--project', suite.t.project.root], env);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr.trim().split('\n').filter((l) => l.includes('PCC_MAX_USD_PER_HOUR'))).toHaveLength(1);
+    expect(cli.stderr).toMatch(/resume would take this project to \$0\.34\/h, above PCC_MAX_USD_PER_HOUR=0\.30 \(config\/pcc\.env\)/);
+    expect(await states()).toEqual(['stopped', 'stopped']);
+
+    writePccEnv('PCC_MAX_USD_PER_HOUR=0.40\n');
+    const { plan } = await resumeOn(provider, suite.t.ctx());
+    expect(plan).toEqual([{ op: 'start', hosts: ['cpu1', 'cpu2'] }]);
+    expect((await states()).every((s) => s === 'running' || s === 'pending')).toBe(true);
+  });
+
+  test('under a cap, a resume of a host whose type has no known price is refused, naming it; nothing starts', async () => {
+    const { provider, calls } = countingProvider();
+    await acquireOn(provider, { type: 'cpu', count: 1, instanceType: 't2.nano', wait: false }, suite.t.ctx());
+    await saveOn(provider, {}, suite.t.ctx());
+    writePccEnv('PCC_MAX_USD_PER_HOUR=5\n');
+    calls.length = 0;
+    const err = await resumeOn(provider, suite.t.ctx()).catch((e: Error) => e);
+    expect(String(err)).toContain('resume refused: no known price for t2.nano (cpu1), so PCC_MAX_USD_PER_HOUR=5.00 (config/pcc.env) cannot be kept; pcc release cpu1, or unset the cap');
+    expect(calls).not.toContain('StartInstances');
   });
 
   test('a bad PCC_MAX_USD_PER_HOUR is one line naming the file and the fix; an empty one is no cap', () => {

@@ -5,11 +5,11 @@ import { adoptProject } from '../../../src/fleet/adopt.js';
 import { StateStore } from '../../../src/state/store.js';
 import { describe, expect, test } from 'vitest';
 import { acquire, destroy, release } from '../../../src/fleet/lifecycle.js';
-import { createVolume, listVolumes, remainingVolumeLines, removeVolume } from '../../../src/fleet/volumes.js';
+import { createVolume, hostVolumes, listVolumes, remainingVolumeLines, removeVolume } from '../../../src/fleet/volumes.js';
 import { STORAGE_USD_PER_GB_MONTH } from '../../../src/providers/ec2/prices.js';
 import { useMotoSuite } from '../../fixtures/ec2.js';
 
-/** Data volumes on moto, through the EC2 API only (moto's instances cannot be reached over SSH, so nothing is mounted: --no-wait). */
+/** Data volumes on moto, through the EC2 API only (moto's instances cannot be reached over SSH, so nothing is mounted: --no-wait; the mount is tested on fixtures and a loop device). */
 const suite = useMotoSuite('vol');
 
 async function volume(id: string) {
@@ -34,6 +34,10 @@ describe('ec2 data volumes on moto (API side only, no SSH: wait=false)', () => {
     const attached = (await volume(made.providerId!))!;
     expect(attached.State).toBe('in-use');
     expect(attached.Attachments?.[0]).toMatchObject({ InstanceId: host.providerId, Device: '/dev/sdf' });
+    // What setup then formats and mounts there: the disk whose NVMe serial is this volume id without the dash (or xvdf on Xen).
+    expect(await hostVolumes(await ctx.state.read())).toEqual([
+      expect.objectContaining({ host: host.name, name: 'data', mountPoint: '/data', device: expect.objectContaining({ serial: made.providerId!.replace('-', ''), names: ['xvdf', 'sdf'] }) }),
+    ]);
 
     await expect(removeVolume('data', ctx)).rejects.toThrow(`volume data is attached to ${host.name}`);
     await expect(acquire('ec2', { type: 'cpu', count: 2, wait: false, volume: { name: 'data', mountPoint: '/data' } }, ctx)).rejects.toThrow(

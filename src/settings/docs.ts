@@ -48,7 +48,7 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
   PCC_BUILDER: { file: 'pcc', doc: 'The image builder of pcc build: docker or buildah (--builder overrides).' },
   PCC_MAX_USD_PER_HOUR: {
     file: 'pcc',
-    doc: "The spend cap, in USD per hour: an acquire that would take this project's running hosts above it is refused before anything is created or started, as is one where a price is unknown. Local and Vagrant hosts cost 0. Unset: no cap.",
+    doc: "The spend cap, in USD per hour: an acquire or resume that would take this project's running hosts above it is refused before anything is created or started, as is one where a price is unknown. Local and Vagrant hosts cost 0. Unset: no cap.",
     example: '1.50',
   },
   PCC_AUTOSTOP_CHECK_S: { file: 'pcc', doc: 'How often, in seconds, the autostop agent on a host (pcc autostop) checks whether the host is idle.' },

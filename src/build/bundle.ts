@@ -7,7 +7,36 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+
+/**
+ * Modules whose top level is costly and that most runs never call: each is
+ * bundled behind a stand-in whose default export loads the module on its
+ * first call (esbuild wraps a required ES module in a lazy initializer).
+ * string-width builds an Intl.Segmenter and Unicode-set regexes as it loads,
+ * about 20 ms, for yargs' help layout and listr2's terminal view alone.
+ */
+const lazyDefaults = ['string-width'];
+
+function lazyDefaultExports(names: string[]): Plugin {
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'pcc-lazy-default',
+    setup(b) {
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === 'real') return undefined;
+        const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'real' });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'pcc-lazy' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'pcc-lazy' }, (args) => ({
+        contents: `let real;\nexport default function lazy(...a) {\n  real ??= require(${JSON.stringify(args.path)}).default;\n  return real(...a);\n}\n`,
+        resolveDir: path.dirname(args.path),
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const outdir = path.join(dist, 'bundle');
@@ -25,5 +54,6 @@ await build({
   // CommonJS dependencies inside the bundle still find require, __filename and __dirname (those of the chunk).
   banner: { js: "import { createRequire as __pccCreateRequire } from 'node:module'; const require = __pccCreateRequire(import.meta.url);" },
   define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
+  plugins: [lazyDefaultExports(lazyDefaults)],
   external: ['ssh2', 'node-ssh', 'cpu-features', 'esbuild', '@aws-sdk/*'],
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PccError } from '../core/errors.js';
 import { JOB_IMAGE_LABEL, JOB_LABEL } from './builders.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROVIDERS } from '../providers/registry.js';
 import { FLATCAR_DRIVER_SERIES } from '../gpu/generation.js';
 import { DEFAULT_APPLY_TIMEOUT_S, DEFAULT_TIMEOUT_S } from '../remote/timeouts.js';

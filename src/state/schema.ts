@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROVIDER_NAMES } from '../providers/registry.js';
 
 /** Fields an older pcc kept in `meta` as strings, lifted into their typed places when a state is read. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PccError } from '../../core/errors.js';
 import type { Project } from '../../core/project.js';
 import type { State } from '../../state/schema.js';

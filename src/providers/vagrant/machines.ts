@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PccError } from '../../core/errors.js';
 import type { HostRecord, State } from '../../state/schema.js';
 import { allocateAddresses, type VagrantNetwork } from './network.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Duplex, Readable } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
-import ssh2, { type ClientChannel } from 'ssh2';
+import type { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
@@ -44,7 +44,7 @@ export { UnreachableError } from '../core/errors.js';
 
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
-  private readonly client: ssh2.Client;
+  private readonly client: Client;
   /** Why the connection died or was dropped (a keepalive timeout, a reset, a round trip's deadline): what every round trip then reports. */
   private fate?: string;
 
@@ -67,6 +67,7 @@ export class Connection {
   }
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
+    const { NodeSSH } = await sshModules();
     const { privateKey, agent } = await credentials(host, options.home);
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     let lastError: unknown;
@@ -228,6 +229,17 @@ export class Connection {
   }
 }
 
+let loading: Promise<{ NodeSSH: typeof NodeSSH; ssh2: typeof import('ssh2') }> | undefined;
+
+/**
+ * node-ssh and ssh2 (about 40 CommonJS modules, some 35 ms to load) come in
+ * with the first connection, so a command that opens none (`pcc status` of
+ * static hosts) never loads them.
+ */
+export function sshModules(): Promise<{ NodeSSH: typeof NodeSSH; ssh2: typeof import('ssh2') }> {
+  return (loading ??= Promise.all([import('node-ssh'), import('ssh2')]).then(([nodeSsh, ssh2]) => ({ NodeSSH: nodeSsh.NodeSSH, ssh2: ssh2.default })));
+}
+
 /**
  * What pcc logs in with, as OpenSSH would: the key file, and the agent
  * (SSH_AUTH_SOCK) when one runs. An encrypted key file is left to the agent,
@@ -237,14 +249,15 @@ async function credentials(host: Endpoint, home: string): Promise<{ privateKey?:
   const agent = process.env.SSH_AUTH_SOCK || undefined;
   if (!host.key) return { agent };
   const text = await readKey(host, home);
-  if (!isEncrypted(text)) return { privateKey: text, agent };
+  if (!(await isEncrypted(text))) return { privateKey: text, agent };
   if (agent) return { agent };
   throw new UserInputError(
     `host ${host.name}: ${host.key} is encrypted and no ssh-agent runs; load it with ssh-add ${host.key} (with SSH_AUTH_SOCK set), or use a key without a passphrase`,
   );
 }
 
-function isEncrypted(keyText: string): boolean {
+async function isEncrypted(keyText: string): Promise<boolean> {
+  const { ssh2 } = await sshModules();
   const parsed = ssh2.utils.parseKey(keyText);
   return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
 }

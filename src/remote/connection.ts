@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
@@ -71,6 +72,17 @@ export class Connection {
   }
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
+    // The TCP connection starts before ssh2 loads and the key is read: sshd
+    // accepts, forks and sends its banner meanwhile (on another core).
+    const early = dial(host);
+    try {
+      return await Connection.login(host, options, early);
+    } finally {
+      early.drop();
+    }
+  }
+
+  private static async login(host: Endpoint, options: ConnectOptions, early: EarlySocket): Promise<Connection> {
     const { ssh2 } = await sshModules();
     const { privateKey, agent } = await credentials(host, options.home);
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
@@ -78,8 +90,10 @@ export class Connection {
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
       const client = new ssh2.Client();
+      const sock = attempt === 0 ? early.take() : undefined;
       try {
         await handshake(client, {
+          ...(sock ? { sock } : {}),
           host: host.address,
           port: host.port,
           username: host.user,
@@ -274,6 +288,36 @@ export class Connection {
     if (this.connected) this.client.end();
     this.connected = false;
   }
+}
+
+interface EarlySocket {
+  /** The socket, unless it failed already (ssh2 then dials itself and meets the same error in its own words). */
+  take(): Socket | undefined;
+  /** Closes it if ssh2 never took it. */
+  drop(): void;
+}
+
+function dial(host: Endpoint): EarlySocket {
+  const sock = tcpConnect({ host: host.address, port: host.port });
+  let failed = false;
+  let taken = false;
+  const onError = () => {
+    failed = true;
+  };
+  sock.once('error', onError);
+  return {
+    take() {
+      if (failed || sock.destroyed) return undefined;
+      // From here on ssh2's own listeners see its errors.
+      sock.removeListener('error', onError);
+      sock.setMaxListeners(0);
+      taken = true;
+      return sock;
+    },
+    drop() {
+      if (!taken) sock.destroy();
+    },
+  };
 }
 
 /** Logs in; rejects on an error before the login completes, or on a connection that closes first. */

@@ -389,7 +389,7 @@ interface ChannelInternals {
 
 /**
  * A "signal" request on the channel. ssh2's `channel.signal()` sends nothing
- * once our side of stdin has ended, and node-ssh ends it at once for a
+ * once our side of stdin has ended, and `execCommand` ends it at once for a
  * command without stdin, so the request goes to ssh2's protocol directly:
  * SSH allows channel requests after EOF, and sshd then signals the
  * command's process group (`exec`'s `stoppable` wrapper stops all of it).

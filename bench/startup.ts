@@ -11,11 +11,15 @@
 //   connect   + `pcc exec h -- true`: ssh2, the handshake, one command
 //   plan      + `pcc run --dry`: the playbook loaded (cached), facts read, planned
 //   apply     + `pcc run`: the changes applied (first run, nothing remembered)
+// The breakdown line gives the phases in the order a command meets them
+// (node, modules, settings, state, connect, plan, apply), each the difference
+// between two rungs; the 1-minute load average is sampled between runs.
 // Anchors: `ansible h -m command -a true` and `ansible-playbook` on the same
 // host, and pyinfra's `exec -- true` and the pyinfra deploy (pcc's own
-// `pcc inventory --pyinfra` export as its inventory). Run `npm run build` first; `npx tsx bench/startup.ts [--reps 7]`.
+// `pcc inventory --pyinfra` export as its inventory). Run `npm run build` first; `npx tsx bench/startup.ts [--reps 7] [--no-anchors]`.
 // For a per-function view: `node --cpu-prof bin/pcc.js hosts` and open the
-// .cpuprofile in Chrome's DevTools.
+// .cpuprofile in Chrome's DevTools, or `node bench/cpuprofile.mjs FILE` for
+// the self time per package and chunk.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -26,9 +30,12 @@ const repo = path.resolve(import.meta.dirname, '..');
 const bin = path.join(repo, 'bin/pcc.js');
 const repsAt = process.argv.indexOf('--reps');
 const reps = repsAt > 0 ? Number(process.argv[repsAt + 1]) : 7;
+// --no-anchors: pcc's rungs alone (the anchors take most of the time).
+const anchors = !process.argv.includes('--no-anchors');
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const loadBefore = load();
+const loadSamples: number[] = [];
 const fleet = await startSshdHosts(1, { prefix: 's' });
 const dir = mkdtempSync(path.join(tmpdir(), 'pcc-startup-'));
 try {
@@ -58,6 +65,7 @@ try {
 
   const time = (argv: string[], e: NodeJS.ProcessEnv, before = () => {}) => {
     const run = () => {
+      loadSamples.push(loadavg()[0]!);
       before();
       const t = process.hrtime.bigint();
       const r = spawnSync(argv[0]!, argv.slice(1), { env: e, encoding: 'utf8' });
@@ -81,35 +89,47 @@ try {
     ['apply', 'pcc run (first run)', time(['node', bin, 'run', playbook, h.name, '--project', project], env, fresh), 'plan'],
   ];
   const ms = (phase: string) => rungs.find((x) => x[0] === phase)![2];
-  const ansibleExec = time(['ansible', h.name, '-i', inventory, '-m', 'command', '-a', 'true'], ansibleEnv);
-  const ansibleRun = time(['ansible-playbook', '-i', inventory, path.join(repo, 'bench/engine/compute-host.ansible.yml')], ansibleEnv, () =>
-    rmSync(path.join(dir, 'ansible-root'), { recursive: true, force: true }),
-  );
-
-  // pyinfra: pcc's export, once pcc's exec has recorded the host key; the real
-  // binary rather than pyenv's shim.
-  const which = spawnSync('pyenv', ['which', 'pyinfra'], { encoding: 'utf8' });
-  const pyinfra = which.status === 0 && which.stdout.trim() ? which.stdout.trim() : 'pyinfra';
-  const pyInventory = path.join(dir, 'inventory.py');
-  execFileSync('node', [bin, 'inventory', '--pyinfra', pyInventory, '--project', project], { env });
-  const pyinfraExec = time([pyinfra, '-y', pyInventory, 'exec', '--', 'true'], env);
-  const pyinfraRun = time([pyinfra, '-y', '--data', `bench_root=${dir}/pyinfra-root`, pyInventory, path.join(repo, 'bench/engine/compute-host.pyinfra.py')], env, () =>
-    rmSync(path.join(dir, 'pyinfra-root'), { recursive: true, force: true }),
-  );
+  const measureAnchors = () => {
+    const ansibleExec = time(['ansible', h.name, '-i', inventory, '-m', 'command', '-a', 'true'], ansibleEnv);
+    const ansibleRun = time(['ansible-playbook', '-i', inventory, path.join(repo, 'bench/engine/compute-host.ansible.yml')], ansibleEnv, () =>
+      rmSync(path.join(dir, 'ansible-root'), { recursive: true, force: true }),
+    );
+    // pyinfra: pcc's export, once pcc's exec has recorded the host key; the real
+    // binary rather than pyenv's shim.
+    const which = spawnSync('pyenv', ['which', 'pyinfra'], { encoding: 'utf8' });
+    const pyinfra = which.status === 0 && which.stdout.trim() ? which.stdout.trim() : 'pyinfra';
+    const pyInventory = path.join(dir, 'inventory.py');
+    execFileSync('node', [bin, 'inventory', '--pyinfra', pyInventory, '--project', project], { env });
+    const pyinfraExec = time([pyinfra, '-y', pyInventory, 'exec', '--', 'true'], env);
+    const pyinfraRun = time([pyinfra, '-y', '--data', `bench_root=${dir}/pyinfra-root`, pyInventory, path.join(repo, 'bench/engine/compute-host.pyinfra.py')], env, () =>
+      rmSync(path.join(dir, 'pyinfra-root'), { recursive: true, force: true }),
+    );
+    return { ansibleExec, ansibleRun, pyinfraExec, pyinfraRun };
+  };
+  const anchor = anchors ? measureAnchors() : undefined;
 
   console.log(
     `Start-up on one sshd host: ${reps} reps, medians, ${new Date().toISOString().slice(0, 10)}, ${process.version}, ${cpus().length} cores, load average ${loadBefore} before, ${load()} after\n`,
   );
+  console.log(`1-minute load average between runs: ${Math.min(...loadSamples).toFixed(2)} to ${Math.max(...loadSamples).toFixed(2)}\n`);
   console.log('| phase | command | total ms | phase ms | on top of |');
   console.log('|---|---|---:|---:|---|');
   for (const [phase, cmd, total, after] of rungs) {
     console.log(`| ${phase} | ${cmd} | ${total.toFixed(0)} | ${(total - (after ? ms(after) : 0)).toFixed(0)} | ${after ?? '-'} |`);
   }
+  const phase = (p: string) => {
+    const [, , total, after] = rungs.find((x) => x[0] === p)!;
+    return (total - (after ? ms(after) : 0)).toFixed(0);
+  };
+  console.log(`\nBreakdown (ms): ${['node', 'modules', 'settings', 'state', 'connect', 'plan', 'apply'].map((p) => `${p} ${phase(p)}`).join(', ')}`);
   const exec = ms('connect');
   const run = ms('apply');
   const verdict = (x: number, limit: number) => `${x.toFixed(0)} ms, ${x <= limit ? 'met' : 'not met'}`;
-  console.log(`\nAnchors: ansible -m command ${ansibleExec.toFixed(0)} ms (Ansible / pcc exec ${(ansibleExec / exec).toFixed(1)}); ansible-playbook ${ansibleRun.toFixed(0)} ms (Ansible / pcc run ${(ansibleRun / run).toFixed(1)})`);
-  console.log(`         pyinfra exec -- true ${pyinfraExec.toFixed(0)} ms (pyinfra / pcc exec ${(pyinfraExec / exec).toFixed(1)}); pyinfra deploy ${pyinfraRun.toFixed(0)} ms (pyinfra / pcc run ${(pyinfraRun / run).toFixed(1)})`);
+  if (anchor) {
+    const { ansibleExec, ansibleRun, pyinfraExec, pyinfraRun } = anchor;
+    console.log(`\nAnchors: ansible -m command ${ansibleExec.toFixed(0)} ms (Ansible / pcc exec ${(ansibleExec / exec).toFixed(1)}); ansible-playbook ${ansibleRun.toFixed(0)} ms (Ansible / pcc run ${(ansibleRun / run).toFixed(1)})`);
+    console.log(`         pyinfra exec -- true ${pyinfraExec.toFixed(0)} ms (pyinfra / pcc exec ${(pyinfraExec / exec).toFixed(1)}); pyinfra deploy ${pyinfraRun.toFixed(0)} ms (pyinfra / pcc run ${(pyinfraRun / run).toFixed(1)})`);
+  }
   console.log(
     `Targets: pcc run (first run) ≤ 300 ms: ${verdict(run, 300)}; pcc exec ≤ 300 ms: ${verdict(exec, 300)}; pcc hosts ≤ 120 ms: ${verdict(ms('state'), 120)}; pcc status ≤ 120 ms: ${verdict(ms('status'), 120)}`,
   );

@@ -7,7 +7,44 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+
+/**
+ * Modules whose top level is costly and that most runs never use: each is
+ * bundled behind a stand-in that loads it on first use (esbuild wraps a
+ * required module in a lazy initializer). `call`: the default export is a
+ * function (an ES module's); `object`: it is an object, a CommonJS
+ * module.exports, used through its properties.
+ * - string-width builds an Intl.Segmenter and Unicode-set regexes as it
+ *   loads, about 20 ms, for yargs' help layout and listr2's terminal view.
+ * - handlebars (240 KB) is for template operations and rendered user data,
+ *   yet every playbook imports the ops that offer them.
+ */
+const lazyModules: Record<string, 'call' | 'object'> = { 'string-width': 'call', handlebars: 'object' };
+
+function lazyStandIns(modules: Record<string, 'call' | 'object'>): Plugin {
+  const names = Object.keys(modules);
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'pcc-lazy-modules',
+    setup(b) {
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === 'real') return undefined;
+        const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'real' });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'pcc-lazy', pluginData: modules[args.path] };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'pcc-lazy' }, (args) => {
+        const load = `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)})${args.pluginData === 'call' ? '.default' : ''});\n`;
+        const contents =
+          args.pluginData === 'call'
+            ? `${load}export default function lazy(...a) {\n  return load()(...a);\n}\n`
+            : `${load}export default new Proxy({}, { get: (_t, key) => load()[key], has: (_t, key) => key in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_t, key) => ({ ...Reflect.getOwnPropertyDescriptor(load(), key), configurable: true }) });\n`;
+        return { contents, resolveDir: path.dirname(args.path), loader: 'js' };
+      });
+    },
+  };
+}
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const outdir = path.join(dist, 'bundle');
@@ -25,5 +62,6 @@ await build({
   // CommonJS dependencies inside the bundle still find require, __filename and __dirname (those of the chunk).
   banner: { js: "import { createRequire as __pccCreateRequire } from 'node:module'; const require = __pccCreateRequire(import.meta.url);" },
   define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
-  external: ['ssh2', 'node-ssh', 'cpu-features', 'esbuild', '@aws-sdk/*'],
+  plugins: [lazyStandIns(lazyModules)],
+  external: ['ssh2', 'cpu-features', 'esbuild', '@aws-sdk/*'],
 });

@@ -1,13 +1,11 @@
 import { AGENT_STATE, agentTuning, parseAgentState, secondsUntilStop, type AgentState, type AutostopSetting } from '../autostop/agent.js';
 import { errorMessage, PccError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
-import { runPlaybook } from '../playbook/run.js';
 import type { RunResult } from '../playbook/result.js';
 import { loadProvider } from '../providers/index.js';
 import type { ProviderContext } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { connectorFor } from './connect.js';
-import { runOptions } from './playbooks.js';
 import { providersOf } from './lifecycle.js';
 
 export interface AutostopOutcome {
@@ -62,7 +60,12 @@ export async function applyAutostop(
   const notRunning = current.filter((h) => !running.includes(h)).map((h) => h.name);
   let result: RunResult | undefined;
   if (options.install && running.length > 0) {
-    const { default: playbook } = await import('../../playbooks/autostop.js');
+    // The runner loads here, not with this module: `pcc status` reads autostop views and runs no playbook.
+    const [{ default: playbook }, { runPlaybook }, { runOptions }] = await Promise.all([
+      import('../../playbooks/autostop.js'),
+      import('../playbook/run.js'),
+      import('./playbooks.js'),
+    ]);
     result = await runPlaybook(playbook, running, await runOptions(ctx, { dry: ctx.dry, input: { tuning: agentTuning(ctx.settings) } }));
   }
   return { hosts: current.map((h) => ({ name: h.name, ...(setting ? { autostop: setting } : {}) })), result, notRunning };

@@ -1,23 +1,28 @@
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { PccError } from '../core/errors.js';
 import { JOB_IMAGE_LABEL, JOB_LABEL } from './builders.js';
 
 /** What `docker node/service/inspect` print, reduced to the fields pcc reads. */
-const labels = z.record(z.string(), z.string()).nullish().transform((l) => l ?? {});
+const labels = z.pipe(z.nullish(z.record(z.string(), z.string())), z.transform((l: Record<string, string> | null | undefined) => l ?? {}));
 
 const nodeJson = z.object({
   ID: z.string(),
-  UpdatedAt: z.string().optional(),
-  Spec: z.object({ Role: z.string().optional(), Availability: z.string().optional(), Labels: labels }),
+  UpdatedAt: z.optional(z.string()),
+  Spec: z.object({ Role: z.optional(z.string()), Availability: z.optional(z.string()), Labels: labels }),
   Description: z.object({
-    Hostname: z.string().optional(),
-    Resources: z
-      .object({
-        GenericResources: z
-          .array(z.object({ NamedResourceSpec: z.object({ Kind: z.string(), Value: z.string() }).optional(), DiscreteResourceSpec: z.object({ Kind: z.string(), Value: z.number() }).optional() }))
-          .nullish(),
-      })
-      .optional(),
+    Hostname: z.optional(z.string()),
+    Resources: z.optional(
+      z.object({
+        GenericResources: z.nullish(
+          z.array(
+            z.object({
+              NamedResourceSpec: z.optional(z.object({ Kind: z.string(), Value: z.string() })),
+              DiscreteResourceSpec: z.optional(z.object({ Kind: z.string(), Value: z.number() })),
+            }),
+          ),
+        ),
+      }),
+    ),
   }),
   Status: z.object({ State: z.string() }),
 });
@@ -30,9 +35,9 @@ const serviceJson = z.object({
     Labels: labels,
     TaskTemplate: z.object({
       ContainerSpec: z.object({ Image: z.string() }),
-      RestartPolicy: z.object({ Condition: z.string().optional(), MaxAttempts: z.number().optional() }).optional(),
+      RestartPolicy: z.optional(z.object({ Condition: z.optional(z.string()), MaxAttempts: z.optional(z.number()) })),
     }),
-    Mode: z.object({ ReplicatedJob: z.object({ MaxConcurrent: z.number().optional(), TotalCompletions: z.number().optional() }).optional() }),
+    Mode: z.object({ ReplicatedJob: z.optional(z.object({ MaxConcurrent: z.optional(z.number()), TotalCompletions: z.optional(z.number()) })) }),
   }),
 });
 
@@ -40,16 +45,16 @@ const taskJson = z.object({
   ID: z.string(),
   ServiceID: z.string(),
   CreatedAt: z.string(),
-  UpdatedAt: z.string().optional(),
+  UpdatedAt: z.optional(z.string()),
   /** Omitted for slot 0. */
-  Slot: z.number().optional(),
-  NodeID: z.string().optional(),
+  Slot: z.optional(z.number()),
+  NodeID: z.optional(z.string()),
   DesiredState: z.string(),
   Status: z.object({
     State: z.string(),
-    Message: z.string().optional(),
-    Err: z.string().optional(),
-    ContainerStatus: z.object({ ExitCode: z.number().optional() }).optional(),
+    Message: z.optional(z.string()),
+    Err: z.optional(z.string()),
+    ContainerStatus: z.optional(z.object({ ExitCode: z.optional(z.number()) })),
   }),
 });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from '../../core/zod.js';
 import { PccError } from '../../core/errors.js';
 import type { Project } from '../../core/project.js';
 import type { State } from '../../state/schema.js';
@@ -12,7 +12,7 @@ import type { State } from '../../state/schema.js';
 const machineSchema = z.object({
   role: z.enum(['compute', 'controller']),
   /** Absent in states written before sites: home. */
-  site: z.enum(['home', 'cloud']).default('home'),
+  site: z._default(z.enum(['home', 'cloud']), 'home'),
   address: z.string(),
   netns: z.string(),
   veth: z.string(),
@@ -22,17 +22,17 @@ const machineSchema = z.object({
   root: z.string(),
   /** The base this machine's upper dir was made against; resumes keep it. */
   base: z.string(),
-  pid: z.number().int().optional(),
-  startedAt: z.string().optional(),
-  cgroups: z.array(z.string()).default([]),
+  pid: z.optional(z.number().check(z.int())),
+  startedAt: z.optional(z.string()),
+  cgroups: z._default(z.array(z.string()), []),
 });
 
 const localStateSchema = z.object({
   subnet: z.string(),
   bridge: z.string(),
   /** The simulated internet's subnet; absent in states written before sites (then the setting's). */
-  cloudSubnet: z.string().optional(),
-  machines: z.record(z.string(), machineSchema).default({}),
+  cloudSubnet: z.optional(z.string()),
+  machines: z._default(z.record(z.string(), machineSchema), {}),
 });
 
 export type Machine = z.infer<typeof machineSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../core/zod.js';
 import { PccError } from '../../core/errors.js';
 import type { HostRecord, State } from '../../state/schema.js';
 import { allocateAddresses, type VagrantNetwork } from './network.js';
@@ -17,7 +17,7 @@ const machineSchema = z.object({
 });
 export type Machine = z.infer<typeof machineSchema>;
 
-const bookkeepingSchema = z.object({ machines: z.array(machineSchema).default([]) });
+const bookkeepingSchema = z.object({ machines: z._default(z.array(machineSchema), []) });
 
 export { CONTROLLER_NAME } from '../../core/controller.js';
 import { CONTROLLER_NAME } from '../../core/controller.js';

@@ -63,5 +63,5 @@ await build({
   banner: { js: "import { createRequire as __pccCreateRequire } from 'node:module'; const require = __pccCreateRequire(import.meta.url);" },
   define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
   plugins: [lazyStandIns(lazyModules)],
-  external: ['ssh2', 'cpu-features', 'esbuild', '@aws-sdk/*'],
+  external: ['ssh2', 'node-ssh', 'cpu-features', 'esbuild', '@aws-sdk/*'],
 });

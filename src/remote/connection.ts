@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
@@ -44,25 +44,20 @@ export { UnreachableError } from '../core/errors.js';
 
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
+  private readonly client: Client;
   /** Why the connection died or was dropped (a keepalive timeout, a reset, a round trip's deadline): what every round trip then reports. */
   private fate?: string;
-  /** False once the connection ended or closed, from either side. */
-  private connected = true;
 
   private constructor(
     readonly host: Endpoint,
-    private readonly client: Client,
+    private readonly ssh: NodeSSH,
     keepaliveIntervalMs: number,
     private readonly preamble: string | undefined,
   ) {
-    const gone = () => {
-      this.connected = false;
-    };
-    client.on('end', gone);
-    client.on('close', gone);
-    // Without a listener after the handshake, a keepalive timeout would be an
-    // uncaught error that ends pcc. ssh2 destroys the socket right after,
-    // which closes every channel.
+    this.client = ssh.connection!;
+    // node-ssh listens for errors only during the handshake and its own calls:
+    // without this, a keepalive timeout would be an uncaught error that ends pcc.
+    // ssh2 destroys the socket right after, which closes every channel.
     this.client.on('error', (err: Error & { level?: string }) => {
       this.fate ??=
         err.level === 'client-timeout'
@@ -72,28 +67,15 @@ export class Connection {
   }
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
-    // The TCP connection starts before ssh2 loads and the key is read: sshd
-    // accepts, forks and sends its banner meanwhile (on another core).
-    const early = dial(host);
-    try {
-      return await Connection.login(host, options, early);
-    } finally {
-      early.drop();
-    }
-  }
-
-  private static async login(host: Endpoint, options: ConnectOptions, early: EarlySocket): Promise<Connection> {
-    const { ssh2 } = await sshModules();
+    const { NodeSSH } = await sshModules();
     const { privateKey, agent } = await credentials(host, options.home);
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     let lastError: unknown;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
-      const client = new ssh2.Client();
-      const sock = attempt === 0 ? early.take() : undefined;
+      const ssh = new NodeSSH();
       try {
-        await handshake(client, {
-          ...(sock ? { sock } : {}),
+        await ssh.connect({
           host: host.address,
           port: host.port,
           username: host.user,
@@ -104,9 +86,9 @@ export class Connection {
           keepaliveCountMax: KEEPALIVE_COUNT_MAX,
           hostVerifier: options.verifyHostKey ? (key: Buffer) => options.verifyHostKey!(host, key) : undefined,
         });
-        return new Connection(host, client, keepaliveIntervalMs, options.preamble);
+        return new Connection(host, ssh, keepaliveIntervalMs, options.preamble);
       } catch (err) {
-        client.end();
+        ssh.dispose();
         lastError = err;
         if (!isTransient(err)) break;
       }
@@ -192,8 +174,9 @@ export class Connection {
     traceScript(this.host.name, typeof options.stdin === 'string' ? `${command} <<'stdin'\n${options.stdin}\nstdin` : command);
     if (this.fate) throw this.lost('');
     try {
-      const running = this.execCommand(this.preamble ? `${this.preamble}\n${command}` : command, {
+      const running = this.ssh.execCommand(this.preamble ? `${this.preamble}\n${command}` : command, {
         stdin: options.stdin,
+        noTrim: true,
         // Interrupted, pcc asks sshd to signal what it started (OpenSSH delivers "signal" requests), then hangs up.
         onChannel: (c) => {
           channel = c;
@@ -232,116 +215,29 @@ export class Connection {
     }
   }
 
-  /**
-   * One command on a channel of its own: stdin written and ended (or piped),
-   * stdout and stderr collected whole, resolved when the channel closes with
-   * the exit status (null when none came: the connection or the host went).
-   */
-  private execCommand(
-    command: string,
-    options: { stdin?: string | Readable; onChannel: (c: ClientChannel) => void; onStdout?: (b: Buffer) => void; onStderr?: (b: Buffer) => void },
-  ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-    if (!this.connected) return Promise.reject(new Error('Not connected to server'));
-    const client = this.client;
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    return new Promise((resolve, reject) => {
-      client.on('error', reject);
-      client.exec(command, {}, (err, channel) => {
-        client.removeListener('error', reject);
-        if (err) return reject(err);
-        options.onChannel(channel);
-        channel.on('data', (chunk: Buffer) => {
-          options.onStdout?.(chunk);
-          stdout.push(chunk.toString());
-        });
-        channel.stderr.on('data', (chunk: Buffer) => {
-          options.onStderr?.(chunk);
-          stderr.push(chunk.toString());
-        });
-        if (options.stdin === undefined) channel.end();
-        else if (typeof options.stdin === 'string') {
-          channel.write(options.stdin);
-          channel.end();
-        } else options.stdin.pipe(channel, { end: true });
-        let code: number | null = null;
-        let signal: string | null = null;
-        channel.on('exit', (code_: number | null, signal_?: string) => {
-          code = code_ ?? null;
-          signal = signal_ ?? null;
-        });
-        channel.on('close', () => resolve({ code, signal, stdout: stdout.join(''), stderr: stderr.join('') }));
-      });
-    });
-  }
-
   /** A TCP stream to `host:port` as the remote host sees it (the far end of `ssh -L`). */
   forwardOut(host: string, port: number): Promise<Duplex> {
-    if (!this.connected) return Promise.reject(this.lost('not connected'));
-    const client = this.client;
+    const client = this.ssh.connection;
+    if (!client) return Promise.reject(this.lost('not connected'));
     return new Promise((resolve, reject) => {
       client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => (err ? reject(err) : resolve(channel)));
     });
   }
 
   close(): void {
-    if (this.connected) this.client.end();
-    this.connected = false;
+    this.ssh.dispose();
   }
 }
 
-interface EarlySocket {
-  /** The socket, unless it failed already (ssh2 then dials itself and meets the same error in its own words). */
-  take(): Socket | undefined;
-  /** Closes it if ssh2 never took it. */
-  drop(): void;
-}
-
-function dial(host: Endpoint): EarlySocket {
-  const sock = tcpConnect({ host: host.address, port: host.port });
-  let failed = false;
-  let taken = false;
-  const onError = () => {
-    failed = true;
-  };
-  sock.once('error', onError);
-  return {
-    take() {
-      if (failed || sock.destroyed) return undefined;
-      // From here on ssh2's own listeners see its errors.
-      sock.removeListener('error', onError);
-      sock.setMaxListeners(0);
-      taken = true;
-      return sock;
-    },
-    drop() {
-      if (!taken) sock.destroy();
-    },
-  };
-}
-
-/** Logs in; rejects on an error before the login completes, or on a connection that closes first. */
-function handshake(client: Client, config: ConnectConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.on('error', reject);
-    client.on('ready', () => {
-      client.removeListener('error', reject);
-      resolve();
-    });
-    client.on('close', () => reject(Object.assign(new Error('No response from server'), { code: 'ETIMEDOUT' })));
-    client.connect(config);
-  });
-}
-
-let loading: Promise<{ ssh2: typeof import('ssh2') }> | undefined;
+let loading: Promise<{ NodeSSH: typeof NodeSSH; ssh2: typeof import('ssh2') }> | undefined;
 
 /**
- * ssh2 (about 30 CommonJS modules, some 30 ms to load) comes in with the
- * first connection, so a command that opens none (`pcc status` of static
- * hosts) never loads it.
+ * node-ssh and ssh2 (about 40 CommonJS modules, some 35 ms to load) come in
+ * with the first connection, so a command that opens none (`pcc status` of
+ * static hosts) never loads them.
  */
-export function sshModules(): Promise<{ ssh2: typeof import('ssh2') }> {
-  return (loading ??= import('ssh2').then((ssh2) => ({ ssh2: ssh2.default })));
+export function sshModules(): Promise<{ NodeSSH: typeof NodeSSH; ssh2: typeof import('ssh2') }> {
+  return (loading ??= Promise.all([import('node-ssh'), import('ssh2')]).then(([nodeSsh, ssh2]) => ({ NodeSSH: nodeSsh.NodeSSH, ssh2: ssh2.default })));
 }
 
 /**
@@ -389,7 +285,7 @@ interface ChannelInternals {
 
 /**
  * A "signal" request on the channel. ssh2's `channel.signal()` sends nothing
- * once our side of stdin has ended, and `execCommand` ends it at once for a
+ * once our side of stdin has ended, and node-ssh ends it at once for a
  * command without stdin, so the request goes to ssh2's protocol directly:
  * SSH allows channel requests after EOF, and sshd then signals the
  * command's process group (`exec`'s `stoppable` wrapper stops all of it).

@@ -4,3 +4,4 @@ export type { DockerInfo, GpuInfo, NvidiaGpu, NvidiaPciDevice, OsRelease, System
 export { commandOutput, commandSucceeds, fileState, pathExists, type FileState } from './files.js';
 export { debPackages } from './packages.js';
 export { unitState, type UnitState } from './systemd-unit.js';
+export { mountScope, packageScope, serviceScope, tree } from './scope.js';

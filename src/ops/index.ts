@@ -1,3 +1,4 @@
+export { check } from './check.js';
 export { command, type CommandOptions } from './command.js';
 export { blockInFile, lineInFile, renderTemplate, template, templateFile } from './edit.js';
 export type { BlockOptions, LineOptions, TemplateOptions } from './edit.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuCount, fileState } from '../../../src/facts/index.js';
-import { command, directory, file, service } from '../../../src/ops/index.js';
+import { check, command, directory, file, service } from '../../../src/ops/index.js';
 import { definePlaybook, type Playbook } from '../../../src/playbook/define.js';
 import type { HostFactMemory, RememberedFact } from '../../../src/playbook/fact-memory.js';
 import { HostRun } from '../../../src/playbook/host-run.js';
@@ -238,6 +238,12 @@ describe('the runner on a local sh: operations and facts in, scripts and round t
         1,
       ]);
     }
+  });
+
+  it('a check that does not hold is a failure under --dry, not a command that would run', async () => {
+    const root = freshRoot();
+    const ran = await runHere(root, definePlaybook({ name: 'check', run: (host) => host.add(check('marker there', { succeeds: `test -f ${root}/marker`, otherwise: 'no marker; run the setup first' })) }), { dry: true });
+    expect([ran.result.status, statuses(ran.result), ran.result.error, ran.result.roundTrips]).toEqual(['failed', ['failed marker there'], 'marker there: no marker; run the setup first', 1]);
   });
 
   it('--dry reads, plans and applies nothing; what a command alters is a guess', async () => {

@@ -10,7 +10,7 @@ import type { ClusterPlan } from '../src/fleet/cluster.js';
 import { ENABLED_SYSEXT_CONF, runtimeSysext } from '../src/gpu/flatcar.js';
 import { driverFlavour, driverSysext, generationOfDevice, generationOfModel, type Generation } from '../src/gpu/generation.js';
 import { cudaLabel } from '../src/gpu/cuda.js';
-import { PccError } from '../src/core/errors.js';
+import { OperationRefusedError } from '../src/core/errors.js';
 import { cmd, quote } from '../src/remote/shell.js';
 import { facts, ops, type HostContext } from '../src/index.js';
 import type { GpuInfo, OsRelease } from '../src/facts/index.js';
@@ -180,10 +180,9 @@ function swarmResource(): ops.Operation {
 }
 
 function runtimeRegistered(): ops.Operation {
-  const message = 'docker has no nvidia runtime after setup; check /etc/docker/daemon.json and that nvidia-container-runtime is on PATH';
-  return ops.command(['sh', '-c', `echo ${quote(message)} >&2; exit 1`], {
-    name: 'docker nvidia runtime registered',
-    unless: `docker info --format '{{json .Runtimes}}' | grep -q '"nvidia"'`,
+  return ops.check('docker nvidia runtime registered', {
+    succeeds: `docker info --format '{{json .Runtimes}}' | grep -q '"nvidia"'`,
+    otherwise: 'docker has no nvidia runtime after setup; check /etc/docker/daemon.json and that nvidia-container-runtime is on PATH',
   });
 }
 
@@ -194,7 +193,7 @@ function refuse(message: string): ops.Operation {
     facts: [],
     touches: [],
     plan() {
-      throw new PccError(message);
+      throw new OperationRefusedError(message);
     },
   };
 }

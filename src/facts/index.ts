@@ -5,3 +5,4 @@ export { commandOutput, commandSucceeds, fileState, pathExists, type FileState }
 export { debPackages } from './packages.js';
 export { unitState, type UnitState } from './systemd-unit.js';
 export { blockDevice, parseBlockDevice, type BlockDevice, type BlockDeviceMatch, type DeviceContent } from './block-device.js';
+export { mountScope, packageScope, serviceScope, tree } from './scope.js';

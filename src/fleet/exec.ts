@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, UnreachableError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
-import { UnreachableError } from '../remote/connection.js';
 import type { Connector } from '../remote/connector.js';
 import { DEFAULT_TIMEOUTS } from '../remote/timeouts.js';
 import type { HostRecord } from '../state/schema.js';

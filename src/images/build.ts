@@ -1,4 +1,4 @@
-import { HostFailedError, PccError } from '../core/errors.js';
+import { HostFailedError, PccError, UnreachableError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
@@ -111,17 +111,13 @@ async function reachRegistry(options: BuildOptions, registry: RegistryTarget): P
   if (!registry.controller) return { dial: registry, close: async () => undefined };
   const host = (await options.store.read()).hosts[registry.controller];
   if (!host) return { dial: registry, close: async () => undefined };
-  const [{ connectorFor }, { openTunnel }, { UnreachableError }] = await Promise.all([
-    import('../fleet/connect.js'),
-    import('../remote/tunnel.js'),
-    import('../remote/connection.js'),
-  ]);
+  const [{ connectorFor }, { openTunnel }] = await Promise.all([import('../fleet/connect.js'), import('../remote/tunnel.js')]);
   let conn: Connection;
   try {
     conn = await (await connectorFor(options.project, options.settings))(host);
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
-    throw new PccError(`the registry listens on ${registry.host}, reached through SSH to ${host.name}: ${err.message}; is the controller up (pcc init)?`);
+    throw new UnreachableError(host.name, `the registry listens on ${registry.host}, reached through SSH to ${host.name}: ${err.message}; is the controller up (pcc init)?`, { cause: err });
   }
   const { hostname, port } = splitHostPort(registry.host);
   const tunnel = await openTunnel(conn, hostname, port ?? 5000);

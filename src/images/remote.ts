@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { PccError } from '../core/errors.js';
-import { UnreachableError, type Connection } from '../remote/connection.js';
+import { PccError, UnreachableError } from '../core/errors.js';
+import type { Connection } from '../remote/connection.js';
 import { quote, renderCommand } from '../remote/shell.js';
 import { buildImages, type BuildOptions, type BuildReport } from './build.js';
 import { NOT_FOUND, OutputCollector, type Runner } from './runner.js';
@@ -44,7 +44,7 @@ export function remoteWorkDir(projectName: string): string {
  * sudo for other users), as buildah needs and docker usually does.
  */
 export function sshRunner(conn: Connection, workDir: string): Runner {
-  const rootShell = conn.host.user === 'root' ? 'sh -c' : 'sudo -n sh -c';
+  const rootSh = (script: string) => conn.asRoot(`sh -c ${quote(script)}`);
   let scratch: string | undefined;
   return {
     where: conn.host.name,
@@ -58,7 +58,7 @@ export function sshRunner(conn: Connection, workDir: string): Runner {
       const archive = await tarOf(dir, files);
       // The whole folder is replaced, so files deleted here disappear there too.
       const script = `rm -rf ${quote(target)} && mkdir -p ${quote(target)} && base64 -d | tar -x -f - -C ${quote(target)}`;
-      const result = await conn.exec(`${rootShell} ${quote(script)}`, { stdin: archive.toString('base64') });
+      const result = await conn.exec(rootSh(script), { stdin: archive.toString('base64') });
       if (result.code !== 0) {
         const why = result.code === NOT_FOUND ? 'tar or base64 is missing there' : (result.stderr.trim().split('\n').at(-1) ?? `exit ${result.code}`);
         throw new PccError(`${conn.host.name}: cannot upload the build context of ${image} to ${target}: ${why}`);
@@ -69,17 +69,17 @@ export function sshRunner(conn: Connection, workDir: string): Runner {
       // A directory of this run's own, so a file left by an earlier run never passes for this one's.
       scratch ??= await (async () => {
         const dir = `${workDir}/.scratch-${process.pid}-${Date.now()}`;
-        await conn.exec(`${rootShell} ${quote(`mkdir -p ${quote(dir)}`)}`);
+        await conn.exec(rootSh(`mkdir -p ${quote(dir)}`));
         return dir;
       })();
       return `${scratch}/${name}`;
     },
     async readScratch(file) {
-      const result = await conn.exec(`${rootShell} ${quote(`cat ${quote(file)} 2>/dev/null`)}`);
+      const result = await conn.exec(rootSh(`cat ${quote(file)} 2>/dev/null`));
       return result.code === 0 ? result.stdout : undefined;
     },
     async close() {
-      if (scratch) await conn.exec(`${rootShell} ${quote(`rm -rf ${quote(scratch)}`)}`).catch(() => undefined);
+      if (scratch) await conn.exec(rootSh(`rm -rf ${quote(scratch)}`)).catch(() => undefined);
       conn.close();
     },
   };

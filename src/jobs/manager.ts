@@ -1,12 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PccError } from '../core/errors.js';
+import { PccError, UnreachableError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
 import { CONTROLLER, SWARM_NETWORK } from '../fleet/cluster.js';
 import { connectorFor } from '../fleet/connect.js';
 import { discoverImages } from '../images/discover.js';
 import { isPlainHttpHost } from '../images/registry.js';
-import { UnreachableError, type Connection } from '../remote/connection.js';
+import type { Connection } from '../remote/connection.js';
 import { quote, renderCommand, type Command } from '../remote/shell.js';
 import type { Settings } from '../settings/load.js';
 import type { State } from '../state/schema.js';
@@ -61,14 +61,13 @@ export class Manager {
    * stops (or a pcc that dies) leaves nothing running on the manager.
    */
   stream(command: Command, onOutput: (chunk: string) => void): { done: Promise<number>; stop: () => void } {
-    const root = this.conn.host.user === 'root' ? '' : 'sudo -n ';
     const inner = command.argv.map(quote).join(' ');
     // The command goes to the background, `cat` holds stdin in the foreground: sh gives a background
     // list /dev/null for stdin, so the watch must not be the one in the background.
     const watchdog = `${inner} & p=$!; cat >/dev/null; kill $p 2>/dev/null`;
     // A stdin of our own that stays open until `stop` (without one, ssh ends stdin at once and `cat` with it).
     const stdin = new PassThrough();
-    const done = this.conn.exec(`${root}sh -c ${quote(watchdog)}`, { stdin, onOutput }).then(
+    const done = this.conn.exec(this.conn.asRoot(`sh -c ${quote(watchdog)}`), { stdin, onOutput }).then(
       (r) => r.code,
       () => 0,
     );

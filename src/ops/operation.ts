@@ -28,9 +28,7 @@ export interface Prediction {
   value: unknown;
 }
 
-/** Marks in `touches`: facts with no paths (the system at large), or every fact. */
-export const SYSTEM = '<system>';
-export const ANYTHING = '<any>';
+export { ANYTHING, SYSTEM } from '../facts/scope.js';
 
 /**
  * An idempotent operation as a pure builder: it names the facts it needs and,
@@ -40,25 +38,7 @@ export const ANYTHING = '<any>';
 export interface Operation {
   readonly name: string;
   readonly facts: readonly Fact<unknown>[];
-  /** What its changes may alter, so the runner knows which facts go stale. */
+  /** What its changes may alter (paths and system parts, see facts/scope.ts), so the runner knows which facts go stale. */
   readonly touches: readonly string[];
   plan(read: FactReader, earlier: PlanContext): Change | undefined;
-}
-
-/** Whether a change to `touches` can alter what `fact` read. */
-export function staleAfter(fact: Fact<unknown>, touches: readonly string[]): boolean {
-  if (touches.includes(ANYTHING)) return !fact.stable;
-  if (fact.stable) return false;
-  if (!fact.reads) return touches.includes(SYSTEM);
-  return fact.reads.some((r) => touches.some((t) => t !== SYSTEM && affects(t, r)));
-}
-
-/**
- * A change to `touched` alters what was read at `read` when it is the same
- * path, or lies inside it (a directory read sees its children change). Ops
- * never remove trees, so a change to a directory leaves its children alone.
- */
-function affects(touched: string, read: string): boolean {
-  const dir = read.endsWith('/') ? read : `${read}/`;
-  return touched === read || touched.startsWith(dir);
 }

@@ -1,4 +1,6 @@
+import { OperationRefusedError } from '../core/errors.js';
 import { fileState } from '../facts/files.js';
+import { mountScope, tree } from '../facts/scope.js';
 import { unitState, type UnitState } from '../facts/systemd-unit.js';
 import { cmd, type Command } from '../remote/shell.js';
 import { planFile } from './files.js';
@@ -29,7 +31,7 @@ export function service(unit: string, options: ExistingServiceOptions = {}): Ope
   return {
     name: `service ${unit}`,
     facts: dropIn ? [dropIn, status] : [status],
-    touches: dropIn ? [dropInPath, SYSTEM] : [SYSTEM],
+    touches: dropIn ? [dropInPath, ...unitTouches(unit)] : unitTouches(unit),
     plan(read, earlier) {
       const written = dropIn && planFile(dropInPath, read(dropIn), { content: options.dropIn!, mode: '0644' });
       const restart = Boolean(written) || (options.restartAfter ?? []).some((op) => earlier.changed(op));
@@ -40,10 +42,34 @@ export function service(unit: string, options: ExistingServiceOptions = {}): Ope
   };
 }
 
+/**
+ * Starting, stopping or enabling a unit may start or stop others (its Wants=
+ * and Requires=), so it alters the system at large; a mount unit also
+ * changes everything under its mount point.
+ */
+function unitTouches(unit: string): string[] {
+  const where = mountPointOf(unit);
+  return where === undefined ? [SYSTEM] : [SYSTEM, mountScope(where), tree(where)];
+}
+
+/** `var-lib-x.mount` mounts /var/lib/x (systemd's path escaping: `-` is `/`, `\x2d` a dash); undefined for other units. */
+export function mountPointOf(unit: string): string | undefined {
+  if (!unit.endsWith('.mount')) return undefined;
+  const name = unit.slice(0, -'.mount'.length);
+  if (name === '-') return '/';
+  return `/${name
+    .split('-')
+    .map((part) => part.replace(/\\x([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))))
+    .join('/')}`;
+}
+
 function planService(unit: string, st: UnitState, options: ServiceOptions, restart: boolean, prefix: Command[], notes: string[] = []): Change | undefined {
   const commands = [...prefix];
   const enabled = options.enabled ?? true;
   const state = options.state ?? 'started';
+  if (st.masked && (enabled || state === 'started')) {
+    throw new OperationRefusedError(`${unit} is masked, so systemd will not ${state === 'started' ? 'start' : 'enable'} it; unmask it (systemctl unmask ${unit}) first`);
+  }
   if (enabled && !st.enabled) {
     commands.push(cmd('systemctl', 'enable', unit));
     notes.push('enable');
@@ -72,7 +98,7 @@ export function systemdUnit(unit: string, options: UnitOptions): Operation {
   return {
     name: `unit ${unit}`,
     facts: [file, status],
-    touches: [path, SYSTEM],
+    touches: [path, ...unitTouches(unit)],
     plan(read, earlier) {
       const written = planFile(path, read(file), { content: options.content, mode: '0644' });
       const restart = Boolean(written) || (options.restartAfter ?? []).some((op) => earlier.changed(op));

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
-import { errorMessage } from '../core/errors.js';
-import { UnreachableError, type Connection } from '../remote/connection.js';
+import { errorMessage, UnreachableError } from '../core/errors.js';
+import type { Connection } from '../remote/connection.js';
 import type { Timeouts } from '../remote/timeouts.js';
 import type { HostRecord } from '../state/schema.js';
 import type { Playbook } from './define.js';
@@ -57,7 +57,7 @@ async function runOnHost<I>(loading: Promise<Playbook<I>>, host: HostRecord, opt
   }
   try {
     const playbook = await loading;
-    const result = await new HostRun(host, playbook, conn, {
+    const result = await new HostRun(host, playbook, (o) => conn.shell(o), {
       dry: options.dry,
       input: options.input as I,
       vars: strictVars(typeof options.vars === 'function' ? options.vars(host) : options.vars),

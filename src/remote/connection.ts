@@ -5,7 +5,9 @@ import type { Client, ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
-import { ShellSession } from './shell-session.js';
+import { asRoot } from './become.js';
+import type { ExecResult } from './remote-shell.js';
+import { channelPipe, ShellSession } from './shell-session.js';
 import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
 
@@ -32,15 +34,6 @@ export interface ConnectOptions {
 
 /** Keepalives unanswered before the host counts as gone: with the 5 s interval, a dead peer is found within 20 s. */
 const KEEPALIVE_COUNT_MAX = 3;
-
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// The host could not be reached, or the connection died: Ansible's UNREACHABLE (one error hierarchy, in core/errors).
-export { UnreachableError } from '../core/errors.js';
 
 /** One SSH connection per host per run: a playbook's round trips share one shell session on it. */
 export class Connection {
@@ -126,7 +119,7 @@ export class Connection {
         const forget = onInterrupt(() => stopChannel(channel));
         channel.once('close', forget);
         if (this.preamble) channel.write(`${this.preamble}\n`);
-        resolve(new ShellSession(channel, (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
+        resolve(new ShellSession(channelPipe(channel), (reason) => this.lost(reason), this.host.name, (reason) => this.abandon(reason, channel)));
       };
       try {
         this.client.exec(this.shellCommand(options.become), opened);
@@ -156,7 +149,12 @@ export class Connection {
   }
 
   private shellCommand(become: boolean | undefined): string {
-    return become && this.host.user !== 'root' ? 'sudo -n sh -s' : 'sh -s';
+    return become ? this.asRoot('sh -s') : 'sh -s';
+  }
+
+  /** `command` as root on this host (see `asRoot`): what `become` means for a command of one's own. */
+  asRoot(command: string): string {
+    return asRoot(this.host.user, command);
   }
 
   /**

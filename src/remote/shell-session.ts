@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
-import type { ExecResult } from './connection.js';
 import { findMarker } from './markers.js';
+import type { ExecResult, RemoteShell } from './remote-shell.js';
 import { quote } from './shell.js';
 import { timedOutMessage, type Deadline } from './timeouts.js';
 import { traceScript } from './trace.js';
@@ -21,7 +21,7 @@ import { traceScript } from './trace.js';
  * unreachable from then on, and `hangUp` drops the connection, so neither
  * the script's late output nor an open channel is left behind.
  */
-export class ShellSession {
+export class ShellSession implements RemoteShell {
   private stdout = '';
   private stderr = '';
   private closed?: { code: number | null; signal?: string };
@@ -31,29 +31,20 @@ export class ShellSession {
   private lostReason?: string;
 
   constructor(
-    private readonly channel: ClientChannel,
+    private readonly pipe: ShellPipe,
     private readonly onLost: (reason: string) => Error,
     private readonly hostName = '',
-    private readonly hangUp: (reason: string) => void = () => channel.close(),
+    private readonly hangUp: (reason: string) => void = () => pipe.close(),
   ) {
-    let code: number | null = null;
-    let signal: string | undefined;
-    // Decoded as streams, so a character split across two chunks stays whole.
-    channel.setEncoding('utf8');
-    channel.stderr.setEncoding('utf8');
-    channel.on('data', (chunk: string) => {
+    pipe.onStdout((chunk) => {
       this.stdout += chunk;
       this.settle();
     });
-    channel.stderr.on('data', (chunk: string) => {
+    pipe.onStderr((chunk) => {
       this.stderr += chunk;
       this.settle();
     });
-    channel.on('exit', (c: number | null, s?: string) => {
-      code = c;
-      signal = s;
-    });
-    channel.on('close', () => {
+    pipe.onClose((code, signal) => {
       this.closed = { code, signal };
       this.settle();
     });
@@ -70,7 +61,7 @@ export class ShellSession {
   }
 
   close(): void {
-    if (!this.closed && !this.lostReason) this.channel.end();
+    if (!this.closed && !this.lostReason) this.pipe.end();
   }
 
   private exchange(script: string, deadline: Deadline | undefined): Promise<ExecResult> {
@@ -82,7 +73,7 @@ export class ShellSession {
       if (deadline) ex.timer = setTimeout(() => this.expire(ex, deadline), deadline.ms);
       this.current = ex;
       traceScript(this.hostName, script);
-      this.channel.write(frame(script, nonce));
+      this.pipe.write(frame(script, nonce));
     });
   }
 
@@ -122,6 +113,43 @@ export class ShellSession {
     this.current = undefined;
     if (ex.timer) clearTimeout(ex.timer);
   }
+}
+
+/**
+ * The shell's end of the pipe, whatever carries it: an SSH channel (see
+ * `channelPipe`) or a local child process. Output arrives decoded as UTF-8
+ * streams, so a character split across two chunks stays whole.
+ */
+export interface ShellPipe {
+  write(text: string): void;
+  /** Ends the shell's stdin: it exits once the script before has run. */
+  end(): void;
+  /** Drops it at once. */
+  close(): void;
+  onStdout(listener: (chunk: string) => void): void;
+  onStderr(listener: (chunk: string) => void): void;
+  /** The shell has gone: its exit status, or null when it left none (the connection died). */
+  onClose(listener: (code: number | null, signal?: string) => void): void;
+}
+
+/** An SSH channel as a shell pipe: its exit status comes with 'exit', its end with 'close'. */
+export function channelPipe(channel: ClientChannel): ShellPipe {
+  let code: number | null = null;
+  let signal: string | undefined;
+  channel.setEncoding('utf8');
+  channel.stderr.setEncoding('utf8');
+  channel.on('exit', (c: number | null, s?: string) => {
+    code = c;
+    signal = s;
+  });
+  return {
+    write: (text) => void channel.write(text),
+    end: () => void channel.end(),
+    close: () => void channel.close(),
+    onStdout: (listener) => void channel.on('data', listener),
+    onStderr: (listener) => void channel.stderr.on('data', listener),
+    onClose: (listener) => void channel.on('close', () => listener(code, signal)),
+  };
 }
 
 interface Exchange {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientChannel } from 'ssh2';
-import { Connection, UnreachableError } from '../../../src/remote/connection.js';
-import { ShellSession } from '../../../src/remote/shell-session.js';
+import { UnreachableError } from '../../../src/core/errors.js';
+import { Connection } from '../../../src/remote/connection.js';
+import { channelPipe, ShellSession } from '../../../src/remote/shell-session.js';
 import { startSshdHosts, type SshdFleet } from '../../fixtures/sshd.js';
 
 let fleet: SshdFleet;
@@ -65,7 +66,7 @@ describe('no host can hang a run', () => {
     });
     let hungUp = 0;
     const lost = (reason: string) => new UnreachableError('quiet', `quiet: ${reason}`);
-    const shell = new ShellSession(channel as unknown as ClientChannel, lost, 'quiet', () => hungUp++);
+    const shell = new ShellSession(channelPipe(channel as unknown as ClientChannel), lost, 'quiet', () => hungUp++);
     const started = Date.now();
     const first = shell.run('true', { ms: 200, step: 'while gathering facts' });
     const queued = shell.run('true', { ms: 200, step: 'while gathering facts' });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { OperationRefusedError } from '../../../src/core/errors.js';
 import type { Fact } from '../../../src/facts/fact.js';
 import { parseFileState, type FileState } from '../../../src/facts/files.js';
-import { blockInFile, command, directory, file, lineInFile, packages, service, systemdUnit, template } from '../../../src/ops/index.js';
+import { blockInFile, check, command, directory, file, lineInFile, packages, service, systemdUnit, template } from '../../../src/ops/index.js';
 import type { FactReader, Operation } from '../../../src/ops/operation.js';
+import { renderApplyScript } from '../../../src/playbook/apply-script.js';
 import { renderCommand } from '../../../src/remote/shell.js';
 
 /** Plans an op against facts given by key, as the runner would after a round trip. */
@@ -23,14 +25,19 @@ const regular = (content: string, mode = '0644', owner = 'root'): FileState => (
   size: content.length,
   content: Buffer.from(content),
 });
-/** The exact write each mode gets: the umask alone where it can, chmod where the mode has execute bits; small content as printf's argument. */
-/** A temp file an interrupted write left behind goes first, so it cannot lend the new file its mode. */
-const fresh = '{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && ';
-const umaskFor: Record<string, string> = { '0600': '0177', '0640': '0137', '0644': '0133' };
-const write = (path: string, content: string, mode: string) =>
-  umaskFor[mode]
-    ? { argv: ['sh', '-c', `${fresh}umask ${umaskFor[mode]} && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, content] }
-    : { argv: ['sh', '-c', `${fresh}umask 0077 && printf '%s' "$3" > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', path, mode, content] };
+/**
+ * The write scripts, pinned as text. A mode without execute bits is the
+ * umask alone; one with them is chmod-ed before the rename; small content is
+ * printf's argument, large (or with a NUL byte) comes on stdin. A temp file an
+ * interrupted write left behind goes first, so it cannot lend the new file
+ * its mode.
+ */
+const WRITE_0600 = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0177 && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
+const WRITE_0640 = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0137 && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
+const WRITE_0644 = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0133 && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
+const WRITE_0755 = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0077 && printf '%s' "$3" > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
+const WRITE_0644_STDIN = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0133 && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
+const WRITE_0755_STDIN = `{ [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`;
 
 describe('operations are pure builders, tested by exact command', () => {
   it('directory: create, then nothing', () => {
@@ -45,13 +52,13 @@ describe('operations are pure builders, tested by exact command', () => {
   it('file: content, mode and owner', () => {
     const op = file('/etc/x.conf', { content: 'a=1\n', mode: '0600', owner: 'core' });
     expect(plan(op, { 'file+sha256:/etc/x.conf': absent })?.commands).toEqual([
-      write('/etc/x.conf', 'a=1\n', '0600'),
+      { argv: ['sh', '-c', WRITE_0600, 'pcc-write', '/etc/x.conf', 'a=1\n'] },
       { argv: ['chown', 'core', '/etc/x.conf'] },
     ]);
     expect(plan(op, { 'file+sha256:/etc/x.conf': regular('a=1\n', '0600', 'core') })).toBeUndefined();
     expect(plan(op, { 'file+sha256:/etc/x.conf': regular('a=1\n', '0644', 'core') })?.commands).toEqual([{ argv: ['chmod', '0600', '/etc/x.conf'] }]);
     const changed = plan(op, { 'file+sha256:/etc/x.conf': regular('a=0\n', '0600', 'core') });
-    expect(changed?.commands[0]).toEqual(write('/etc/x.conf', 'a=1\n', '0600'));
+    expect(changed?.commands[0]).toEqual({ argv: ['sh', '-c', WRITE_0600, 'pcc-write', '/etc/x.conf', 'a=1\n'] });
     expect(changed?.diff?.()).toContain('-a=0\n+a=1');
   });
 
@@ -72,16 +79,16 @@ describe('operations are pure builders, tested by exact command', () => {
   it('file: large content, or content with a NUL byte, goes through stdin', () => {
     const big = 'x'.repeat(64 * 1024 + 1);
     expect(plan(file('/srv/big', { content: big }), { 'file+sha256:/srv/big': absent })?.commands).toEqual([
-      { argv: ['sh', '-c', `${fresh}umask 0133 && cat > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', '/srv/big'], stdin: big },
+      { argv: ['sh', '-c', WRITE_0644_STDIN, 'pcc-write', '/srv/big'], stdin: big },
     ]);
     expect(plan(file('/srv/nul', { content: 'a\0b', mode: '0755' }), { 'file+sha256:/srv/nul': absent })?.commands).toEqual([
-      { argv: ['sh', '-c', `${fresh}umask 0077 && cat > "$1.pcc-new" && chmod "$2" "$1.pcc-new" && mv -f "$1.pcc-new" "$1"`, 'pcc-write', '/srv/nul', '0755'], stdin: 'a\0b' },
+      { argv: ['sh', '-c', WRITE_0755_STDIN, 'pcc-write', '/srv/nul', '0755'], stdin: 'a\0b' },
     ]);
   });
 
   it('file: a mode with execute bits is set by chmod before the rename', () => {
     expect(plan(file('/usr/local/bin/x', { content: '#!/bin/sh\n', mode: '0755' }), { 'file+sha256:/usr/local/bin/x': absent })?.commands).toEqual([
-      write('/usr/local/bin/x', '#!/bin/sh\n', '0755'),
+      { argv: ['sh', '-c', WRITE_0755, 'pcc-write', '/usr/local/bin/x', '0755', '#!/bin/sh\n'] },
     ]);
   });
 
@@ -93,9 +100,9 @@ describe('operations are pure builders, tested by exact command', () => {
 
   it('line-in-file replaces the last match or appends, and keeps the mode', () => {
     const op = lineInFile('/etc/env', { line: 'REGISTRY_HOST=r:5000', match: /^REGISTRY_HOST=/ });
-    expect(plan(op, { 'file:/etc/env': absent })?.commands).toEqual([write('/etc/env', 'REGISTRY_HOST=r:5000\n', '0644')]);
+    expect(plan(op, { 'file:/etc/env': absent })?.commands).toEqual([{ argv: ['sh', '-c', WRITE_0644, 'pcc-write', '/etc/env', 'REGISTRY_HOST=r:5000\n'] }]);
     expect(plan(op, { 'file:/etc/env': regular('A=1\nREGISTRY_HOST=old\n', '0640') })?.commands).toEqual([
-      write('/etc/env', 'A=1\nREGISTRY_HOST=r:5000\n', '0640'),
+      { argv: ['sh', '-c', WRITE_0640, 'pcc-write', '/etc/env', 'A=1\nREGISTRY_HOST=r:5000\n'] },
     ]);
     expect(plan(op, { 'file:/etc/env': regular('REGISTRY_HOST=r:5000\n') })).toBeUndefined();
   });
@@ -104,13 +111,13 @@ describe('operations are pure builders, tested by exact command', () => {
     const op = blockInFile('/etc/hosts', { block: '10.0.0.1 init\n10.0.0.2 a' });
     const before = '127.0.0.1 localhost\n# BEGIN PCC MANAGED BLOCK\nold\n# END PCC MANAGED BLOCK\n::1 x\n';
     expect(plan(op, { 'file:/etc/hosts': regular(before) })?.commands).toEqual([
-      write('/etc/hosts', '127.0.0.1 localhost\n# BEGIN PCC MANAGED BLOCK\n10.0.0.1 init\n10.0.0.2 a\n# END PCC MANAGED BLOCK\n::1 x\n', '0644'),
+      { argv: ['sh', '-c', WRITE_0644, 'pcc-write', '/etc/hosts', '127.0.0.1 localhost\n# BEGIN PCC MANAGED BLOCK\n10.0.0.1 init\n10.0.0.2 a\n# END PCC MANAGED BLOCK\n::1 x\n'] },
     ]);
   });
 
   it('template renders strictly: a missing variable is a one-line error naming the template', () => {
     const op = template('/etc/u', { source: 'name={{name}}\n', vars: { name: 'h1' } });
-    expect(plan(op, { 'file+sha256:/etc/u': absent })?.commands).toEqual([write('/etc/u', 'name=h1\n', '0644')]);
+    expect(plan(op, { 'file+sha256:/etc/u': absent })?.commands).toEqual([{ argv: ['sh', '-c', WRITE_0644, 'pcc-write', '/etc/u', 'name=h1\n'] }]);
     expect(() => template('/etc/u', { source: 'a\n {{managed.by}}', vars: { managed: {} }, origin: 'templates/u.hbs' })).toThrow(
       "templates/u.hbs:2: variable 'managed.by' is not defined; pass it in vars or fix the template",
     );
@@ -131,14 +138,14 @@ describe('operations are pure builders, tested by exact command', () => {
     const op = systemdUnit('pcc.service', { content: '[Service]\n' });
     const path = '/etc/systemd/system/pcc.service';
     expect(plan(op, { [`file+sha256:${path}`]: absent, 'unit:pcc.service': { enabled: false, active: false } })?.commands).toEqual([
-      write(path, '[Service]\n', '0644'),
+      { argv: ['sh', '-c', WRITE_0644, 'pcc-write', path, '[Service]\n'] },
       { argv: ['systemctl', 'daemon-reload'] },
       { argv: ['systemctl', 'enable', 'pcc.service'] },
       { argv: ['systemctl', 'start', 'pcc.service'] },
     ]);
     expect(plan(op, { [`file+sha256:${path}`]: regular('[Service]\n'), 'unit:pcc.service': { enabled: true, active: true } })).toBeUndefined();
     expect(plan(op, { [`file+sha256:${path}`]: regular('old\n'), 'unit:pcc.service': { enabled: true, active: true } })?.commands).toEqual([
-      write(path, '[Service]\n', '0644'),
+      { argv: ['sh', '-c', WRITE_0644, 'pcc-write', path, '[Service]\n'] },
       { argv: ['systemctl', 'daemon-reload'] },
       { argv: ['systemctl', 'restart', 'pcc.service'] },
     ]);
@@ -168,6 +175,38 @@ describe('operations are pure builders, tested by exact command', () => {
     ]);
     const flatcar = { id: 'flatcar', idLike: [], versionId: '4081', prettyName: 'Flatcar' };
     expect(plan(op, { 'os-release': flatcar, 'dpkg:docker.io,nfs-common': {} })).toBeUndefined();
+  });
+});
+
+describe('operations as the script text a host runs', () => {
+  it('a unit written, reloaded, enabled and started, then a package installed: each op one group, its exit code after a marker, the first failure ends the script', () => {
+    const unit = plan(systemdUnit('pcc.service', { content: '[Service]\n' }), {
+      'file+sha256:/etc/systemd/system/pcc.service': absent,
+      'unit:pcc.service': { enabled: false, active: false, masked: false },
+    })!;
+    const pkg = plan(packages(['nfs-common']), {
+      'os-release': { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian' },
+      'dpkg:nfs-common': { 'nfs-common': false },
+    })!;
+    expect(renderApplyScript([unit, pkg], '@@pcc-1')).toBe(
+      `{ (set -- /etc/systemd/system/pcc.service '[Service]\n'; { [ ! -e "$1.pcc-new" ] && [ ! -L "$1.pcc-new" ] || rm -f "$1.pcc-new"; } && umask 0133 && printf '%s' "$2" > "$1.pcc-new" && mv -f "$1.pcc-new" "$1"\n) </dev/null && systemctl daemon-reload </dev/null && systemctl enable pcc.service </dev/null && systemctl start pcc.service </dev/null\n} 2>&1; __pcc_rc=$?; printf '\\n%s %s\\n' '@@pcc-1 op 0' "$__pcc_rc"; [ "$__pcc_rc" -eq 0 ] || exit 0\n` +
+        `{ DEBIAN_FRONTEND=noninteractive sh -c 'apt-get install -y -q --no-install-recommends nfs-common || { apt-get update -q && apt-get install -y -q --no-install-recommends nfs-common; }' </dev/null\n} 2>&1; __pcc_rc=$?; printf '\\n%s %s\\n' '@@pcc-1 op 1' "$__pcc_rc"; [ "$__pcc_rc" -eq 0 ] || exit 0`,
+    );
+  });
+
+  it('a check changes nothing, and refuses with its reason when the host is not as expected', () => {
+    const op = check('docker nvidia runtime registered', { succeeds: 'docker info | grep -q nvidia', otherwise: 'docker has no nvidia runtime' });
+    expect([op.touches, op.facts.map((f) => f.key)]).toEqual([[], ['succeeds:docker info | grep -q nvidia']]);
+    expect(plan(op, { 'succeeds:docker info | grep -q nvidia': true })).toBeUndefined();
+    expect(() => plan(op, { 'succeeds:docker info | grep -q nvidia': false })).toThrow(new OperationRefusedError('docker has no nvidia runtime'));
+  });
+
+  it('a masked unit is refused with the fix, not enabled (systemd would refuse it on the host)', () => {
+    const masked = { enabled: false, active: false, masked: true };
+    expect(() => plan(service('nfs-server.service'), { 'unit:nfs-server.service': masked })).toThrow(
+      new OperationRefusedError('nfs-server.service is masked, so systemd will not start it; unmask it (systemctl unmask nfs-server.service) first'),
+    );
+    expect(plan(service('nfs-server.service', { enabled: false, state: 'stopped' }), { 'unit:nfs-server.service': masked })).toBeUndefined();
   });
 });
 

@@ -36,6 +36,7 @@ const makers: Record<string, (...args: never[]) => Reader> = {
   pathExists: (file: string) => facts.pathExists(file),
   commandSucceeds: (script: string, reads?: string[]) => facts.commandSucceeds(script, reads),
   commandOutput: (script: string, reads?: string[]) => facts.commandOutput(script, reads),
+  blockDevice: (match: facts.BlockDeviceMatch) => facts.blockDevice(match),
   // The group read: every file fact of a round trip in one script.
   fileStates: (...args: string[]) => ({ script: FILE_STATES.script(args), parse: (out: string) => FILE_STATES.parse(out, args) }),
 };
@@ -64,7 +65,7 @@ describe('fact fixtures: command, raw output, parsed value', () => {
     const exported = Object.entries(facts)
       .filter(([, v]) => typeof v === 'function' || (typeof v === 'object' && v !== null && 'script' in v))
       .map(([k]) => k)
-      .filter((k) => !['defineFact', 'osFamily', 'parseGpu', 'mountScope', 'packageScope', 'serviceScope', 'tree'].includes(k));
+      .filter((k) => !['defineFact', 'osFamily', 'parseGpu', 'parseBlockDevice', 'mountScope', 'packageScope', 'serviceScope', 'tree'].includes(k));
     const covered = new Set(fixtures.map(([, fx]) => fx.fact));
     expect(exported.filter((k) => !covered.has(k))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 
 /** One `docker/NNN-name/` folder that pcc builds into the image `name`. */
 export interface ImageFolder {
@@ -42,7 +42,7 @@ export function discoverImages(dockerDir: string, projectRoot: string): Discover
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       return { folders: [], notes: [`${relDocker}/ does not exist: nothing to build`] };
     }
-    throw new PccError(`${relDocker}/: cannot read (${(err as Error).message})`);
+    throw new UserInputError(`${relDocker}/: cannot read (${(err as Error).message})`);
   }
 
   const folders: ImageFolder[] = [];
@@ -59,13 +59,13 @@ export function discoverImages(dockerDir: string, projectRoot: string): Discover
     }
     const image = match[2]!;
     if (!IMAGE_NAME.test(image)) {
-      throw new PccError(
+      throw new UserInputError(
         `${rel}: "${image}" is not a valid image name; rename the folder to ${match[1]}-${suggestName(image)} (lowercase letters and digits, joined by - . or _)`,
       );
     }
     const dockerfile = path.join(dir, 'Dockerfile');
     if (!isFile(dockerfile)) {
-      throw new PccError(`${rel} has no Dockerfile; add one, or drop the number prefix from the folder's name to skip it`);
+      throw new UserInputError(`${rel} has no Dockerfile; add one, or drop the number prefix from the folder's name to skip it`);
     }
     folders.push({ folder: entry.name, dir, rel, order: Number(match[1]), image, dockerfile });
   }
@@ -75,7 +75,7 @@ export function discoverImages(dockerDir: string, projectRoot: string): Discover
   for (const f of folders) {
     const other = byImage.get(f.image);
     if (other) {
-      throw new PccError(`${other.rel} and ${f.rel} both build the image "${f.image}"; rename one of the folders`);
+      throw new UserInputError(`${other.rel} and ${f.rel} both build the image "${f.image}"; rename one of the folders`);
     }
     byImage.set(f.image, f);
   }

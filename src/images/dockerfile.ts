@@ -1,4 +1,4 @@
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 
 /** A FROM line that names an image of the pcc registry through `${REGISTRY_HOST}`. */
 export interface RegistryFrom {
@@ -45,17 +45,17 @@ export function parseDockerfile(text: string, where: string): DockerfileInfo {
     if (ins.keyword !== 'FROM') continue;
     seenFrom = true;
     const image = fromImage(ins.rest);
-    if (image === undefined) throw new PccError(`${where}:${ins.line}: FROM names no image; write FROM <image> [AS <name>]`);
+    if (image === undefined) throw new UserInputError(`${where}:${ins.line}: FROM names no image; write FROM <image> [AS <name>]`);
     const match = REGISTRY_REF.exec(image);
     if (!match) continue;
     if (!registryArgBeforeFrom) {
-      throw new PccError(
+      throw new UserInputError(
         `${where}:${ins.line}: FROM uses \${${REGISTRY_ARG}} but no "ARG ${REGISTRY_ARG}" comes before the first FROM; add that line at the top`,
       );
     }
     const name = stripTagAndDigest(match[1]!);
     if (name.includes('$')) {
-      throw new PccError(`${where}:${ins.line}: FROM ${image}: write the pcc image's name literally so that pcc can order the build`);
+      throw new UserInputError(`${where}:${ins.line}: FROM ${image}: write the pcc image's name literally so that pcc can order the build`);
     }
     registryFroms.push({ image: name, line: ins.line });
   }

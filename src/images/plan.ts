@@ -1,6 +1,6 @@
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 import type { Settings } from '../settings/load.js';
 import type { State } from '../state/schema.js';
 import { contentHash } from './context.js';
@@ -43,11 +43,11 @@ export async function planImages(options: {
       const at = position.get(from.image);
       if (at === undefined) {
         const known = folders.map((f) => f.image).join(', ') || 'none';
-        throw new PccError(`${where}:${from.line}: FROM \${${REGISTRY_ARG}}/${from.image}: no docker/NNN-${from.image} folder builds that image (pcc images: ${known})`);
+        throw new UserInputError(`${where}:${from.line}: FROM \${${REGISTRY_ARG}}/${from.image}: no docker/NNN-${from.image} folder builds that image (pcc images: ${known})`);
       }
-      if (at === index) throw new PccError(`${where}:${from.line}: the image ${from.image} cannot build FROM itself`);
+      if (at === index) throw new UserInputError(`${where}:${from.line}: the image ${from.image} cannot build FROM itself`);
       if (at > index) {
-        throw new PccError(
+        throw new UserInputError(
           `${where}:${from.line}: FROM \${${REGISTRY_ARG}}/${from.image} refers to ${folders[at]!.rel}, which builds later; give it a lower number than ${folder.folder}`,
         );
       }

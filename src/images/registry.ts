@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { PccError } from '../core/errors.js';
+import { UserInputError } from '../core/errors.js';
 import type { SettingsValues } from '../settings/schema.js';
 import type { State } from '../state/schema.js';
 
@@ -32,7 +32,7 @@ export function resolveRegistry(
   if (configured) {
     const where = origin.REGISTRY_HOST ?? 'config';
     if (/^[a-z]+:\/\//i.test(configured) || configured.includes('/')) {
-      throw new PccError(`${where}: REGISTRY_HOST=${configured} must be host:port only, e.g. 10.214.0.1:5000 (no scheme, no path)`);
+      throw new UserInputError(`${where}: REGISTRY_HOST=${configured} must be host:port only, e.g. 10.214.0.1:5000 (no scheme, no path)`);
     }
     const host = withRegistryPort(configured, values.REGISTRY_PORT);
     return { host, source: where, plainHttp: isPlainHttpHost(host) };
@@ -43,7 +43,7 @@ export function resolveRegistry(
     const host = `${formatAddress(controller.overlayAddress ?? controller.address)}:${values.REGISTRY_PORT}`;
     return { host, source: `the controller (${CONTROLLER})`, plainHttp: isPlainHttpHost(host), controller: CONTROLLER };
   }
-  throw new PccError('no registry: run pcc init to bring up the controller, or set REGISTRY_HOST=host:port in config/');
+  throw new UserInputError('no registry: run pcc init to bring up the controller, or set REGISTRY_HOST=host:port in config/');
 }
 
 /** REGISTRY_HOST always means host:port: REGISTRY_PORT is added only where no port was written. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { PccError, UnreachableError } from '../core/errors.js';
+import { HostFailedError, PccError, UnreachableError, UserInputError } from '../core/errors.js';
 import type { Connection } from '../remote/connection.js';
 import { quote, renderCommand } from '../remote/shell.js';
 import { buildImages, type BuildOptions, type BuildReport } from './build.js';
@@ -16,7 +16,7 @@ export async function buildOn(hostName: string, options: Omit<BuildOptions, 'run
   const host = state.hosts[hostName];
   if (!host) {
     const known = Object.keys(state.hosts).sort().join(', ') || 'none';
-    throw new PccError(`--on ${hostName}: no such host in the state (hosts: ${known}); see pcc hosts`);
+    throw new UserInputError(`--on ${hostName}: no such host in the state (hosts: ${known}); see pcc hosts`);
   }
   const { connectorFor } = await import('../fleet/connect.js');
   try {
@@ -61,7 +61,7 @@ export function sshRunner(conn: Connection, workDir: string): Runner {
       const result = await conn.exec(rootSh(script), { stdin: archive.toString('base64') });
       if (result.code !== 0) {
         const why = result.code === NOT_FOUND ? 'tar or base64 is missing there' : (result.stderr.trim().split('\n').at(-1) ?? `exit ${result.code}`);
-        throw new PccError(`${conn.host.name}: cannot upload the build context of ${image} to ${target}: ${why}`);
+        throw new HostFailedError(`${conn.host.name}: cannot upload the build context of ${image} to ${target}: ${why}`);
       }
       return target;
     },

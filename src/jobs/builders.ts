@@ -59,9 +59,13 @@ export function serviceCreate(spec: JobSpec): Command {
  * pcc job services (one, or all), their tasks with history, the nodes, the
  * overlay networks and the reaper's notes, each after a marker line.
  */
+/** swarmSnapshot's exit status when the docker it asks manages no swarm: the manager tells it by status, not by docker's words. */
+export const NOT_A_SWARM_MANAGER = 69;
+
 export function swarmSnapshot(job?: string): Command {
   const filter = job === undefined ? JOB_LABEL : `${JOB_LABEL}=${job}`;
   const script = [
+    `m=$(docker info --format '{{.Swarm.ControlAvailable}}') || exit $?; [ "$m" = true ] || exit ${NOT_A_SWARM_MANAGER}`,
     `s=$(docker service ls -q --filter label="$1") || exit $?`,
     'echo @@services; if [ -n "$s" ]; then docker service inspect $s; else echo []; fi',
     't=; [ -z "$s" ] || t=$(docker service ps -q --no-trunc $s 2>/dev/null)',

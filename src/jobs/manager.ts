@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PccError, UnreachableError } from '../core/errors.js';
+import { HostFailedError, PccError, UnreachableError, UserInputError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
 import { CONTROLLER, SWARM_NETWORK } from '../fleet/cluster.js';
 import { connectorFor } from '../fleet/connect.js';
@@ -11,14 +11,15 @@ import { quote, renderCommand, type Command } from '../remote/shell.js';
 import type { Settings } from '../settings/load.js';
 import type { State } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
-import { manifestInspect, serviceCreate, serviceLogs, serviceRemove, swarmSnapshot } from './builders.js';
+import { manifestInspect, NOT_A_SWARM_MANAGER, serviceCreate, serviceLogs, serviceRemove, swarmSnapshot } from './builders.js';
 import { resolveJobImage } from './image.js';
 import { checkGpus, placementFor } from './placement.js';
 import { checkJobRequest, defaultJobName, type JobRequest, type JobSpec } from './spec.js';
 import { parseSnapshot, viewJob, type JobView, type SwarmSnapshot } from './swarm-view.js';
 
 /** The controller runs, but no swarm is formed there yet. */
-export class NoSwarmError extends PccError {}
+/** The controller manages no swarm yet: the fix is pcc setup. */
+export class NoSwarmError extends UserInputError {}
 
 export interface JobContext {
   project: Project;
@@ -45,7 +46,7 @@ export class Manager {
       const conn = await (await connectorFor(ctx.project, ctx.settings))(controller);
       return new Manager(conn, state);
     } catch (err) {
-      if (err instanceof UnreachableError) throw new PccError(`the swarm manager ${CONTROLLER} cannot be reached: ${err.message}`, { cause: err });
+      if (err instanceof UnreachableError) throw new UnreachableError(CONTROLLER, `the swarm manager ${CONTROLLER} cannot be reached: ${err.message}`, { cause: err });
       throw err;
     }
   }
@@ -83,11 +84,9 @@ export class Manager {
   async snapshot(job?: string): Promise<SwarmSnapshot> {
     const r = await this.run(swarmSnapshot(job));
     if (r.code !== 0) {
-      const why = r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`;
-      if (/not a swarm manager|swarm mode/i.test(why)) {
-        throw new NoSwarmError(`${CONTROLLER} is not a swarm manager yet; run pcc setup all to form the swarm`);
-      }
-      throw new PccError(`${CONTROLLER}: cannot read the swarm: ${why}`);
+      if (r.code === NOT_A_SWARM_MANAGER) throw new NoSwarmError(`${CONTROLLER} is not a swarm manager yet; run pcc setup all to form the swarm`);
+      const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.code}`;
+      throw new HostFailedError(`${CONTROLLER}: cannot read the swarm: ${why}`);
     }
     return parseSnapshot(r.stdout);
   }

@@ -109,7 +109,7 @@ export function planFile(path: string, st: FileState, options: FileOptions): Cha
 
   const mode = wantedMode ?? st.mode ?? '0644';
   if (!st.exists && options.content === undefined && !options.create) {
-    throw new Error(`${path} does not exist, and only its mode or owner is given; give content, or create: true for an empty file`);
+    throw new OperationRefusedError(`${path} does not exist, and only its mode or owner is given; give content, or create: true for an empty file`);
   }
   const content = options.content ?? (st.exists ? undefined : '');
   const rewrite = content !== undefined && !sameContent(st, content);

@@ -64,6 +64,15 @@ export class Connection {
     const { privateKey, agent } = await credentials(host, options.home);
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     let lastError: unknown;
+    // Our own verdict on the key, not ssh2's wording, says why a handshake failed.
+    let keyRefused = false;
+    const hostVerifier = options.verifyHostKey
+      ? (key: Buffer) => {
+          const ok = options.verifyHostKey!(host, key);
+          keyRefused ||= !ok;
+          return ok;
+        }
+      : undefined;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt));
       const ssh = new NodeSSH();
@@ -77,16 +86,16 @@ export class Connection {
           readyTimeout: options.timeoutMs,
           keepaliveInterval: keepaliveIntervalMs,
           keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-          hostVerifier: options.verifyHostKey ? (key: Buffer) => options.verifyHostKey!(host, key) : undefined,
+          hostVerifier,
         });
         return new Connection(host, ssh, keepaliveIntervalMs, options.preamble);
       } catch (err) {
         ssh.dispose();
         lastError = err;
-        if (!isTransient(err)) break;
+        if (keyRefused || !isTransient(err)) break;
       }
     }
-    throw new UnreachableError(host.name, describeConnectError(host, lastError));
+    throw new UnreachableError(host.name, describeConnectError(host, lastError, keyRefused));
   }
 
   /**
@@ -302,18 +311,16 @@ function signalRemote(channel: ClientChannel, name: 'TERM'): void {
   }
 }
 
+/** A refused login is final; anything else (a refused or reset TCP connection, a timeout) may pass. */
 function isTransient(err: unknown): boolean {
-  const e = err as { code?: string; level?: string; message?: string };
-  if (e.level === 'client-authentication') return false;
-  if (/host key|hostVerifier|Host denied/i.test(e.message ?? '')) return false;
-  return true;
+  return (err as { level?: string }).level !== 'client-authentication';
 }
 
-function describeConnectError(host: Endpoint, err: unknown): string {
+function describeConnectError(host: Endpoint, err: unknown, keyRefused: boolean): string {
   const e = err as { code?: string; level?: string; message?: string };
   const where = `${host.user}@${host.address}:${host.port}`;
   if (e.level === 'client-authentication') return `${host.name}: ${where} refused the key (authentication failed)`;
-  if (/Host denied|verification failed/i.test(e.message ?? '')) {
+  if (keyRefused) {
     return `${host.name}: ${where} presented a host key that does not match pcc's known_hosts; if the host was rebuilt, forget the old key (pcc destroy or ssh-keygen -R)`;
   }
   return `${host.name}: cannot connect to ${where}: ${e.code ?? e.message ?? String(err)}`;

@@ -1,4 +1,4 @@
-import { PccError } from '../core/errors.js';
+import { UnreachableError } from '../core/errors.js';
 import { resolveKeyPath, type Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { HostRecord } from '../state/schema.js';
@@ -31,7 +31,9 @@ export function createConnector(project: Project, settings: Settings, keys: Host
       },
     ).catch((err: unknown) => {
       if (seen?.verdict === 'changed') {
-        throw new PccError(
+        // The host cannot be trusted, so it is not reached: Ansible's UNREACHABLE, with the fix.
+        throw new UnreachableError(
+          host.name,
           `${host.name}: host key changed (${seen.type}); if ${host.name} was rebuilt, remove the old key: pcc forgets it on destroy, or run ssh-keygen -R ${host.name} -f <pcc known_hosts>`,
         );
       }

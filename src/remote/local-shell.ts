@@ -17,7 +17,8 @@ export interface LocalShellOptions {
  */
 export function openLocalShell(options: LocalShellOptions = {}): RemoteShell {
   const name = options.name ?? 'local';
-  const child = spawn('sh', ['-s'], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A process group of its own, so dropping the shell also stops what its script started.
+  const child = spawn('sh', ['-s'], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
   // A write after sh has gone is reported by the session (the shell has exited), not as an uncaught error.
@@ -25,7 +26,13 @@ export function openLocalShell(options: LocalShellOptions = {}): RemoteShell {
   const pipe: ShellPipe = {
     write: (text) => void child.stdin.write(text),
     end: () => child.stdin.end(),
-    close: () => child.kill('SIGKILL'),
+    close: () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // It has gone already.
+      }
+    },
     onStdout: (listener) => void child.stdout.on('data', listener),
     onStderr: (listener) => void child.stderr.on('data', listener),
     onClose: (listener) => void child.on('close', (code, signal) => listener(code, signal ?? undefined)),

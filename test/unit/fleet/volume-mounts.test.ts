@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Fact } from '../../../src/facts/fact.js';
 import type { ClusterPlan } from '../../../src/fleet/cluster.js';
+import { ec2Peer, testClusterPlan } from '../../fixtures/cluster-plan.js';
 import { hostVolumes, volumeLabel, volumeUuid } from '../../../src/fleet/volumes.js';
 import type { Operation } from '../../../src/ops/operation.js';
 import type { HostContext } from '../../../src/playbook/define.js';
@@ -59,25 +60,10 @@ describe('which volumes setup formats and mounts (EBS device: fixture, no block 
 });
 
 describe('the setup playbook adds the volume ops on the EC2 host only', () => {
-  const plan = {
-    registryHost: '10.214.0.1:5000',
-    registryPort: 5000,
-    exportPath: '/srv/project',
-    registryStorage: '/srv/registry',
-    overlay: {
-      subnet: '10.214.0.0/24',
-      port: 51820,
-      mtu: 1420,
-      hub: { name: 'init', address: '10.214.0.1', site: 'home', siteEndpoint: '127.0.0.1:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
-      peers: [
-        { name: 'cpu1', address: '10.214.0.2', site: 'ec2:us-east-1', publicEndpoint: '203.0.113.9:51820', publicKey: 'p1=', privateKey: 'k1=' },
-        { name: 'local1', address: '10.214.0.3', site: 'home', siteEndpoint: '10.213.0.3:51820', publicKey: 'p2=', privateKey: 'k2=' },
-      ],
-    },
-    nvidia: { driverSeries: '570', runtimeVersion: 'v1.17.9' },
-    swarm: { managerAddress: '10.214.0.1', addressPool: '10.215.0.0/16' },
-    overlayOnly: [],
-  } satisfies ClusterPlan;
+  const plan = testClusterPlan([
+    ec2Peer('cpu1', '10.214.0.2'),
+    { name: 'local1', address: '10.214.0.3', site: 'home', siteEndpoint: '10.213.0.3:51820', publicKey: 'p2=', privateKey: 'k2=' },
+  ]);
 
   async function opsOn(record: HostRecord, full: ClusterPlan): Promise<string[]> {
     const added: Operation[] = [];

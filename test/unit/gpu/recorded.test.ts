@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseGpu, type GpuInfo } from '../../../src/facts/host.js';
 import type { Fact } from '../../../src/facts/fact.js';
 import type { FileState } from '../../../src/facts/files.js';
-import type { ClusterPlan } from '../../../src/fleet/cluster.js';
+import { testClusterPlan } from '../../fixtures/cluster-plan.js';
 import { driverFlavour, generationOfDevice, generationOfModel } from '../../../src/gpu/generation.js';
 import { nvidiaProvisioning } from '../../../src/gpu/flatcar.js';
 import type { Operation } from '../../../src/ops/operation.js';
@@ -16,22 +16,7 @@ import setupPlaybook from '../../../playbooks/setup.js';
 const recorded = (name: string) => parseGpu(readFileSync(path.join(import.meta.dirname, '../../fixtures/gpu', name), 'utf8'));
 const ubuntu = { id: 'ubuntu', idLike: ['debian'], versionId: '22.04', prettyName: 'Ubuntu 22.04.4 LTS' };
 const flatcar = { id: 'flatcar', idLike: [], versionId: '4230.2.0', prettyName: 'Flatcar Container Linux by Kinvolk 4230.2.0 (Oklo)' };
-const plan = {
-  registryHost: '10.214.0.1:5000',
-  registryPort: 5000,
-  exportPath: '/srv/project',
-  registryStorage: '/srv/registry',
-  overlay: {
-    subnet: '10.214.0.0/24',
-    port: 51820,
-    mtu: 1420,
-    hub: { name: 'init', address: '10.214.0.1', site: 'home', siteEndpoint: '127.0.0.1:51820', publicKey: 'hubpub=', privateKey: 'hubpriv=' },
-    peers: [{ name: 'gpu1', address: '10.214.0.2', site: 'ec2:us-east-1', publicEndpoint: '203.0.113.9:51820', publicKey: 'peerpub=', privateKey: 'peerpriv=' }],
-  },
-  nvidia: { driverSeries: '570', runtimeVersion: 'v1.17.9' },
-  swarm: { managerAddress: '10.214.0.1', addressPool: '10.215.0.0/16' },
-  overlayOnly: [],
-} satisfies ClusterPlan;
+const plan = testClusterPlan();
 
 const A10G_UUID = 'GPU-00000000-0000-0000-0000-0000000a10a1';
 const V100_UUID = 'GPU-8e2712fe-6590-250e-8b90-280dbc470b41';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { startSshdHosts, type SshdFleet } from '../../test/fixtures/sshd.js';
+import { recordScripts } from '../engine/record-scripts.js';
 
 export const repo = path.resolve(import.meta.dirname, '../..');
 export const pccBin = path.join(repo, 'bin/pcc.js');
@@ -293,6 +294,17 @@ export interface PccRun {
   changed: number;
   /** Peak RSS in MB (GNU time's %M), when asked for. */
   rssMb?: number;
+  /** pcc's own CPU seconds (user + system), with rssMb. */
+  cpuSeconds?: number;
+  /** CPU seconds the whole machine was busy during the run (every core, every process: the hosts' sshd and shells too, and anyone else's work). */
+  machineCpuSeconds: number;
+}
+
+/** Busy CPU seconds of the whole machine since boot, summed over the cores (/proc/stat). */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const idle = f[3]! + f[4]!;
+  return (f.reduce((a, b) => a + b, 0) - idle) / 100;
 }
 
 /** `pcc run` of the compute-host playbook on every host, with --json. */
@@ -300,7 +312,10 @@ export async function pccRun(s: Setup, options: { rss?: boolean; env?: NodeJS.Pr
   const argv = [pccBin, 'run', playbooks.pcc, 'all', '--project', s.project, '--json'];
   const env = { ...s.env, ...options.env };
   const rssFile = path.join(s.dir, 'rss');
-  const r = options.rss ? await timed('/usr/bin/time', ['-f', '%M', '-o', rssFile, 'node', ...argv], env) : await timed('node', argv, env);
+  const busy = machineBusySeconds();
+  const r = options.rss ? await timed('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, 'node', ...argv], env) : await timed('node', argv, env);
+  const machineCpuSeconds = machineBusySeconds() - busy;
+  const [rssKb, user, sys] = options.rss ? readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [];
   const result = JSON.parse(r.stdout) as { hosts: { roundTrips: number; changed: number; status: string; host: string; error?: string }[] };
   const bad = result.hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable');
   if (bad.length) throw new Error(`pcc run failed on ${bad.length} hosts, first ${bad[0]!.host}: ${bad[0]!.error ?? bad[0]!.status}`);
@@ -309,7 +324,9 @@ export async function pccRun(s: Setup, options: { rss?: boolean; env?: NodeJS.Pr
     seconds: r.seconds,
     roundTrips: Math.max(...result.hosts.map((h) => h.roundTrips)),
     changed: result.hosts.reduce((a, h) => a + h.changed, 0),
-    rssMb: options.rss ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : undefined,
+    rssMb: rssKb === undefined ? undefined : rssKb / 1024,
+    cpuSeconds: user === undefined ? undefined : user + sys!,
+    machineCpuSeconds,
   };
 }
 
@@ -343,6 +360,45 @@ export function sameFiles(s: Setup, otherRoot: string, tool: string): void {
     const differ = [...new Set([...want.keys(), ...got.keys()])].filter((k) => want.get(k) !== got.get(k));
     if (differ.length) throw new Error(`${tool} on ${h.name} did not write what pcc wrote: ${differ.join(', ')}`);
   }
+}
+
+// ---- the floor ----
+
+export interface FloorScripts {
+  first: string;
+  again: string;
+}
+
+/**
+ * pcc's scripts for a first run and a re-run, recorded from its own runner
+ * (record-scripts.ts), for the floor to replay. Leaves pcc's files on the
+ * hosts as a re-run finds them.
+ */
+export async function recordFloor(s: Setup): Promise<FloorScripts> {
+  const files = { first: path.join(s.dir, 'floor-first.json'), again: path.join(s.dir, 'floor-again.json') };
+  const common = {
+    playbook: playbooks.pcc,
+    hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, key: s.fleet.key })),
+    vars: { BENCH_ROOT: s.pccRoot },
+    cacheDir: path.join(s.dir, 'floor-cache'),
+    factsDir: path.join(s.dir, 'floor-facts'),
+  };
+  rmSync(s.pccRoot, { recursive: true, force: true });
+  await recordScripts({ ...common, out: files.first });
+  await recordScripts({ ...common, out: files.again });
+  return files;
+}
+
+/**
+ * One replay of recorded scripts by floor.mjs: per host one raw ssh2
+ * connection and one `sh -s` session, round trip by round trip. A first run
+ * wipes pcc's files first.
+ */
+export async function floorRun(s: Setup, scripts: FloorScripts, scenario: 'first' | 'again'): Promise<{ seconds: number; machineCpuSeconds: number }> {
+  if (scenario === 'first') rmSync(s.pccRoot, { recursive: true, force: true });
+  const busy = machineBusySeconds();
+  const r = await timed('node', [path.join(repo, 'bench/engine/floor.mjs'), scripts[scenario]], s.env);
+  return { seconds: r.seconds, machineCpuSeconds: machineBusySeconds() - busy };
 }
 
 // ---- reports ----

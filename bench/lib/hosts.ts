@@ -132,7 +132,9 @@ export interface DelayProxy {
 
 /** One delay-proxy process with a port for each target; `oneWayMs` each way, so a round trip costs twice that. */
 export async function startDelayProxy(oneWayMs: number, targets: readonly { address: string; port: number }[]): Promise<DelayProxy> {
-  const child: ChildProcess = spawn('node', [path.join(repo, 'bench/net/delay-proxy.mjs'), '--one-way-ms', String(oneWayMs), ...targets.map((t) => `${t.address}:${t.port}`)], {
+  // Niced up (-10; nice execs node, so the PID is the proxy's): the link is not
+  // what should wait for a CPU when the tools and the hosts saturate both cores.
+  const child: ChildProcess = spawn('nice', ['-n', '-10', 'node', path.join(repo, 'bench/net/delay-proxy.mjs'), '--one-way-ms', String(oneWayMs), ...targets.map((t) => `${t.address}:${t.port}`)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines: string[] = [];
@@ -204,7 +206,8 @@ export interface SetupOptions {
 
 /**
  * N sshd hosts, an Ansible inventory and config for them (pipelining,
- * ControlPersist, forks=N, no fact gathering, its own known_hosts, trust on
+ * ControlPersist (10 minutes, so that masters outlast the latency benchmark's
+ * interleaved runs), forks=N, no fact gathering, its own known_hosts, trust on
  * first use), and a pcc project that imports the same inventory.
  */
 export async function benchHosts(n: number, options: SetupOptions = {}): Promise<Setup> {
@@ -257,7 +260,7 @@ export async function benchHosts(n: number, options: SetupOptions = {}): Promise
         'stdout_callback = default',
         '[ssh_connection]',
         'pipelining = true',
-        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${path.join(dir, 'ansible_known_hosts')}`,
+        `ssh_args = -o ControlMaster=auto -o ControlPersist=10m -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${path.join(dir, 'ansible_known_hosts')}`,
         `control_path_dir = ${path.join(dir, 'cp')}`,
         '',
       ].join('\n'),

@@ -1,4 +1,4 @@
-import { HostFailedError, UnreachableError } from '../core/errors.js';
+import { HostFailedError, PccError, UnreachableError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
@@ -247,13 +247,14 @@ class BuildSession {
   private async ensureReady(): Promise<void> {
     if (this.ready) return;
     const probe = await this.runner.run(this.builder.probe());
+    const Failure = this.runner.onHost ? HostFailedError : PccError;
     if (probe.code === NOT_FOUND) {
-      throw new HostFailedError(`${this.builder.name} is not installed on ${this.runner.where}; ${this.builder.installHint}`);
+      throw new Failure(`${this.builder.name} is not installed on ${this.runner.where}; ${this.builder.installHint}`);
     }
     if (probe.code !== 0) {
       const why = lastLine(probe.output) ?? `exit ${probe.code}`;
       const fix = this.builder.name === 'docker' ? 'start dockerd or point DOCKER_HOST at one, or use --builder buildah' : 'fix buildah or use --builder docker';
-      throw new HostFailedError(`${this.builder.name} cannot build on ${this.runner.where}: ${why}; ${fix}`);
+      throw new Failure(`${this.builder.name} cannot build on ${this.runner.where}: ${why}; ${fix}`);
     }
     this.ready = true;
   }

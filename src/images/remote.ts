@@ -48,6 +48,7 @@ export function sshRunner(conn: Connection, workDir: string): Runner {
   let scratch: string | undefined;
   return {
     where: conn.host.name,
+    onHost: true,
     async run(command, onLine) {
       const collector = new OutputCollector(onLine);
       const result = await conn.script(renderCommand(command), { become: true, onOutput: (c) => collector.push(c) });

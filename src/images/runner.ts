@@ -20,6 +20,8 @@ export const NOT_FOUND = 127;
 export interface Runner {
   /** For messages: "this machine" or the host's name. */
   readonly where: string;
+  /** Whether that is a host pcc manages: its builder failing is that host failing (exit 3), not this machine's set-up (exit 1). */
+  readonly onHost: boolean;
   run(command: Command, onLine?: (line: string) => void): Promise<RunResult>;
   /** Makes a folder's build context (its paths that .dockerignore lets through) available there; returns its path there. */
   stageContext(image: string, dir: string, files: readonly string[]): Promise<string>;
@@ -80,6 +82,7 @@ export function localRunner(): Runner {
   let scratch: string | undefined;
   return {
     where: 'this machine',
+    onHost: false,
     run: (command, onLine) => runLocal(command, { onLine }),
     // The builder reads the folder where it is; .dockerignore is the builder's own business here.
     stageContext: async (_image, dir) => dir,

@@ -6,6 +6,7 @@ import { jobReaperOps } from '../src/jobs/reaper.js';
 import { swarmManager, swarmOverlayNetwork } from '../src/swarm/ops.js';
 import { WG_INTERFACE, wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
+import { EXPORT_VIEW_UNIT, exportViewOps, viewExports } from './export-view.js';
 import { registryHostOps } from './registry-host.js';
 
 export function registryConfig(plan: ClusterPlan): string {
@@ -62,33 +63,47 @@ export function ganeshaConfig(plan: ClusterPlan, owner: ExportOwner): string {
 
 /**
  * Flatcar's kernel NFS server: the overlay only, everyone mapped to the
- * folder's owner. The folder is Vagrant's NFS share from your machine, and the
+ * folder's owner, the view of the project (./export-view.ts) with its
+ * covered folders. The view is Vagrant's NFS share from your machine, and the
  * kernel re-exports an NFS mount only with an explicit `fsid` (the kernel's
  * Documentation/filesystems/nfs/reexport.rst); 0 would make it the NFSv4 root.
  */
 export function kernelExports(plan: ClusterPlan, owner: ExportOwner): string {
-  return `# Written by pcc\n${plan.exportPath} ${plan.overlay.subnet}(rw,sync,no_subtree_check,all_squash,anonuid=${owner.uid},anongid=${owner.gid},fsid=${KERNEL_EXPORT_FSID})\n`;
+  const squash = `all_squash,anonuid=${owner.uid},anongid=${owner.gid}`;
+  return ['# Written by pcc', ...viewExports(plan.exportPath, plan.overlay.subnet, squash, KERNEL_EXPORT_FSID), ''].join('\n');
 }
 
-/** Any stable number but 0, the same on every setup. */
+/** Any stable number but 0, the same on every setup; the covered folders take the next ones. */
 const KERNEL_EXPORT_FSID = 214;
 
-/** Flatcar's nfsd listens on the overlay address only, NFSv4 only (no rpcbind or statd needed). */
+/**
+ * Flatcar's nfsd listens on the overlay address only, NFSv4 only: rpcbind and
+ * statd are not needed, and rpc.mountd, which reads the same [nfsd] versions,
+ * opens no MOUNT port without NFSv2 or v3 (it still answers the kernel's export lookups).
+ */
 export function kernelNfsConf(plan: ClusterPlan): string {
-  return ['# Written by pcc', '[nfsd]', `host=${plan.overlay.hub.address}`, 'vers3=n', 'udp=n', ''].join('\n');
+  return ['# Written by pcc', '[nfsd]', `host=${plan.overlay.hub.address}`, 'vers2=n', 'vers3=n', 'udp=n', ''].join('\n');
 }
 
 /** Services that bind the overlay address start after the overlay is up, and retry if it was slow. */
-export const AFTER_OVERLAY = [
-  '[Unit]',
-  `After=wg-quick@${WG_INTERFACE}.service`,
-  `Wants=wg-quick@${WG_INTERFACE}.service`,
-  '',
-  '[Service]',
-  'Restart=on-failure',
-  'RestartSec=2',
-  '',
-].join('\n');
+export const AFTER_OVERLAY = afterOverlay();
+
+/** The kernel's NFS server also needs the view it exports, and never runs without it. */
+export const KERNEL_NFS_DROP_IN = afterOverlay(EXPORT_VIEW_UNIT);
+
+function afterOverlay(requires?: string): string {
+  return [
+    '[Unit]',
+    `After=wg-quick@${WG_INTERFACE}.service${requires ? ` ${requires}` : ''}`,
+    `Wants=wg-quick@${WG_INTERFACE}.service`,
+    ...(requires ? [`Requires=${requires}`] : []),
+    '',
+    '[Service]',
+    'Restart=on-failure',
+    'RestartSec=2',
+    '',
+  ].join('\n');
+}
 
 /** NFSv4 needs neither: rpcbind and statd would only listen on every address. */
 export const NFS_V3_SERVICES = ['rpcbind.socket', 'rpcbind.service', 'nfs-ganesha-lock.service', 'rpc-statd.service'];
@@ -129,11 +144,20 @@ export function registryUnit(plan: ClusterPlan): string {
   ].join('\n');
 }
 
+/** Flatcar is the Vagrant controller, which exports a view of Vagrant's share. */
+function shareOf(plan: ClusterPlan): string {
+  if (plan.projectShare !== undefined) return plan.projectShare;
+  throw new Error('a Flatcar controller exports the project from a share (Vagrant\'s), and its host record names none; run pcc acquire vagrant again');
+}
+
 export async function controllerOps(host: HostContext, plan: ClusterPlan): Promise<void> {
-  const [release, ownerOut] = await Promise.all([host.fact(facts.osRelease), host.fact(exportOwner(plan.exportPath))]);
+  // The folder itself: a view to export may not be made yet.
+  const folder = plan.projectShare ?? plan.exportPath;
+  const [release, ownerOut] = await Promise.all([host.fact(facts.osRelease), host.fact(exportOwner(folder))]);
   const os = facts.osFamily(release);
-  const owner = parseOwner(ownerOut, plan.exportPath);
+  const owner = parseOwner(ownerOut, folder);
   if (os !== 'debian' && os !== 'flatcar') throw new Error('the controller needs Debian/Ubuntu or Flatcar');
+  const projectShare = os === 'flatcar' ? shareOf(plan) : undefined;
   if (os === 'debian') {
     host.add(ops.packages(['docker.io', 'docker-registry', 'nfs-ganesha', 'nfs-ganesha-vfs', 'wireguard-tools', 'wireguard-go']));
   }
@@ -147,7 +171,7 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
     const ganesha = ops.file('/etc/ganesha/ganesha.conf', { content: ganeshaConfig(plan, owner), mode: '0644' });
     host.add(ganesha);
     host.add(ops.service('nfs-ganesha.service', { restartAfter: [ganesha], dropIn: AFTER_OVERLAY }));
-  } else {
+  } else if (projectShare !== undefined) {
     // Flatcar has no packages: the registry runs as a container, the export uses the kernel's NFS server.
     host.add(ops.directory(plan.registryStorage));
     host.add(ops.systemdUnit('pcc-registry.service', { content: registryUnit(plan) }));
@@ -155,8 +179,9 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
     const nfsConf = ops.file('/etc/nfs.conf.d/pcc.conf', { content: kernelNfsConf(plan) });
     host.add(exports);
     host.add(nfsConf);
+    const view = exportViewOps(host, { ...plan, projectShare });
     host.add(maskUnits(['rpcbind.socket', 'rpcbind.service', 'rpc-statd.service']));
-    host.add(ops.service('nfs-server.service', { restartAfter: [exports, nfsConf], dropIn: AFTER_OVERLAY }));
+    host.add(ops.service('nfs-server.service', { restartAfter: [exports, nfsConf, view], dropIn: KERNEL_NFS_DROP_IN }));
   }
   registryHostOps(host, plan);
   // The swarm rides on the overlay, so it comes after the hub is up.

@@ -25,6 +25,14 @@ export interface Project {
   readonly id: string;
 }
 
+/**
+ * The project's folders that no host ever sees through the NFS export: pcc's
+ * own files (state, keys, the hosts' disks) and the settings with their
+ * secrets (config/.private). Every controller covers them with an empty,
+ * read-only tmpfs in the tree it exports.
+ */
+export const UNEXPORTED_DIRS = ['.pcc', 'config'] as const;
+
 const ID_FILE = 'project-id';
 /** 12 hex digits: enough that one person's projects never share one, short enough for interface names. */
 const ID_PATTERN = /^[0-9a-f]{12}$/;

@@ -27,6 +27,7 @@ export async function clusterPlan(
     registryPort: settings.values.REGISTRY_PORT,
     overlay: { subnet: settings.values.OVERLAY_SUBNET, port, mtu: OVERLAY_MTU, hub, peers },
     exportPath: controller.exportPath ?? DEFAULT_EXPORT,
+    ...(controller.projectShare ? { projectShare: controller.projectShare } : {}),
     registryStorage: controller.registryStorage ?? DEFAULT_REGISTRY_STORAGE,
     nvidia: { driverSeries: settings.values.NVIDIA_DRIVER_SERIES, runtimeVersion: settings.values.NVIDIA_RUNTIME_VERSION },
     swarm: {

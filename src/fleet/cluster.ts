@@ -14,6 +14,8 @@ export interface ClusterPlan {
   overlay: OverlayPlan;
   /** Path on the controller that holds the user's project folder, exported over NFS. */
   exportPath: string;
+  /** Where the controller sees the project as a share mounted after boot (Vagrant), which setup turns into `exportPath`. */
+  projectShare?: string;
   /** Path on the controller where the registry keeps images (on the user's machine). */
   registryStorage: string;
   /** Flatcar GPU hosts: the official driver sysext series and the nvidia-runtime sysext version. */

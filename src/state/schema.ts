@@ -70,6 +70,12 @@ const hostRecordShape = z.object({
   instanceType: z.optional(z.string()),
   /** On the controller: the folder its NFS server exports, and where its registry keeps images. */
   exportPath: z.optional(z.string()),
+  /**
+   * On a controller that sees the project as a share mounted after it boots
+   * (Vagrant's NFS folder): where. Setup then builds `exportPath` from it as a
+   * view without UNEXPORTED_DIRS; without it, the provider made that view.
+   */
+  projectShare: z.optional(z.string()),
   registryStorage: z.optional(z.string()),
   /** `pcc autostop` / `acquire --autostop`: the host powers itself off after this long idle (or without word from pcc for the lease). */
   autostop: z.optional(

@@ -3,7 +3,7 @@ import { chown, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { PccError, errorMessage } from '../../core/errors.js';
-import { expandHome } from '../../core/project.js';
+import { expandHome, UNEXPORTED_DIRS } from '../../core/project.js';
 import type { HostRecord, State, VolumeRecord } from '../../state/schema.js';
 import type { ListedHost, Spec } from '../../fleet/reconcile.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
@@ -227,10 +227,8 @@ async function controllerExtras(ctx: ProviderContext, m: Machine): Promise<BootE
   if (owner) await chown(registryDir, owner.uid, owner.gid);
   return {
     binds: [`${ctx.project.root}:${CONTROLLER_EXPORT}`, `${registryDir}:${CONTROLLER_REGISTRY_STORAGE}`],
-    // pcc's own files (keys, state, the hosts' disks) are not part of the export.
-    // pcc's own files (keys, state, the hosts' disks) and the settings with their
-    // secrets (config/.private) are not part of the export, nor seen by the controller.
-    tmpfs: [`${CONTROLLER_EXPORT}/.pcc`, `${CONTROLLER_EXPORT}/config`],
+    // Not part of the export, nor seen by the controller (UNEXPORTED_DIRS says why).
+    tmpfs: UNEXPORTED_DIRS.map((d) => `${CONTROLLER_EXPORT}/${d}`),
     // ganesha exports by file handle.
     syscalls: ['open_by_handle_at'],
   };

@@ -286,9 +286,11 @@ async function bringUp(ctx: ProviderContext, machines: readonly Machine[]): Prom
   );
 }
 
-/** Where the controller VM exports the project and keeps the registry: Vagrant's synced folders. */
-function controllerPaths(m: Machine): Pick<HostRecord, 'exportPath' | 'registryStorage'> {
-  return m.role === 'controller' ? { exportPath: CONTROLLER_MOUNTS.project, registryStorage: CONTROLLER_MOUNTS.registry } : {};
+/** Where the controller VM sees the project and keeps the registry (Vagrant's synced folders), and what it exports. */
+function controllerPaths(m: Machine): Pick<HostRecord, 'exportPath' | 'projectShare' | 'registryStorage'> {
+  return m.role === 'controller'
+    ? { exportPath: CONTROLLER_MOUNTS.export, projectShare: CONTROLLER_MOUNTS.project, registryStorage: CONTROLLER_MOUNTS.registry }
+    : {};
 }
 
 function machineMeta(m: Machine, ctx: ProviderContext): Record<string, string> {

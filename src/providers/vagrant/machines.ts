@@ -84,7 +84,10 @@ export function hostGroupsFor(m: Machine): string[] {
 
 /** Where the controller's folders live in the guest; setup reads these from the host record. */
 export const CONTROLLER_MOUNTS = {
+  /** Vagrant's NFS share of the project folder, the whole folder. */
   project: '/project',
+  /** What the controller exports: the share without .pcc/ and config/, which setup builds once Vagrant has mounted it. */
+  export: '/project-export',
   registry: '/var/lib/registry',
 } as const;
 

@@ -5,6 +5,7 @@ import {
   ganeshaConfig,
   kernelExports,
   kernelNfsConf,
+  KERNEL_NFS_DROP_IN,
   maskUnits,
   NFS_V3_SERVICES,
   registryConfig,
@@ -41,8 +42,21 @@ describe('controller configs: the overlay only, everyone the project owner', () 
   });
 
   it('Flatcar nfsd: the overlay subnet only, all squashed, listening on the overlay address, NFSv4 only', () => {
-    expect(kernelExports(plan, owner)).toBe('# Written by pcc\n/project-export 10.214.0.0/24(rw,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000,fsid=214)\n');
-    expect(kernelNfsConf(plan)).toBe('# Written by pcc\n[nfsd]\nhost=10.214.0.1\nvers3=n\nudp=n\n');
+    expect(kernelExports(plan, owner)).toBe(
+      [
+        '# Written by pcc',
+        '/project-export 10.214.0.0/24(rw,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000,fsid=214)',
+        // The covered folders are exports of their own, or an NFSv4 client would see the real ones underneath.
+        '/project-export/.pcc 10.214.0.0/24(ro,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000,fsid=215)',
+        '/project-export/config 10.214.0.0/24(ro,sync,no_subtree_check,all_squash,anonuid=1000,anongid=1000,fsid=216)',
+        '',
+      ].join('\n'),
+    );
+    expect(kernelNfsConf(plan)).toBe('# Written by pcc\n[nfsd]\nhost=10.214.0.1\nvers2=n\nvers3=n\nudp=n\n');
+    // nfs-server never runs without the view it exports.
+    expect(KERNEL_NFS_DROP_IN).toBe(
+      '[Unit]\nAfter=wg-quick@pcc0.service pcc-export-view.service\nWants=wg-quick@pcc0.service\nRequires=pcc-export-view.service\n\n[Service]\nRestart=on-failure\nRestartSec=2\n',
+    );
   });
 
   it('services on the overlay address start after wg-quick; rpcbind and statd are masked', () => {

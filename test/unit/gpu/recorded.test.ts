@@ -5,10 +5,10 @@ import { parseGpu, type GpuInfo } from '../../../src/facts/host.js';
 import type { Fact } from '../../../src/facts/fact.js';
 import type { FileState } from '../../../src/facts/files.js';
 import { testClusterPlan } from '../../fixtures/cluster-plan.js';
+import { recordedHost } from '../../fixtures/recorded-host.js';
 import { driverFlavour, generationOfDevice, generationOfModel } from '../../../src/gpu/generation.js';
 import { nvidiaProvisioning } from '../../../src/gpu/flatcar.js';
 import type { Operation } from '../../../src/ops/operation.js';
-import type { HostContext } from '../../../src/playbook/define.js';
 import { gpuPlan, type GpuHostFacts } from '../../../playbooks/gpu.js';
 import setupPlaybook from '../../../playbooks/setup.js';
 
@@ -193,26 +193,10 @@ describe('the GPU plan on each recorded host', () => {
 });
 
 describe('the setup playbook on a recorded DLAMI host', () => {
-  /** A HostContext that answers facts from recorded values and keeps what the playbook adds. */
-  function recordedHost(answers: Record<string, unknown>) {
-    const added: Operation[] = [];
-    const outputs: Record<string, unknown> = {};
-    const host: HostContext = {
-      name: 'gpu1',
-      record: { name: 'gpu1', groups: ['gpu'] } as unknown as HostContext['record'],
-      vars: {},
-      add: (op) => added.push(op),
-      fact: async <T,>(fact: Fact<T>) => {
-        if (!(fact.key in answers)) throw new Error(`unexpected fact ${fact.key}`);
-        return answers[fact.key] as T;
-      },
-      output: (k, v) => (outputs[k] = v),
-    };
-    return { host, added, outputs };
-  }
+  const gpuHost = (answers: Record<string, unknown>) => recordedHost(answers, { name: 'gpu1', groups: ['gpu'] });
 
   it('installs no other docker, restarts docker once after every daemon.json change, outputs gpu and cuda', async () => {
-    const { host, added, outputs } = recordedHost({
+    const { host, added, outputs } = gpuHost({
       'os-release': ubuntu,
       'nfs-client': false,
       gpu: recorded('dlami-g5-a10g.txt'),
@@ -232,7 +216,7 @@ describe('the setup playbook on a recorded DLAMI host', () => {
   });
 
   it('a plain Ubuntu without docker gets docker.io', async () => {
-    const { host, added } = recordedHost({
+    const { host, added } = gpuHost({
       'os-release': ubuntu,
       'nfs-client': false,
       gpu: recorded('c6i-no-gpu.txt'),

@@ -76,7 +76,8 @@ describe('vagrant lifecycle against recorded vagrant output (no VirtualBox here)
       site: 'home',
       dialable: false,
       siteAddress: '192.168.56.10',
-      exportPath: '/project', registryStorage: '/var/lib/registry', meta: { role: 'controller' },
+      // Vagrant's share of the whole folder, and the view of it (without .pcc/ and config/) that setup exports.
+      exportPath: '/project-export', projectShare: '/project', registryStorage: '/var/lib/registry', meta: { role: 'controller' },
     });
     const state = await p.ctx.state.read();
     expect(state.hosts.init).toEqual(init);

@@ -4,6 +4,7 @@
 // round trips, with nothing else: as little as any tool built on ssh2 could
 // do for the same work.
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import ssh2 from 'ssh2';
 
 const hosts = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -48,7 +49,14 @@ await Promise.all(
             }
           })
           .on('error', reject)
-          .connect({ host: h.address, port: h.port, username: 'root', privateKey: readFileSync(h.key) });
+          // As pcc connects: TCP_NODELAY from the first byte (Nagle holds the
+          // handshake's small writes for the peer's delayed ACK), the key straight away.
+          .connect({
+            sock: createConnection({ host: h.address, port: h.port, noDelay: true }),
+            username: 'root',
+            privateKey: readFileSync(h.key),
+            authHandler: ['publickey'],
+          });
       }),
   ),
 );

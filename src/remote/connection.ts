@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { NodeSSH } from 'node-ssh';
-import type { Client, ClientChannel } from 'ssh2';
+import type { AuthenticationType, Client, ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { expandHome } from '../core/project.js';
@@ -60,8 +61,14 @@ export class Connection {
   }
 
   static async open(host: Endpoint, options: ConnectOptions): Promise<Connection> {
-    const { NodeSSH } = await sshModules();
-    const { privateKey, agent } = await credentials(host, options.home);
+    // The TCP connection is dialled first: sshd forks and sends its banner
+    // while node-ssh and ssh2 load, which takes about as long.
+    let sock = dial(host);
+    const [{ NodeSSH }, { privateKey, agent }] = await Promise.all([sshModules(), credentials(host, options.home)]).catch((err: unknown) => {
+      sock.socket.destroy();
+      throw err;
+    });
+    const methods: AuthenticationType[] = [...(privateKey ? (['publickey'] as const) : []), ...(agent ? (['agent'] as const) : [])];
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     let lastError: unknown;
     // Our own verdict on the key, not ssh2's wording, says why a handshake failed.
@@ -74,15 +81,26 @@ export class Connection {
         }
       : undefined;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(attempt));
+      if (attempt > 0) {
+        await sleep(backoffMs(attempt));
+        sock = dial(host);
+      }
+      if (sock.failed) {
+        // Refused or reset before ssh2 came to it: a failed attempt like any other.
+        lastError = sock.failed;
+        continue;
+      }
       const ssh = new NodeSSH();
       try {
         await ssh.connect({
           host: host.address,
           port: host.port,
+          sock: sock.socket,
           username: host.user,
           privateKey,
           agent,
+          // Straight to the key (and the agent): sshd would only refuse the "none" method first.
+          authHandler: methods,
           readyTimeout: options.timeoutMs,
           keepaliveInterval: keepaliveIntervalMs,
           keepaliveCountMax: KEEPALIVE_COUNT_MAX,
@@ -91,6 +109,7 @@ export class Connection {
         return new Connection(host, ssh, keepaliveIntervalMs, options.preamble);
       } catch (err) {
         ssh.dispose();
+        sock.socket.destroy();
         lastError = err;
         if (keyRefused || !isTransient(err)) break;
       }
@@ -234,6 +253,19 @@ export class Connection {
   close(): void {
     this.ssh.dispose();
   }
+}
+
+/** A TCP connection on its way, and its error if it failed before ssh2 listened to it. */
+interface Dial {
+  socket: Socket;
+  failed?: Error;
+}
+
+function dial(host: Endpoint): Dial {
+  const socket = createConnection({ host: host.address, port: host.port, noDelay: true });
+  const d: Dial = { socket };
+  socket.once('error', (err) => (d.failed ??= err));
+  return d;
 }
 
 let loading: Promise<{ NodeSSH: typeof NodeSSH; ssh2: typeof import('ssh2') }> | undefined;

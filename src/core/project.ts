@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync, unlinkSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -130,7 +129,8 @@ function ensureProjectId(stateDir: string): string {
   // link() never replaces: of two first runs at once, one id wins and both use it.
   const file = path.join(stateDir, ID_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${randomBytes(6).toString('hex')}\n`, { mode: 0o644 });
+  // Web Crypto's global: node:crypto itself (a few ms to load) stays out of every command's start.
+  writeFileSync(tmp, `${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}\n`, { mode: 0o644 });
   try {
     linkSync(tmp, file);
   } catch (err) {

@@ -1,8 +1,6 @@
 import { UserInputError } from '../../core/errors.js';
-import { addStaticHost, removeStaticHost } from '../../fleet/static-hosts.js';
 import { hostGroups, naturalCompare } from '../../inventory/pattern.js';
 import { hostVarsResolver, isSecretVar, parseVarFlags, redactVars, setVarsInFile } from '../../settings/host-vars.js';
-import { sshAliasFor } from '../../sshconfig/index.js';
 import type { HostRecord } from '../../state/schema.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
@@ -20,6 +18,8 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
   if (args.action === 'add') {
     if (!args.name || !args.target) throw new UserInputError('usage: pcc hosts add NAME user@address[:port] [--key FILE] [--group G] [--var K=V]');
     const vars = parseVarFlags(args.var);
+    // Adding and removing write ssh aliases; the list loads none of that.
+    const [{ addStaticHost }, { sshAliasFor }] = await Promise.all([import('../../fleet/static-hosts.js'), import('../../sshconfig/index.js')]);
     const host = await addStaticHost(ctx.core(), { name: args.name, target: args.target, key: args.key, groups: args.group });
     const file = Object.keys(vars).length > 0 ? await setVarsInFile(ctx.project, 'hosts', host.name, vars) : undefined;
     if (ctx.json) ctx.emitJson(host);
@@ -30,6 +30,7 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
   }
   if (args.action === 'rm') {
     if (!args.name) throw new UserInputError('usage: pcc hosts rm NAME');
+    const { removeStaticHost } = await import('../../fleet/static-hosts.js');
     await removeStaticHost(ctx.core(), args.name);
     if (ctx.json) ctx.emitJson({ removed: args.name });
     else ctx.out(`removed ${args.name}`);

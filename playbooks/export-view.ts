@@ -53,6 +53,10 @@ export function exportViewUnit(share: string, view: string): string {
     `ExecStopPost=-/bin/umount -R ${view}`,
     `TimeoutStartSec=${SHARE_WAIT_S + 30}`,
     '',
+    // Enabled for nfs-server, which also requires it (its drop-in): the view comes with the export, at boot too.
+    '[Install]',
+    'WantedBy=nfs-server.service',
+    '',
   ].join('\n');
 }
 
@@ -75,7 +79,6 @@ export function exportViewOps(host: HostContext, plan: ClusterPlan & { projectSh
   host.add(ops.directory('/etc/pcc'));
   const script = ops.file(EXPORT_VIEW_SCRIPT, { content: EXPORT_VIEW_SH, mode: '0755' });
   host.add(script);
-  // No [Install] section (a static unit): nfs-server pulls it in, at boot too.
   const unit = ops.systemdUnit(EXPORT_VIEW_UNIT, { content: exportViewUnit(plan.projectShare, plan.exportPath), restartAfter: [script] });
   host.add(unit);
   return unit;

@@ -144,10 +144,15 @@ export function registryUnit(plan: ClusterPlan): string {
   ].join('\n');
 }
 
-/** Flatcar is the Vagrant controller, which exports a view of Vagrant's share. */
-function shareOf(plan: ClusterPlan): string {
-  if (plan.projectShare !== undefined) return plan.projectShare;
-  throw new Error('a Flatcar controller exports the project from a share (Vagrant\'s), and its host record names none; run pcc acquire vagrant again');
+/** Flatcar is the Vagrant controller, and only it exports a view of a share (Vagrant's); the local controller's view is made by nspawn. */
+function shareOf(plan: ClusterPlan, os: string, osName: string): string | undefined {
+  if (os === 'flatcar' && plan.projectShare === undefined) {
+    throw new Error('a Flatcar controller exports the project from a share (Vagrant\'s), and its host record names none; run pcc acquire vagrant again');
+  }
+  if (os !== 'flatcar' && plan.projectShare !== undefined) {
+    throw new Error(`the Vagrant controller runs Flatcar (its Vagrantfile applies Ignition), and this one runs ${osName}; set VAGRANT_BOX to a Flatcar box`);
+  }
+  return plan.projectShare;
 }
 
 export async function controllerOps(host: HostContext, plan: ClusterPlan): Promise<void> {
@@ -157,7 +162,7 @@ export async function controllerOps(host: HostContext, plan: ClusterPlan): Promi
   const os = facts.osFamily(release);
   const owner = parseOwner(ownerOut, folder);
   if (os !== 'debian' && os !== 'flatcar') throw new Error('the controller needs Debian/Ubuntu or Flatcar');
-  const projectShare = os === 'flatcar' ? shareOf(plan) : undefined;
+  const projectShare = shareOf(plan, os, release.prettyName);
   if (os === 'debian') {
     host.add(ops.packages(['docker.io', 'docker-registry', 'nfs-ganesha', 'nfs-ganesha-vfs', 'wireguard-tools', 'wireguard-go']));
   }

@@ -32,6 +32,8 @@ export const EXPORT_VIEW_SH = [
   'if mountpoint -q "$view"; then umount -R "$view"; fi',
   'trap \'umount -R "$view" 2>/dev/null || true\' EXIT',
   'mount --bind "$share" "$view"',
+  // Flatcar's / is shared: without this, the tmpfs mounts below would also cover the share itself.
+  'mount --make-private "$view"',
   'for d in "$@"; do',
   '  mkdir -p "$view/$d"',
   '  mount -t tmpfs -o ro,nosuid,nodev,noexec,size=16k,mode=0755 pcc-unexported "$view/$d"',

@@ -265,6 +265,9 @@ function dial(host: Endpoint): Dial {
   const socket = createConnection({ host: host.address, port: host.port, noDelay: true });
   const d: Dial = { socket };
   socket.once('error', (err) => (d.failed ??= err));
+  // A host that accepts and hangs up at once (sshd at MaxStartups) sends no error;
+  // handed to ssh2 after the fact, such a socket would only time out.
+  socket.once('close', () => (d.failed ??= new Error('the connection closed before the SSH handshake')));
   return d;
 }
 

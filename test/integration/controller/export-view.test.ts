@@ -61,6 +61,21 @@ describe('the Vagrant controller exports a view of the project without .pcc/ and
     rmSync(path.join(share, 'out.txt'));
   });
 
+  it('with shared mount propagation (Flatcar\'s /), the covers stay on the view: the share itself keeps its folders', () => {
+    const r = inMountNamespace(
+      [
+        `mount --make-rshared /`,
+        mountShare(),
+        makeView(),
+        `findmnt -rn -o TARGET | grep -c '^${share}/' || true`,
+        `cat ${share}/config/.private`,
+        `find ${view}/config -mindepth 1 | wc -l`,
+      ].join(' && '),
+    );
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe('0\nAWS_SECRET_ACCESS_KEY=canary-secret\n0\n');
+  });
+
   it('a second start makes the view anew instead of stacking a second one', () => {
     const r = inMountNamespace([mountShare(), makeView(), makeView(), mountsAtView()].join(' && '));
     expect([r.code, r.stderr]).toEqual([0, '']);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,24 @@ describe('one shell session carries every round trip of a run', () => {
       await expect(running).rejects.toBeInstanceOf(UnreachableError);
     } finally {
       conn.close();
+    }
+  });
+});
+
+describe('connecting', () => {
+  it('a host that accepts the TCP connection and hangs up at once fails at once, not after the handshake timeout', async () => {
+    // What sshd does past MaxStartups: accept, then close before its banner.
+    const server = createServer((c) => c.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const started = Date.now();
+    try {
+      const opening = Connection.open({ name: 'gone', address: '127.0.0.1', port, user: 'root', key: fleet.key }, { home: work, timeoutMs: 20_000, retries: 0 });
+      // Ours when the hang-up came before ssh2 took the socket, ssh2's when after: both at once.
+      await expect(opening).rejects.toThrow(/^gone: cannot connect to root@127\.0\.0\.1:\d+: (the connection closed before the SSH handshake|Connection lost before handshake)$/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      server.close();
     }
   });
 });

@@ -29,4 +29,13 @@ describe('the Flatcar controller exports the view of Vagrant\'s share, never the
     const { host } = controller({ [ownerOf('/project-export')]: { code: 0, stdout: '501 20\n' } });
     await expect(controllerOps(host, plan)).rejects.toThrow("a Flatcar controller exports the project from a share (Vagrant's), and its host record names none; run pcc acquire vagrant again");
   });
+
+  it('a share on a controller that is not Flatcar is refused: only the Flatcar Vagrant box provisions', async () => {
+    const plan = { ...testClusterPlan(), exportPath: '/project-export', projectShare: share };
+    const debian = { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' };
+    const { host } = controller({ 'os-release': debian, [ownerOf(share)]: { code: 0, stdout: '501 20\n' } });
+    await expect(controllerOps(host, plan)).rejects.toThrow(
+      'the Vagrant controller runs Flatcar (its Vagrantfile applies Ignition), and this one runs Debian GNU/Linux 12 (bookworm); set VAGRANT_BOX to a Flatcar box',
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PccError } from '../../core/errors.js';
 import { writeOwnedFile } from '../../core/files.js';
 import { overlayDirs, type Machine } from './bookkeeping.js';
@@ -168,12 +169,14 @@ export async function boot(
       });
       return booted;
     } catch (err) {
+      // Seen dead in /proc, it may not be reaped yet; a short wait gets how it ended.
+      const ended = isMachineProcess(started.pid, m.root) ? undefined : await Promise.race([started.ended, sleep(2000)]);
       const said = ((await readFile(log).catch(() => undefined))?.subarray(logSize).toString('utf8') ?? '').trim();
       // An nspawn that ended at once without a word (seen under heavy load) is started once more.
-      if (attempt === 1 && said === '' && started.ended() !== undefined) continue;
+      if (attempt === 1 && said === '' && ended !== undefined) continue;
       // The console's last words usually say why; the log itself may be gone by the time anyone looks.
       const tail = said.split('\n').filter(Boolean).slice(-3).join(' / ');
-      const how = started.ended() ? ` (nspawn ended: ${started.ended()})` : '';
+      const how = ended ? ` (nspawn ended: ${ended})` : '';
       throw new PccError(`${(err as Error).message}${how}${tail ? `: ${tail}` : ''}`);
     }
   }

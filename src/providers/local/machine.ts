@@ -57,17 +57,20 @@ export function inCgroupsArgv(cgroupDirs: string[], argv: string[]): string[] {
 
 /**
  * Start detached (its own session, output to `logFile`). Returns its PID and
- * how it ended, once it has (`exit 1`, `signal SIGKILL`), for messages.
+ * how it ended (`exit 1`, `signal SIGKILL`), for messages. `ended` settles
+ * when node reaps the child, which can be a moment after /proc shows it a
+ * zombie: a caller that saw it die awaits `ended` rather than reading a flag.
  */
-export function startDetached(argv: string[], logFile: string): { pid: number; ended: () => string | undefined } {
+export function startDetached(argv: string[], logFile: string): { pid: number; ended: Promise<string> } {
   const fd = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     if (child.pid === undefined) throw new PccError(`local: could not start ${argv[0]}; see ${logFile}`);
-    let ended: string | undefined;
-    child.on('exit', (code, signal) => (ended = signal ? `signal ${signal}` : `exit ${code}`));
-    return { pid: child.pid, ended: () => ended };
+    const ended = new Promise<string>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit ${code}`)),
+    );
+    return { pid: child.pid, ended };
   } finally {
     closeSync(fd);
   }

@@ -12,15 +12,19 @@ import { build, type Plugin } from 'esbuild';
 /**
  * Modules whose top level is costly and that most runs never use: each is
  * bundled behind a stand-in that loads it on first use (esbuild wraps a
- * required module in a lazy initializer). `call`: the default export is a
- * function (an ES module's); `object`: it is an object, a CommonJS
- * module.exports, used through its properties.
+ * required module in a lazy initializer). `call`: the module is a function
+ * (an ES module's default export, or a CommonJS module.exports); `object`: it
+ * is an object, a CommonJS module.exports, used through its properties.
  * - string-width builds an Intl.Segmenter and Unicode-set regexes as it
  *   loads, about 20 ms, for yargs' help layout and listr2's terminal view.
  * - handlebars (240 KB) is for template operations and rendered user data,
  *   yet every playbook imports the ops that offer them.
+ * - dotenv loads node:crypto (for dotenvx's encrypted files, which pcc does
+ *   not read), a few ms on every command; settings are read on demand.
+ * - picomatch builds its constants as it loads; `pcc hosts` and `pcc status`
+ *   match no pattern.
  */
-const lazyModules: Record<string, 'call' | 'object'> = { 'string-width': 'call', handlebars: 'object' };
+const lazyModules: Record<string, 'call' | 'object'> = { 'string-width': 'call', handlebars: 'object', dotenv: 'object', picomatch: 'call' };
 
 function lazyStandIns(modules: Record<string, 'call' | 'object'>): Plugin {
   const names = Object.keys(modules);
@@ -35,7 +39,8 @@ function lazyStandIns(modules: Record<string, 'call' | 'object'>): Plugin {
         return { path: real.path, namespace: 'pcc-lazy', pluginData: modules[args.path] };
       });
       b.onLoad({ filter: /.*/, namespace: 'pcc-lazy' }, (args) => {
-        const load = `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)})${args.pluginData === 'call' ? '.default' : ''});\n`;
+        // A `call` module's function is an ES module's default export or a CommonJS module.exports (picomatch).
+        const load = `let real;\nconst load = () => (real ??= ${args.pluginData === 'call' ? `callable(require(${JSON.stringify(args.path)}))` : `require(${JSON.stringify(args.path)})`});\nfunction callable(m) {\n  return typeof m === 'function' ? m : m.default;\n}\n`;
         const contents =
           args.pluginData === 'call'
             ? `${load}export default function lazy(...a) {\n  return load()(...a);\n}\n`

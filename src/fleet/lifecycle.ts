@@ -1,16 +1,15 @@
 import { errorMessage, PccError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
-import { providerEntry } from '../providers/registry.js';
-import { checkAcquireCap, checkResumeCap, withSpend } from './costs.js';
-import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, ProviderName, SaveRequest, StorageCost } from '../providers/types.js';
+import { checkAcquireCap, checkResumeCap } from './costs.js';
+import { status } from './status.js';
+import type { AcquireRequest, DestroyReport, Provider, ProviderContext, ProviderName, SaveRequest } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { providerAliasHosts } from '../sshconfig/index.js';
 import { connectorFor } from './connect.js';
 import { forgetOverlayKey } from './overlay-members.js';
 import { forgetSwarmNodes } from './swarm.js';
-import { siteOf } from '../network/reach.js';
 import { attachAtAcquire, checkVolumeForAcquire, detachFrom } from './volumes.js';
 import type { VolumeRecord } from '../state/schema.js';
 import { describeStep, planAcquire, planRelease, planResume, planSave, type ListedHost, type Spec, type Step } from './reconcile.js';
@@ -261,46 +260,4 @@ export async function destroy(providerName: string, ctx: ProviderContext): Promi
  */
 async function staleAliasHosts(provider: ProviderName, recorded: readonly HostRecord[], ctx: ProviderContext): Promise<string[]> {
   return (await providerAliasHosts(ctx.project, provider)).filter((name) => !recorded.some((h) => h.name === name));
-}
-
-/** The providers that have hosts in the state, in a stable order. */
-export function providersOf(hosts: readonly HostRecord[]): ProviderName[] {
-  return [...new Set(hosts.map((h) => h.provider))].sort();
-}
-
-/** Live status of every provider that has hosts in the state. */
-export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
-  const state = await ctx.state.read();
-  const names = providersOf(Object.values(state.hosts));
-  const rows: HostStatus[] = [];
-  for (const name of names) {
-    const provider = await loadProvider(name);
-    try {
-      rows.push(...(await provider.status(ctx)));
-    } catch (err) {
-      ctx.progress.warn(`${name}: status unavailable: ${errorMessage(err)}`);
-      // A host that may be running where it costs money, and whose state cannot be read, has no known price either.
-      const paid = providerEntry(name)?.costsMoney === true;
-      for (const h of Object.values(state.hosts).filter((x) => x.provider === name)) {
-        rows.push({ name: h.name, provider: h.provider, state: 'unknown', address: h.address, groups: h.groups, ...(paid ? { unpriced: `${h.name} (state unknown)` } : {}) });
-      }
-    }
-  }
-  // Where each host sits is pcc's own knowledge, the same for every provider.
-  return withSpend(rows).map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
-}
-
-/** What the project stores without a host (AMIs, snapshots), per provider that has hosts in the state; one that cannot be read costs a warning. */
-export async function storageCosts(ctx: ProviderContext): Promise<StorageCost[]> {
-  const names = providersOf(Object.values((await ctx.state.read()).hosts));
-  const out: StorageCost[] = [];
-  for (const name of names) {
-    const provider = await loadProvider(name);
-    try {
-      out.push(...((await provider.storageCosts?.(ctx)) ?? []));
-    } catch (err) {
-      ctx.progress.warn(`${name}: snapshot and AMI costs unavailable: ${errorMessage(err)}`);
-    }
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseDotenv } from 'dotenv';
+import dotenv from 'dotenv';
 import { PccError } from '../core/errors.js';
 
 /** One `KEY=value` of a dotenv file, with the line it is on for error messages. */
@@ -74,7 +74,7 @@ export function parseDotenvStrict(bytes: Buffer, rel: string): DotenvEntry[] {
     throw new PccError(`${rel}:${i + 1}: not a KEY=value line; write KEY=value (quote a value that holds spaces or #), or start the line with #`);
   });
 
-  const values = parseDotenv(text);
+  const values = dotenv.parse(text);
   const seen = new Map<string, number>();
   const entries: DotenvEntry[] = [];
   for (const { key, line, lastLine } of found) {

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { refuseForeignFlags } from '../provider-flags.js';
 import { EXIT, exitCodeForHosts } from '../exit-codes.js';
 import { renderRecap } from '../recap.js';
-import { describeSetting, parseMinutes } from '../../autostop/agent.js';
+import { describeSetting, parseMinutes } from '../../autostop/setting.js';
 import { applyAutostop, type AutostopOutcome } from '../../fleet/autostop.js';
 import { table } from '../table.js';
 

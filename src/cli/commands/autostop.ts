@@ -1,4 +1,4 @@
-import { describeSetting, parseMinutes, type AutostopSetting } from '../../autostop/agent.js';
+import { describeSetting, parseMinutes, type AutostopSetting } from '../../autostop/setting.js';
 import { UserInputError } from '../../core/errors.js';
 import { autostopPattern } from '../../fleet/autostop.js';
 import type { CliContext } from '../context.js';

@@ -1,9 +1,9 @@
 import { errorMessage } from '../../core/errors.js';
 import { CONTROLLER } from '../../fleet/cluster.js';
-import { describeSetting } from '../../autostop/agent.js';
-import { autostopViews, type AutostopView } from '../../fleet/autostop.js';
+import { describeSetting } from '../../autostop/setting.js';
+import { autostopViews, type AutostopView } from '../../fleet/autostop-views.js';
 import { describeTotal, summarize } from '../../fleet/costs.js';
-import { status, storageCosts } from '../../fleet/lifecycle.js';
+import { status, storageCosts } from '../../fleet/status.js';
 import { EXIT } from '../exit-codes.js';
 import type { JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';

@@ -7,15 +7,13 @@ import {
   AGENT_COUNTS,
   agentConfig,
   agentScript,
-  parseAgentState,
   parseContainers,
   parseGpuUtilisation,
   parseLoadAverage,
-  parseMinutes,
   parseSshSessions,
-  secondsUntilStop,
   timerUnit,
 } from '../../../src/autostop/agent.js';
+import { parseAgentState, parseMinutes, secondsUntilStop } from '../../../src/autostop/setting.js';
 import { settingFromFlags } from '../../../src/cli/commands/autostop.js';
 import { pcc } from '../../fixtures/cli.js';
 

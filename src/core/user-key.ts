@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Settings } from '../settings/load.js';
 import { PccError } from './errors.js';
 import { writeOwnedFile } from './files.js';
+import { makeKeyPair } from './ssh-keygen.js';
 import { expandHome, type Project } from './project.js';
 
 /** The key every host of the project authorizes, and pcc logs in with. */
@@ -34,11 +35,9 @@ export async function ensureUserKey(project: Project, settings: Settings): Promi
   }
   const own = projectKeyPath(project);
   if (existsSync(own) && existsSync(`${own}.pub`)) return readKey(own, own, false);
-  // ssh2 is CommonJS: under plain Node its named exports are only on the default export.
-  const ssh2 = (await import('ssh2')).default;
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `pcc@${project.name}` });
-  await writeOwnedFile(own, pair.private, { mode: 0o600 });
-  await writeOwnedFile(`${own}.pub`, `${pair.public.trim()}\n`, { mode: 0o644 });
+  const pair = await makeKeyPair(path.dirname(own), `pcc@${project.name}`);
+  await writeOwnedFile(own, pair.privateKey, { mode: 0o600 });
+  await writeOwnedFile(`${own}.pub`, `${pair.publicKey.trim()}\n`, { mode: 0o644 });
   return readKey(own, own, true);
 }
 

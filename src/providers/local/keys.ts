@@ -2,11 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../../core/errors.js';
+import { keygenArgv } from '../../core/ssh-keygen.js';
 import { run } from './exec.js';
-
-export function keygenArgv(file: string, comment: string): string[] {
-  return ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file];
-}
 
 /** `ssh-ed25519 AAAA...` without the comment: the form known_hosts entries use. */
 export function publicKeyLine(pubFileText: string): string {

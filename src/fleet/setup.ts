@@ -63,6 +63,7 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   let result = await runPlaybook(setupPlaybook, hosts, options);
   if (ctx.dry) return result;
   result = await afterReboots(result, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
+  noteUnmountedProjects(result, ctx);
   await recordGpuGroups(ctx, result);
   const labels = labelsFromSetup(await ctx.state.read(), result);
   const { default: labelsPlaybook } = await import('../../playbooks/swarm-labels.js');
@@ -115,6 +116,19 @@ async function afterReboots(
     }
   }
   return { ...result, hosts: result.hosts.map((h) => second.hosts.find((s) => s.host === h.host) ?? h) };
+}
+
+/**
+ * A host without a kernel NFS client (a container, such as a local host on a
+ * kernel without nfs4) keeps the mount unit but cannot start it: said once
+ * per run, so an empty /project there is no surprise.
+ */
+function noteUnmountedProjects(result: RunResult, ctx: ProviderContext): void {
+  const names = result.hosts.filter((h) => (h.status === 'ok' || h.status === 'changed') && h.outputs.projectMounted === false).map((h) => h.host);
+  if (names.length === 0) return;
+  ctx.progress.note(
+    `${names.join(', ')}: /project is not mounted there: no kernel NFS client (no nfs4 in /proc/filesystems); project.mount is in place, and a later pcc setup starts it once the kernel has one; until then, pcc sync up ${names.length === 1 ? names[0] : 'PATTERN'} . /project copies the project there`,
+  );
 }
 
 /** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */

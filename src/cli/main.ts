@@ -404,23 +404,48 @@ function skipHelpRendering(parser: Argv): void {
 
 /** yargs' message, with a guess for an unknown command or flag. */
 function explainUsage(msg: string, argv: string[]): string {
-  const first = argv.find((a) => !a.startsWith('-'));
+  const first = commandWord(argv);
   const names = commands.map((c) => c.command.split(' ')[0]!);
-  if (first !== undefined && !names.includes(first) && first !== 'completion' && argv[0] === first) {
+  if (first !== undefined && !names.includes(first) && first !== 'completion') {
     const guess = guessCommand(first, names);
     return `unknown command '${first}'${guess ? `; did you mean ${guess}?` : ''} (see pcc --help)`;
   }
+  const command = first;
+  const spec = commands.find((c) => c.command.split(' ')[0] === command);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const spec = commands.find((c) => c.command.split(' ')[0] === first);
     const known = ['project', 'json', 'quiet', 'verbose', 'help', 'version', ...(spec ? optionsOf(spec) : [])];
     const parts = unknown[1]!.split(', ').map((flag) => {
       const hint = closest(flag, known);
       return hint ? `--${flag} (did you mean --${hint}?)` : `--${flag}`;
     });
-    return `unknown option ${parts.join(', ')}; see pcc ${first ?? ''} --help`.replace(/ +--help$/, ' --help');
+    return `unknown option ${parts.join(', ')}; see pcc ${command ?? ''} --help`.replace(/ +--help$/, ' --help');
   }
+  if (msg.startsWith('Invalid values:')) return explainChoices(msg, spec);
   return msg;
+}
+
+/** The first word that is not a global option or its value (`--project DIR`): where the command is. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--project') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** yargs' several-line "Invalid values" as one line per pcc's rule: what was given, what may be, and the nearest. */
+function explainChoices(msg: string, spec: CommandSpec | undefined): string {
+  const flags = new Set(spec ? optionsOf(spec) : []);
+  const parts = [...msg.matchAll(/Argument: (\S+), Given: (.+), Choices: (.+)/g)].map(([, name, given, choices]) => {
+    const allowed = [...choices!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+    const values = [...given!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+    const bad = values.find((v) => !allowed.includes(v)) ?? given!;
+    const guess = closest(bad, allowed);
+    return `${flags.has(name!) ? `--${name} ` : `${name} `}'${bad}' is not one of ${allowed.join(', ')}${guess ? `; did you mean ${guess}?` : ''}`;
+  });
+  return parts.length > 0 ? parts.join('; ') : msg.replace(/\s*\n\s*/g, ' ');
 }
 
 /** The flags a command's builder declares, read by running it against a recorder instead of yargs. */

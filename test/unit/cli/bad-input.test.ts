@@ -30,6 +30,21 @@ const stateHosts = () => {
 };
 
 describe('bad input is refused with one line, before anything is saved', () => {
+  it('a value outside a choice, a misspelt flag and an unknown command are one line each, with the nearest', () => {
+    const cases: [string[], string][] = [
+      [['acquire', 'lcoal'], "pcc: provider 'lcoal' is not one of local, vagrant, ec2; did you mean local?\n"],
+      [['acquire', 'local', '--type', 'gpux'], "pcc: --type 'gpux' is not one of cpu, gpu; did you mean gpu?\n"],
+      [['init', '--provider', 'ec2'], "pcc: --provider 'ec2' is not one of local, vagrant\n"],
+      [['acquire', 'local', '--cuont', '2'], 'pcc: unknown option --cuont (did you mean --count?); see pcc acquire --help\n'],
+      [['stauts'], "pcc: unknown command 'stauts'; did you mean status? (see pcc --help)\n"],
+    ];
+    for (const [args, line] of cases) {
+      const r = p(...args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: line });
+    }
+    expect(stateHosts()).toEqual([]);
+  });
+
   it('hosts add with a quote or # in the target is refused before it is saved, and later adds still work', () => {
     const quote = p('hosts', 'add', 'x', 'ro"ot@127.0.0.1');
     expect(quote.code).toBe(1);

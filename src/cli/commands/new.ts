@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { scaffoldProject } from '../../core/scaffold.js';
+import { quote } from '../../remote/shell.js';
 import type { CliContext } from '../context.js';
 
 export default async function newCommand(args: { dir: string }, ctx: CliContext): Promise<number> {
@@ -10,7 +11,9 @@ export default async function newCommand(args: { dir: string }, ctx: CliContext)
     for (const f of report.created) ctx.out(`created ${f}`);
     for (const f of report.kept) ctx.out(`kept    ${f} (already there)`);
   }
-  const cd = path.relative(process.cwd(), dir);
-  ctx.next([`${cd ? `cd ${cd} && ` : ''}pcc up --provider local`, 'pcc run playbooks/site.ts all']);
+  // Relative when the folder is below here; otherwise `../../tmp/x` would say less than the path itself.
+  const relative = path.relative(process.cwd(), dir);
+  const cd = relative.startsWith('..') ? quote(dir) : quote(relative);
+  ctx.next([`${relative ? `cd ${cd} && ` : ''}pcc up --provider local`, 'pcc run playbooks/site.ts all']);
   return 0;
 }

@@ -42,6 +42,12 @@ describe('the npm package, installed globally', () => {
 
     const made = pcc(dir, ['new', 'proj']);
     expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toContain('cd proj && pcc up --provider local');
+    // A folder elsewhere is named as given, quoted, not as a climb of ../.
+    const elsewhere = path.join(tmpdir(), `pcc new elsewhere ${process.pid}`);
+    const far = pcc(dir, ['new', elsewhere]);
+    rmSync(elsewhere, { recursive: true, force: true });
+    expect(far.stdout).toContain(`cd '${elsewhere}' && pcc up --provider local`);
     const proj = path.join(dir, 'proj');
     for (const f of ['config/pcc.env.example', 'config/ec2.env.example', 'docker/100-hello/Dockerfile', 'playbooks/site.ts', '.gitignore']) {
       expect(existsSync(path.join(proj, f)), f).toBe(true);

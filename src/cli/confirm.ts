@@ -1,4 +1,6 @@
 import { createInterface } from 'node:readline/promises';
+import { UsageError } from '../core/errors.js';
+import type { CliContext } from './context.js';
 
 /** One yes/no question on the terminal; anything but y/yes is no. */
 export async function confirm(question: string): Promise<boolean> {
@@ -8,4 +10,18 @@ export async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * The one rule for commands that remove (destroy, release, volume rm): what
+ * goes is listed first; on a terminal pcc asks, and without one it needs
+ * --yes, exiting 2 with nothing removed. False when the user said no.
+ */
+export async function confirmRemoval(lines: readonly string[], command: string, yes: boolean, ctx: CliContext): Promise<boolean> {
+  if (yes) return true;
+  for (const line of lines) ctx.err(line);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`${command} removes the above; run it on a terminal to confirm, or pass --yes`);
+  if (await confirm(`remove ${lines.length === 1 ? 'this' : `all of this (${lines.length} items)`}? [y/N] `)) return true;
+  ctx.err('nothing removed');
+  return false;
 }

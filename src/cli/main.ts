@@ -173,9 +173,10 @@ const commands: CommandSpec[] = [
     builder: (y) =>
       y
         .positional('hosts', { type: 'string', array: true, describe: 'host names or patterns, e.g. local3 or ec2:&gpu' })
-        .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' })
+        .option('yes', { type: 'boolean', default: false, describe: 'do not ask (needed without a terminal)' }),
     examples: [
-      ['$0 release local3', 'remove one local host, keep the rest'],
+      ['$0 release local3', 'list what goes with local3, ask, then remove it and keep the rest'],
       ["$0 release 'ec2:&gpu' --dry", 'list what releasing the EC2 GPU hosts would remove'],
     ],
     load: () => import('./commands/release.js'),
@@ -270,7 +271,8 @@ const commands: CommandSpec[] = [
         .positional('name', { type: 'string', describe: 'the volume name (lower-case letters, digits, -)' })
         .option('size', { type: 'number', describe: 'create: size in GiB' })
         .option('provider', { choices: ['local', 'ec2'] as const, default: 'local', describe: 'create: where it lives (ec2: an encrypted gp3 EBS volume)' })
-        .option('dry', { type: 'boolean', default: false, describe: 'say what would happen, change nothing' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'say what would happen, change nothing' })
+        .option('yes', { type: 'boolean', default: false, describe: 'rm: do not ask (needed without a terminal)' }),
     examples: [
       ['$0 volume create data --size 100 --provider ec2', 'a 100 GiB EBS volume; then pcc acquire ec2 --volume data:/data'],
       ['$0 volume ls', 'every volume, where it is attached and what it costs'],

@@ -1,8 +1,7 @@
 import { destroy, destroyPlan } from '../../fleet/lifecycle.js';
 import { remainingVolumeLines } from '../../fleet/volumes.js';
-import { UsageError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { confirm } from '../confirm.js';
+import { confirmRemoval } from '../confirm.js';
 
 /**
  * Shows what will go, then asks on a terminal; without one it needs --yes.
@@ -18,16 +17,7 @@ export default async function destroyCommand(args: { provider: string; yes: bool
     for (const line of await remainingVolumeLines(args.provider, core)) ctx.err(line.replace(' remains ', args.dry ? ' would remain ' : ' remains '));
     return 0;
   }
-  if (!args.yes) {
-    for (const line of plan.removed) ctx.err(line);
-    if (!process.stdin.isTTY || !process.stderr.isTTY) {
-      throw new UsageError(`pcc destroy ${args.provider} removes the above; run it on a terminal to confirm, or pass --yes`);
-    }
-    if (!(await confirm(`remove all of this (${plan.removed.length} items)? [y/N] `))) {
-      ctx.err('nothing removed');
-      return 1;
-    }
-  }
+  if (!(await confirmRemoval(plan.removed, `pcc destroy ${args.provider}`, args.yes, ctx))) return 1;
   const report = await destroy(args.provider, core);
   // Volumes outlive destroy: said, with what they cost while they stay.
   const kept = await remainingVolumeLines(args.provider, core);

@@ -1,6 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import { createVolume, listVolumes, removeVolume } from '../../fleet/volumes.js';
 import type { CliContext } from '../context.js';
+import { confirmRemoval } from '../confirm.js';
 import { table } from '../table.js';
 
 interface Args {
@@ -9,6 +10,7 @@ interface Args {
   size?: number;
   provider: string;
   dry: boolean;
+  yes: boolean;
 }
 
 /** Data volumes that outlive hosts: create, ls, rm (refused while attached). */
@@ -35,6 +37,10 @@ export default async function volume(args: Args, ctx: CliContext): Promise<numbe
     else if (!args.dry) ctx.out(`created volume ${v.name} (${v.provider}, ${v.sizeGiB} GiB${v.providerId ? `, ${v.providerId}` : ''})`);
     ctx.next([`pcc acquire ${v.provider} --volume ${v.name}:/data`]);
     return 0;
+  }
+  if (!args.dry) {
+    const plan = await removeVolume(args.name, ctx.core({ dry: true }));
+    if (!(await confirmRemoval(plan, `pcc volume rm ${args.name}`, args.yes, ctx))) return 1;
   }
   const removed = await removeVolume(args.name, core);
   if (ctx.json) ctx.emitJson({ removed });

@@ -317,7 +317,7 @@ describe('kill -9 of ec2 acquire/save/resume/release/destroy at EC2 calls, lines
       check: sameHostsNow('running'),
     },
     {
-      command: ['release', 'cpu2'],
+      command: ['release', 'cpu2', '--yes'],
       prepare: up2,
       points: [
         { at: 'call', action: 'TerminateInstances', when: 'before' },
@@ -494,7 +494,7 @@ describe('kill -9 of local acquire/save/resume/release/destroy at progress lines
     { command: ['acquire', 'local', '--count', '2'], point: { at: 'line', nth: 1, match: 'local2 | booting' }, hosts: ['local1', 'local2'], status: 'running' },
     { command: ['save', 'local'], point: { at: 'line', nth: 1, match: '| saved' }, hosts: ['local1', 'local2'], status: 'saved' },
     { command: ['resume', 'local'], point: { at: 'line', nth: 1, match: '| booting' }, hosts: ['local1', 'local2'], status: 'running' },
-    { command: ['release', 'local2'], point: { at: 'line', nth: 1, match: 'local2 | destroying' }, hosts: ['local1'], status: 'running' },
+    { command: ['release', 'local2', '--yes'], point: { at: 'line', nth: 1, match: 'local2 | destroying' }, hosts: ['local1'], status: 'running' },
     { command: ['destroy', 'local', '--yes'], point: { at: 'line', nth: 1, match: 'local1 | destroyed' }, hosts: [] },
     { command: ['acquire', 'local', '--count', '2'], point: { at: 'ms', ms: 400, from: 'local: create' }, hosts: ['local1', 'local2'], status: 'running' },
     { command: ['save', 'local'], point: { at: 'line', nth: 1, match: '| powering off' }, hosts: ['local1', 'local2'], status: 'saved' },

@@ -62,7 +62,13 @@ describe('pcc volume on real local hosts', () => {
     expect(refused.stderr).toContain('attached to local1');
     oneLineError(p('acquire', 'local', '--count', '2', '--volume', 'data'));
 
-    ok('release', 'local1');
+    // Without a terminal and without --yes, release lists what would go and removes nothing.
+    const asked = p('release', 'local1');
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain('would remove');
+    expect(asked.stderr.trim().split('\n').at(-1)).toBe('pcc: pcc release local1 removes the above; run it on a terminal to confirm, or pass --yes');
+    expect(json('hosts').map((h: { name: string }) => h.name)).toContain('local1');
+    ok('release', 'local1', '--yes');
     expect(json('volume', 'ls')[0].attachedTo).toBeUndefined();
     expect(readFileSync(path.join(folder, 'note'), 'utf8')).toBe('kept-across-hosts\n');
 
@@ -77,7 +83,11 @@ describe('pcc volume on real local hosts', () => {
     expect(readFileSync(path.join(folder, 'note'), 'utf8')).toBe('kept-across-hosts\n');
     expect(json('volume', 'ls')).toMatchObject([{ name: 'data', provider: 'local' }]);
 
-    ok('volume', 'rm', 'data');
+    const kept = p('volume', 'rm', 'data');
+    expect(kept.code).toBe(2);
+    expect(kept.stderr).toBe('would remove volume data (local, 1 GiB) and everything on it\npcc: pcc volume rm data removes the above; run it on a terminal to confirm, or pass --yes\n');
+    expect(readFileSync(path.join(folder, 'note'), 'utf8')).toBe('kept-across-hosts\n');
+    ok('volume', 'rm', 'data', '--yes');
     expect(existsSync(folder)).toBe(false);
     expect(json('volume', 'ls')).toEqual([]);
   });

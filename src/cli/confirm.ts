@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { UsageError } from '../core/errors.js';
+import { InterruptedError, UsageError } from '../core/errors.js';
 import type { CliContext } from './context.js';
 
 /** One yes/no question on the terminal; anything but y/yes is no. */
@@ -7,6 +7,13 @@ export async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } catch (err) {
+    // Ctrl-C at the question: readline rejects it with an AbortError, which is a no said by interrupting.
+    if ((err as { code?: string }).code === 'ABORT_ERR') {
+      process.stderr.write('\n');
+      throw new InterruptedError('interrupted at the question; nothing removed');
+    }
+    throw err;
   } finally {
     rl.close();
   }

@@ -427,12 +427,21 @@ function explainUsage(msg: string, argv: string[]): string {
   return msg;
 }
 
-/** The first word that is not a global option or its value (`--project DIR`): where the command is. */
+/** pcc's global flags that take no value: a word after one of them is the command. */
+const GLOBAL_SWITCHES = new Set(['--json', '--no-json', '--quiet', '-q', '--verbose', '-v', '--help', '-h', '--version', '-V']);
+
+/**
+ * The first word past pcc's global options (`--project DIR`, `--json`, `-q`):
+ * where the command is. Undefined after any other option, whose value the
+ * word may be (`pcc --timeout 30 status`): yargs' own message then stands.
+ */
 function commandWord(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--project') i++;
-    else if (!a.startsWith('-')) return a;
+    else if (a.startsWith('--project=') || GLOBAL_SWITCHES.has(a)) continue;
+    else if (a.startsWith('-')) return undefined;
+    else return a;
   }
   return undefined;
 }
@@ -443,9 +452,11 @@ function explainChoices(msg: string, spec: CommandSpec | undefined): string {
   const parts = [...msg.matchAll(/Argument: (\S+), Given: (.+), Choices: (.+)/g)].map(([, name, given, choices]) => {
     const allowed = [...choices!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
     const values = [...given!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
-    const bad = values.find((v) => !allowed.includes(v)) ?? given!;
-    const guess = closest(bad, allowed);
-    return `${flags.has(name!) ? `--${name} ` : `${name} `}'${bad}' is not one of ${allowed.join(', ')}${guess ? `; did you mean ${guess}?` : ''}`;
+    const bad = values.filter((v) => !allowed.includes(v));
+    const shown = bad.length > 0 ? bad : [given!];
+    const guess = shown.length === 1 ? closest(shown[0]!, allowed) : undefined;
+    const label = flags.has(name!) ? `--${name}` : name!;
+    return `${label} ${shown.map((v) => `'${v}'`).join(', ')} ${shown.length === 1 ? 'is' : 'are'} not one of ${allowed.join(', ')}${guess ? `; did you mean ${guess}?` : ''}`;
   });
   return parts.length > 0 ? parts.join('; ') : msg.replace(/\s*\n\s*/g, ' ');
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Settings } from '../settings/load.js';
 import { PccError } from './errors.js';
 import { writeOwnedFile } from './files.js';
+import { withFileLock } from './lock.js';
 import { makeKeyPair } from './ssh-keygen.js';
 import { expandHome, type Project } from './project.js';
 
@@ -35,10 +36,14 @@ export async function ensureUserKey(project: Project, settings: Settings): Promi
   }
   const own = projectKeyPath(project);
   if (existsSync(own) && existsSync(`${own}.pub`)) return readKey(own, own, false);
-  const pair = await makeKeyPair(path.dirname(own), `pcc@${project.name}`);
-  await writeOwnedFile(own, pair.privateKey, { mode: 0o600 });
-  await writeOwnedFile(`${own}.pub`, `${pair.publicKey.trim()}\n`, { mode: 0o644 });
-  return readKey(own, own, true);
+  // Two first runs at once (acquire local beside acquire ec2) end with one pair, never one's key beside the other's .pub.
+  return withFileLock({ lockfile: `${own}.lock`, what: path.relative(project.root, own), waitSeconds: 60 }, async () => {
+    if (existsSync(own) && existsSync(`${own}.pub`)) return readKey(own, own, false);
+    const pair = await makeKeyPair(path.dirname(own), `pcc@${project.name}`);
+    await writeOwnedFile(own, pair.privateKey, { mode: 0o600 });
+    await writeOwnedFile(`${own}.pub`, `${pair.publicKey.trim()}\n`, { mode: 0o644 });
+    return readKey(own, own, true);
+  });
 }
 
 export function projectKeyPath(project: Project): string {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
+import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import type { NodeSSH } from 'node-ssh';
 import type { AuthenticationType, Client, ClientChannel } from 'ssh2';
@@ -291,17 +292,23 @@ async function credentials(host: Endpoint, home: string): Promise<{ privateKey?:
   const agent = process.env.SSH_AUTH_SOCK || undefined;
   if (!host.key) return { agent };
   const text = await readKey(host, home);
-  if (!(await isEncrypted(text))) return { privateKey: text, agent };
-  if (agent) return { agent };
-  throw new UserInputError(
-    `host ${host.name}: ${host.key} is encrypted and no ssh-agent runs; load it with ssh-add ${host.key} (with SSH_AUTH_SOCK set), or use a key without a passphrase`,
-  );
-}
-
-async function isEncrypted(keyText: string): Promise<boolean> {
   const { ssh2 } = await sshModules();
-  const parsed = ssh2.utils.parseKey(keyText);
-  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+  const parsed = ssh2.utils.parseKey(text);
+  if (!(parsed instanceof Error)) return { privateKey: text, agent };
+  if (/encrypted|passphrase/i.test(parsed.message)) {
+    if (agent) return { agent };
+    throw new UserInputError(
+      `host ${host.name}: ${host.key} is encrypted and no ssh-agent runs; load it with ssh-add ${host.key} (with SSH_AUTH_SOCK set), or use a key without a passphrase`,
+    );
+  }
+  // Said once, not retried as a connection failure: no attempt could read it either.
+  const projectKey = host.key.endsWith(path.join('.pcc', 'ssh', 'id_ed25519'));
+  throw new UserInputError(
+    `host ${host.name}: cannot use the key ${host.key} (${parsed.message}); ` +
+      (projectKey
+        ? 'an older pcc made this project key with a generator that spoils 1 key in 256: remove .pcc/ssh/id_ed25519 and .pcc/ssh/id_ed25519.pub, then pcc destroy and pcc acquire the hosts again'
+        : 'point the host at an OpenSSH private key (pcc hosts add --key, or PCC_SSH_KEY in config/)'),
+  );
 }
 
 async function readKey(host: Endpoint, home: string): Promise<string> {

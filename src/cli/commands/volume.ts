@@ -2,6 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import { createVolume, listVolumes, removeVolume } from '../../fleet/volumes.js';
 import type { CliContext } from '../context.js';
 import { confirmRemoval } from '../confirm.js';
+import { quote } from '../../remote/shell.js';
 import { table } from '../table.js';
 
 interface Args {
@@ -38,9 +39,9 @@ export default async function volume(args: Args, ctx: CliContext): Promise<numbe
     ctx.next([`pcc acquire ${v.provider} --volume ${v.name}:/data`]);
     return 0;
   }
-  if (!args.dry) {
+  if (!args.dry && !args.yes) {
     const plan = await removeVolume(args.name, ctx.core({ dry: true }));
-    if (!(await confirmRemoval(plan, `pcc volume rm ${args.name}`, args.yes, ctx))) return 1;
+    if (!(await confirmRemoval(plan, `pcc volume rm ${quote(args.name)}`, false, ctx))) return 1;
   }
   const removed = await removeVolume(args.name, core);
   if (ctx.json) ctx.emitJson({ removed });

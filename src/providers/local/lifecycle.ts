@@ -170,7 +170,7 @@ export async function boot(
       return booted;
     } catch (err) {
       // Seen dead in /proc, it may not be reaped yet; a short wait gets how it ended.
-      const ended = isMachineProcess(started.pid, m.root) ? undefined : await Promise.race([started.ended, sleep(2000)]);
+      const ended = isMachineProcess(started.pid, m.root) ? undefined : await endedWithin(started.ended, 2000);
       const said = ((await readFile(log).catch(() => undefined))?.subarray(logSize).toString('utf8') ?? '').trim();
       // An nspawn that ended at once without a word (seen under heavy load) is started once more.
       if (attempt === 1 && said === '' && ended !== undefined) continue;
@@ -235,4 +235,14 @@ export async function removeMachine(name: string, m: Machine): Promise<string[]>
     removed.push(`disk ${m.dir}`);
   }
   return removed;
+}
+
+/** How the process ended, if it does within `ms`; the timer goes with the answer, so it holds up no exit. */
+async function endedWithin(ended: Promise<string>, ms: number): Promise<string | undefined> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([ended, sleep(ms, undefined, { signal: timer.signal })]);
+  } finally {
+    timer.abort();
+  }
 }

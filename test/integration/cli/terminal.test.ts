@@ -141,22 +141,23 @@ export default definePlaybook({
     expect(pcc(['--project', project, 'exec', 'all', '--', 'true'], { HOME: home }).code).toBe(0);
   });
 
-  it('a removal on a terminal lists what goes and asks: n keeps it (exit 1), y removes it (exit 0)', async () => {
+  it('a removal on a terminal lists what goes and asks: n keeps it (exit 1), Ctrl-C too (exit 130), y removes it (exit 0)', async () => {
     const made = pcc(['--project', project, 'volume', 'create', 'scratch', '--size', '1'], { HOME: home });
     expect(made.code, made.stderr).toBe(0);
     const folder = path.join(project, '.pcc/volumes/scratch');
     expect(existsSync(folder)).toBe(true);
-    for (const [answer, code] of [['n', '1'], ['y', '0']] as const) {
+    for (const [answer, code] of [['n', '1'], ['C-c', '130'], ['y', '0']] as const) {
       const session = `ask-${answer}`;
       const rc = path.join(dir, `${session}.rc`);
       inTmux(session, `node ${bin} volume rm scratch`, rc);
       await until('the question', () => screen(session).includes('remove this? [y/N]'));
       expect(screen(session)).toContain('would remove volume scratch (local, 1 GiB) and everything on it');
-      tmux('send-keys', '-t', session, answer, 'Enter');
+      tmux('send-keys', '-t', session, ...(answer === 'C-c' ? [answer] : [answer, 'Enter']));
       await until('pcc to exit', () => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 15_000);
       expect(readFileSync(rc, 'utf8').trim()).toBe(code);
-      expect(existsSync(folder)).toBe(answer === 'n');
+      expect(existsSync(folder)).toBe(answer !== 'y');
       if (answer === 'n') expect(screen(session)).toContain('nothing removed');
+      if (answer === 'C-c') expect(screen(session)).toMatch(/\[y\/N\]\s*pcc: interrupted at the question; nothing removed/);
     }
   });
 });

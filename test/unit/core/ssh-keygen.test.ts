@@ -4,6 +4,8 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, test } from 'vitest';
 import { keygenArgv, makeKeyPair } from '../../../src/core/ssh-keygen.js';
+import { ensureUserKey, projectKeyPath } from '../../../src/core/user-key.js';
+import { makeTestProject } from '../../fixtures/project.js';
 
 const FIXTURE = path.join(import.meta.dirname, '../../fixtures/keys/ed25519-leading-zero');
 const dir = mkdtempSync(path.join(tmpdir(), 'pcc-keygen-'));
@@ -44,5 +46,21 @@ describe('project keys come from ssh-keygen', () => {
     const second = await makeKeyPair(sshDir, 'pcc@demo');
     expect(second.privateKey).not.toBe(first.privateKey);
     expect(readdirSync(sshDir)).toEqual([]);
+  });
+
+  test('two first runs at once end with one pair: each returns it, and the key on disk is the one its .pub names', async () => {
+    const t = makeTestProject({ prefix: 'pcc-userkey-' });
+    try {
+      const ctx = t.ctx();
+      const [a, b] = await Promise.all([ensureUserKey(ctx.project, ctx.settings), ensureUserKey(ctx.project, ctx.settings)]);
+      expect(a.publicKey).toBe(b.publicKey);
+      expect([a.generated, b.generated].sort()).toEqual([false, true]);
+      const own = projectKeyPath(ctx.project);
+      expect(usable(readFileSync(own, 'utf8'), readFileSync(`${own}.pub`, 'utf8'))).toBe('ok');
+      expect(readFileSync(`${own}.pub`, 'utf8').trim()).toBe(a.publicKey);
+      expect(readdirSync(path.dirname(own)).sort()).toEqual(['id_ed25519', 'id_ed25519.pub']);
+    } finally {
+      t.cleanup();
+    }
   });
 });

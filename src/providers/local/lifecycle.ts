@@ -152,33 +152,25 @@ export async function boot(
   // Leftovers of a machine whose nspawn died must not answer in its place.
   const stale = [...new Set([...m.cgroups, ...cgroups])];
   const log = path.join(m.dir, 'console.log');
-  for (let attempt = 1; ; attempt++) {
-    await killCgroupProcesses(stale);
-    await removeCgroups(stale);
-    await createCgroups(cgroups);
-    const logSize = (await stat(log).catch(() => undefined))?.size ?? 0;
-    const argv = nspawnArgv({ name, root: m.root, netns: m.netns, dockerDir: path.join(m.dir, 'docker'), ...extras });
-    const started = startDetached(inCgroupsArgv(cgroups, argv), log);
-    const booted = { pid: started.pid, startedAt: new Date().toISOString(), cgroups };
-    await options.onStarted?.(booted);
-    try {
-      await waitForSshBanner(m.address, 22, {
-        timeoutMs: options.timeoutMs,
-        alive: () => isMachineProcess(started.pid, m.root),
-        what: `${name} (see ${log})`,
-      });
-      return booted;
-    } catch (err) {
-      // Seen dead in /proc, it may not be reaped yet; a short wait gets how it ended.
-      const ended = isMachineProcess(started.pid, m.root) ? undefined : await endedWithin(started.ended, 2000);
-      const said = ((await readFile(log).catch(() => undefined))?.subarray(logSize).toString('utf8') ?? '').trim();
-      // An nspawn that ended at once without a word (seen under heavy load) is started once more.
-      if (attempt === 1 && said === '' && ended !== undefined) continue;
-      // The console's last words usually say why; the log itself may be gone by the time anyone looks.
-      const tail = said.split('\n').filter(Boolean).slice(-3).join(' / ');
-      const how = ended ? ` (nspawn ended: ${ended})` : '';
-      throw new PccError(`${(err as Error).message}${how}${tail ? `: ${tail}` : ''}`);
-    }
+  await killCgroupProcesses(stale);
+  await removeCgroups(stale);
+  await createCgroups(cgroups);
+  const logSize = (await stat(log).catch(() => undefined))?.size ?? 0;
+  const argv = nspawnArgv({ name, root: m.root, netns: m.netns, dockerDir: path.join(m.dir, 'docker'), ...extras });
+  const started = startDetached(inCgroupsArgv(cgroups, argv), log);
+  const booted = { pid: started.pid, startedAt: new Date().toISOString(), cgroups };
+  await options.onStarted?.(booted);
+  try {
+    await waitForSshBanner(m.address, 22, { timeoutMs: options.timeoutMs, alive: started.running, what: `${name} (see ${log})` });
+    return booted;
+  } catch (err) {
+    // Seen dead in /proc, it may not be reaped yet; a short wait gets how it ended.
+    const ended = started.running() ? undefined : await endedWithin(started.ended, 2000);
+    // The console's last words usually say why; the log itself may be gone by the time anyone looks.
+    const said = ((await readFile(log).catch(() => undefined))?.subarray(logSize).toString('utf8') ?? '').trim();
+    const tail = said.split('\n').filter(Boolean).slice(-3).join(' / ');
+    const how = ended ? ` (nspawn ended: ${ended})` : '';
+    throw new PccError(`${(err as Error).message}${how}${tail ? `: ${tail}` : ''}`);
   }
 }
 

@@ -55,24 +55,47 @@ export function inCgroupsArgv(cgroupDirs: string[], argv: string[]): string[] {
   return ['sh', '-c', script, 'sh', ...cgroupDirs.map((d) => `${d}/cgroup.procs`), '--', ...argv];
 }
 
-/**
- * Start detached (its own session, output to `logFile`). Returns its PID and
- * how it ended (`exit 1`, `signal SIGKILL`), for messages. `ended` settles
- * when node reaps the child, which can be a moment after /proc shows it a
- * zombie: a caller that saw it die awaits `ended` rather than reading a flag.
- */
-export function startDetached(argv: string[], logFile: string): { pid: number; ended: Promise<string> } {
+/** A process pcc started and holds: whether it still runs, and how it ended. */
+export interface Detached {
+  pid: number;
+  /**
+   * Until it exits. Not isMachineProcess: for a moment after spawn() the
+   * child is a fork of node that has not yet exec'd (its /proc cmdline is
+   * node's; a third of spawns here, more under load), and a boot that asked
+   * then took a starting machine for a dead one and left it running.
+   */
+  running(): boolean;
+  /** `exit 1`, `signal SIGKILL`: settles when node reaps the child, which can be a moment after /proc shows it a zombie. */
+  ended: Promise<string>;
+}
+
+/** Start detached (its own session, output to `logFile`). */
+export function startDetached(argv: string[], logFile: string): Detached {
   const fd = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
-    if (child.pid === undefined) throw new PccError(`local: could not start ${argv[0]}; see ${logFile}`);
+    const pid = child.pid;
+    if (pid === undefined) throw new PccError(`local: could not start ${argv[0]}; see ${logFile}`);
+    let exited = false;
     const ended = new Promise<string>((resolve) =>
-      child.on('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit ${code}`)),
+      child.on('exit', (code, signal) => {
+        exited = true;
+        resolve(signal ? `signal ${signal}` : `exit ${code}`);
+      }),
     );
-    return { pid: child.pid, ended };
+    return { pid, ended, running: () => !exited && isLiveProcess(pid) };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** In /proc and not a zombie. */
+function isLiveProcess(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -412,8 +412,7 @@ function explainUsage(msg: string, argv: string[]): string {
     const guess = guessCommand(first, names);
     return `unknown command '${first}'${guess ? `; did you mean ${guess}?` : ''} (see pcc --help)`;
   }
-  const command = first;
-  const spec = commands.find((c) => c.command.split(' ')[0] === command);
+  const spec = commands.find((c) => c.command.split(' ')[0] === first);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
     const known = ['project', 'json', 'quiet', 'verbose', 'help', 'version', ...(spec ? optionsOf(spec) : [])];
@@ -421,7 +420,7 @@ function explainUsage(msg: string, argv: string[]): string {
       const hint = closest(flag, known);
       return hint ? `--${flag} (did you mean --${hint}?)` : `--${flag}`;
     });
-    return `unknown option ${parts.join(', ')}; see pcc ${command ?? ''} --help`.replace(/ +--help$/, ' --help');
+    return `unknown option ${parts.join(', ')}; see pcc ${first ?? ''} --help`.replace(/ +--help$/, ' --help');
   }
   if (msg.startsWith('Invalid values:')) return explainChoices(msg, spec);
   return msg;

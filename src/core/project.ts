@@ -52,6 +52,17 @@ export function expandHome(p: string, home: string = userHome()): string {
  * `~/` is the home, and a relative path is relative to the project, never to
  * wherever pcc happens to run.
  */
+/** pcc's own folder in the project: state, keys, disks. */
+const STATE_DIR = '.pcc';
+
+/** The project key pcc makes when PCC_SSH_KEY names none, below `.pcc/` (see core/user-key.ts). */
+export const PROJECT_KEY_IN_STATE = path.join('ssh', 'id_ed25519');
+
+/** Whether `file` is a project's own key (`<project>/.pcc/ssh/id_ed25519`). */
+export function isProjectKey(file: string): boolean {
+  return file.endsWith(path.join(STATE_DIR, PROJECT_KEY_IN_STATE));
+}
+
 export function resolveKeyPath(key: string, project: Pick<Project, 'root' | 'home'>): string {
   return path.resolve(project.root, expandHome(key, project.home));
 }
@@ -60,7 +71,7 @@ export function openProject(options: { project?: string; home?: string; cwd?: st
   const home = options.home ?? userHome();
   const root = path.resolve(options.cwd ?? process.cwd(), expandHome(options.project ?? '.', home));
   const name = projectName(root);
-  const stateDir = path.join(root, '.pcc');
+  const stateDir = path.join(root, STATE_DIR);
   let id: string | undefined;
   return {
     root,

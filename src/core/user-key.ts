@@ -6,7 +6,7 @@ import { PccError } from './errors.js';
 import { writeOwnedFile } from './files.js';
 import { withFileLock } from './lock.js';
 import { makeKeyPair } from './ssh-keygen.js';
-import { expandHome, type Project } from './project.js';
+import { expandHome, PROJECT_KEY_IN_STATE, type Project } from './project.js';
 
 /** The key every host of the project authorizes, and pcc logs in with. */
 export interface UserKey {
@@ -47,7 +47,7 @@ export async function ensureUserKey(project: Project, settings: Settings): Promi
 }
 
 export function projectKeyPath(project: Project): string {
-  return path.join(project.stateDir, 'ssh', 'id_ed25519');
+  return path.join(project.stateDir, PROJECT_KEY_IN_STATE);
 }
 
 function readKey(recorded: string, file: string, generated: boolean): UserKey {

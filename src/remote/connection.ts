@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
-import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import type { NodeSSH } from 'node-ssh';
 import type { AuthenticationType, Client, ClientChannel } from 'ssh2';
 import { UnreachableError, UserInputError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
-import { expandHome } from '../core/project.js';
+import { expandHome, isProjectKey } from '../core/project.js';
 import { asRoot } from './become.js';
 import type { ExecResult } from './remote-shell.js';
 import { channelPipe, ShellSession } from './shell-session.js';
@@ -302,10 +301,9 @@ async function credentials(host: Endpoint, home: string): Promise<{ privateKey?:
     );
   }
   // Said once, not retried as a connection failure: no attempt could read it either.
-  const projectKey = host.key.endsWith(path.join('.pcc', 'ssh', 'id_ed25519'));
   throw new UserInputError(
     `host ${host.name}: cannot use the key ${host.key} (${parsed.message}); ` +
-      (projectKey
+      (isProjectKey(host.key)
         ? 'an older pcc made this project key with a generator that spoils 1 key in 256: remove .pcc/ssh/id_ed25519 and .pcc/ssh/id_ed25519.pub, then pcc destroy and pcc acquire the hosts again'
         : 'point the host at an OpenSSH private key (pcc hosts add --key, or PCC_SSH_KEY in config/)'),
   );

@@ -59,10 +59,10 @@ export function inCgroupsArgv(cgroupDirs: string[], argv: string[]): string[] {
 export interface Detached {
   pid: number;
   /**
-   * Until it exits. Not isMachineProcess: for a moment after spawn() the
-   * child is a fork of node that has not yet exec'd (its /proc cmdline is
-   * node's; a third of spawns here, more under load), and a boot that asked
-   * then took a starting machine for a dead one and left it running.
+   * Until it exits. Not isMachineProcess: while the wrapper sh exec's nspawn,
+   * /proc/PID/cmdline reads empty for a moment (every exec passes through
+   * it), and a boot that asked then took a starting machine for a dead one
+   * and left it running.
    */
   running(): boolean;
   /** `exit 1`, `signal SIGKILL`: settles when node reaps the child, which can be a moment after /proc shows it a zombie. */

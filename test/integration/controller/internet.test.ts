@@ -70,6 +70,23 @@ function spawnSleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * Whether `from` reaches `to` over the overlay, tried for up to 20 s: a tunnel
+ * after a reboot opens with the first packet that needs it, and WireGuard
+ * resends a handshake that went unanswered only 5 s later, longer than one
+ * ping waits. The report says what each side's WireGuard saw, for a failure.
+ */
+function overlayPing(from: string, to: string): { ok: boolean; report: string } {
+  const tries: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const r = on(from, `ping -c 1 -W 2 ${hostsByName[to]!.overlayAddress} >/dev/null && echo ok`);
+    if (r.out === 'ok') return { ok: true, report: '' };
+    tries.push(`try ${i + 1} (exit ${r.code}): ${r.raw.trim()}`);
+  }
+  const wg = [from, to].map((h) => `${h}: ${on(h, 'wg show pcc0; ip route').raw.trim()}`);
+  return { ok: false, report: `${from} cannot ping ${to} over the overlay\n${[...tries, ...wg].join('\n')}` };
+}
+
 /** rx+tx bytes per peer public key, from `wg show pcc0 transfer` on a host. */
 function transfer(host: string): Map<string, number> {
   const out = on(host, 'wg show pcc0 transfer').out;
@@ -194,7 +211,10 @@ describe('a home behind NAT and a cloud: overlay, registry, /project and swarm a
       nodes = on('init', `docker node ls -q | xargs docker node inspect --format '{{index .Spec.Labels "pcc.host"}} {{.Status.State}}'`).out.split('\n').sort().join('\n');
     }
     expect(nodes).toBe(['cloud1 ready', 'cloud2 ready', 'init ready', 'local1 ready'].join('\n'));
-    expect(on('cloud1', `ping -c 1 -W 3 ${hostsByName.cloud2!.overlayAddress} >/dev/null && ping -c 1 -W 3 ${hostsByName.init!.overlayAddress} >/dev/null && echo ok`).out).toBe('ok');
+    for (const to of ['cloud2', 'init']) {
+      const ping = overlayPing('cloud1', to);
+      expect(ping.ok, ping.report).toBe(true);
+    }
     const sum = startWeb('local1', 'web-again');
     expect(fetchSum('cloud2', 'http://web-again:8080/f')).toBe(sum);
   }, 240_000);

@@ -47,11 +47,6 @@ export function expandHome(p: string, home: string = userHome()): string {
   return p;
 }
 
-/**
- * The one meaning of a key path (`--key`, PCC_SSH_KEY, a host record's key):
- * `~/` is the home, and a relative path is relative to the project, never to
- * wherever pcc happens to run.
- */
 /** pcc's own folder in the project: state, keys, disks. */
 const STATE_DIR = '.pcc';
 
@@ -63,6 +58,11 @@ export function isProjectKey(file: string): boolean {
   return file.endsWith(path.join(STATE_DIR, PROJECT_KEY_IN_STATE));
 }
 
+/**
+ * The one meaning of a key path (`--key`, PCC_SSH_KEY, a host record's key):
+ * `~/` is the home, and a relative path is relative to the project, never to
+ * wherever pcc happens to run.
+ */
 export function resolveKeyPath(key: string, project: Pick<Project, 'root' | 'home'>): string {
   return path.resolve(project.root, expandHome(key, project.home));
 }

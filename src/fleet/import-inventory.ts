@@ -127,6 +127,6 @@ export async function importInventory(ctx: ProviderContext, file: string): Promi
   if (plan.hosts.length === 0) throw new PccError(`${file}: no hosts in this inventory`);
   for (const [g, vars] of plan.groupVars) await setVarsInFile(ctx.project, 'groups', g, vars);
   for (const [h, vars] of plan.hostVars) await setVarsInFile(ctx.project, 'hosts', h, vars);
-  const hosts = await addStaticHosts(ctx, plan.hosts);
+  const hosts = await addStaticHosts(ctx, plan.hosts, { replace: true });
   return hosts.map((host) => ({ host, inventoryName: plan.inventoryNames.get(host.name) ?? host.name }));
 }

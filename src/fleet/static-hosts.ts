@@ -64,14 +64,35 @@ function checkKey(ctx: ProviderContext, key: string | undefined): void {
   if (!existsSync(file)) throw new PccError(`--key ${key}: no such file (${file}); give the private key that logs in to the host`);
 }
 
-/** `pcc hosts add`: the key must exist now (an imported inventory may name keys of another machine). */
+/**
+ * `pcc hosts add`: the key must exist now (an imported inventory may name keys
+ * of another machine). A name another static host already has is refused
+ * unless the host is the same: an add that left out `--key` or `--group` would
+ * otherwise drop them without a word. Adding the same host again is a no-op,
+ * so a script may repeat it (with `--var`, say).
+ */
 export async function addStaticHost(ctx: ProviderContext, input: StaticHostInput): Promise<HostRecord> {
   checkKey(ctx, input.key);
-  return (await addStaticHosts(ctx, [input]))[0]!;
+  return (await addStaticHosts(ctx, [input], { replace: false }))[0]!;
 }
 
-/** Adds (or updates) static hosts in one state update and one alias refresh; all are checked before any is saved. */
-export async function addStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[]): Promise<HostRecord[]> {
+/** The fields `hosts add` and an inventory set; the rest of a record is what setup and autostop learned since. */
+function sameTarget(a: HostRecord, b: HostRecord): boolean {
+  const groups = (h: HostRecord) => [...h.groups].sort().join(',');
+  return a.address === b.address && a.port === b.port && a.user === b.user && a.key === b.key && groups(a) === groups(b);
+}
+
+function describeStatic(h: HostRecord): string {
+  return `${h.user}@${h.address}:${h.port}, groups ${h.groups.join(',')}${h.key ? `, key ${h.key}` : ''}`;
+}
+
+/**
+ * Adds (or, with `replace`, updates) static hosts in one state update and one
+ * alias refresh; all are checked before any is saved. An update keeps what
+ * setup and autostop wrote into the record (overlay address and key, autostop),
+ * so importing an inventory again moves no host on the overlay.
+ */
+export async function addStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[], { replace }: { replace: boolean }): Promise<HostRecord[]> {
   const parsed = inputs.map((input) => {
     if (!HOST_NAME.test(input.name)) {
       throw new PccError(`host name '${input.name}': use lowercase letters, digits and dashes (it becomes an ssh alias)`);
@@ -89,6 +110,7 @@ export async function addStaticHosts(ctx: ProviderContext, inputs: readonly Stat
         throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);
       }
       const host: HostRecord = {
+        ...existing,
         name: input.name,
         address,
         port,
@@ -97,8 +119,11 @@ export async function addStaticHosts(ctx: ProviderContext, inputs: readonly Stat
         provider: 'static',
         groups: ['static', ...input.groups.filter((g) => g !== 'static')],
         createdAt: existing?.createdAt ?? new Date().toISOString(),
-        meta: {},
+        meta: existing?.meta ?? {},
       };
+      if (existing && !replace && !sameTarget(existing, host)) {
+        throw new PccError(`host '${input.name}' is already there (${describeStatic(existing)}); remove it first with pcc hosts rm ${input.name}, then add it again`);
+      }
       state.hosts[input.name] = host;
       return host;
     }),

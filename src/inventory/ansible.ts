@@ -200,7 +200,10 @@ export function parseYamlInventory(text: string, file: string): Inventory {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new PccError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // The yaml library's message ends in " at line L, column C:" and a code frame; the line goes where the INI parser puts it.
+    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    const reason = (err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new PccError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${reason}`);
   }
   const inv = emptyInventory();
   if (doc === null || doc === undefined) return inv;

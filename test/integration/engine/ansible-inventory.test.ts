@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openProject } from '../../../src/core/project.js';
 import { pccHostName } from '../../../src/fleet/import-inventory.js';
-import { expandHostPattern, parseIniInventory, pythonLiteral, shellWords, varText } from '../../../src/inventory/ansible.js';
+import { expandHostPattern, parseIniInventory, parseYamlInventory, pythonLiteral, shellWords, varText } from '../../../src/inventory/ansible.js';
 import { hostVarsResolver, parseVarFlags } from '../../../src/settings/host-vars.js';
 import type { HostRecord } from '../../../src/state/schema.js';
 import { pcc } from '../../fixtures/cli.js';
@@ -176,6 +176,10 @@ describe('inventory parsing pieces', () => {
     expect(shellWords(`h1 a="x y" b='q' c=d\\ e # note`, 'f')).toEqual(['h1', 'a=x y', 'b=q', 'c=d e']);
     const inv = parseIniInventory('[g]\nh:2201 k=v\n', 'f');
     expect(inv.hosts.get('h')).toEqual({ k: 'v', ansible_port: 2201 });
+  });
+
+  it('names the line of bad YAML in one line, as it does for INI', () => {
+    expect(() => parseYamlInventory('all:\n  hosts:\n    a: [1\n', 'inv.yml')).toThrow(/^inv\.yml:4: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/);
   });
 });
 

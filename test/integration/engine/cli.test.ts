@@ -41,6 +41,12 @@ describe('pcc CLI on three real sshd hosts', () => {
     expect(bad.stderr).toBe("pcc: target 'nobody-at-nowhere' is not user@address[:port]; e.g. pcc hosts add gpu1 ubuntu@203.0.113.7:22\n");
     const badName = p('hosts', 'add', 'Bad_Name', 'root@127.0.0.1');
     expect(badName.stderr).toMatch(/^pcc: host name 'Bad_Name': use lowercase letters/);
+    // The same host again is fine (a script may repeat it); a different one under a taken name is not.
+    const h1 = fleet.hosts[0]!;
+    expect(p('hosts', 'add', h1.name, `root@${h1.address}:22`, '--key', fleet.key, '--group', 'bench').code).toBe(0);
+    const taken = p('hosts', 'add', h1.name, `root@${h1.address}:22`);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`pcc: host 'h1' is already there (root@${h1.address}:22, groups static,bench, key ${fleet.key}); remove it first with pcc hosts rm h1, then add it again\n`);
   });
 
   it('exec prefixes output per host and fails when any host fails', () => {

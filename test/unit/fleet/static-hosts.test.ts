@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { addStaticHost, addStaticHosts } from '../../../src/fleet/static-hosts.js';
+import { makeTestProject, type TestProject } from '../../fixtures/project.js';
+
+let t: TestProject | undefined;
+afterEach(() => t?.cleanup());
+
+/** A static host as setup and autostop leave it: the overlay's address and key, an autostop. */
+async function setUpHost(): Promise<TestProject> {
+  t = makeTestProject({ prefix: 'pcc-static-', key: true });
+  await addStaticHost(t.ctx(), { name: 'web1', target: 'root@127.0.0.1:2299', key: t.keyPath, groups: ['web'] });
+  await t.state.update((s) => {
+    s.hosts.web1!.overlayAddress = '10.210.0.7';
+    s.hosts.web1!.overlayPublicKey = 'pub-web1';
+    s.hosts.web1!.autostop = { idleMinutes: 30, down: false };
+  });
+  return t;
+}
+
+describe('static hosts: add and import', () => {
+  it('adding the same host again changes nothing, and keeps what setup learned', async () => {
+    const p = await setUpHost();
+    const before = (await p.state.read()).hosts.web1;
+    await addStaticHost(p.ctx(), { name: 'web1', target: 'root@127.0.0.1:2299', key: p.keyPath, groups: ['web'] });
+    expect((await p.state.read()).hosts.web1).toEqual(before);
+  });
+
+  it('adding a taken name with another target, key or groups is refused, naming the host and the way out', async () => {
+    const p = await setUpHost();
+    const before = (await p.state.read()).hosts.web1;
+    await expect(addStaticHost(p.ctx(), { name: 'web1', target: 'root@127.0.0.1:2299', groups: [] })).rejects.toThrow(
+      `host 'web1' is already there (root@127.0.0.1:2299, groups static,web, key ${p.keyPath}); remove it first with pcc hosts rm web1, then add it again`,
+    );
+    await expect(addStaticHost(p.ctx(), { name: 'web1', target: 'admin@127.0.0.1:2299', key: p.keyPath, groups: ['web'] })).rejects.toThrow(/already there/);
+    expect((await p.state.read()).hosts.web1).toEqual(before);
+  });
+
+  it('an import updates the target and keeps the overlay address, key and autostop', async () => {
+    const p = await setUpHost();
+    await addStaticHosts(p.ctx(), [{ name: 'web1', target: 'admin@127.0.0.2:22', groups: ['web', 'eu'] }], { replace: true });
+    const host = (await p.state.read()).hosts.web1!;
+    expect(host).toMatchObject({ user: 'admin', address: '127.0.0.2', port: 22, groups: ['static', 'web', 'eu'], overlayAddress: '10.210.0.7', overlayPublicKey: 'pub-web1', autostop: { idleMinutes: 30, down: false } });
+    expect(host.key).toBeUndefined();
+  });
+});

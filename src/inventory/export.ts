@@ -13,6 +13,12 @@ export interface ExportPaths {
   /** The private key of a host (its own, or the project's default), absolute; undefined: the agent's. */
   keyOf(host: HostRecord): string | undefined;
   knownHosts: string;
+  /**
+   * A host's variables as its playbooks see them (settings < group < host),
+   * secrets left out: they go into the inventory beside the connection, so a
+   * playbook that still runs under Ansible or pyinfra reads the same values.
+   */
+  varsOf(host: HostRecord): Readonly<Record<string, string>>;
 }
 
 export interface AnsibleInventory {
@@ -32,6 +38,8 @@ export function ansibleInventory(hosts: readonly HostRecord[], paths: ExportPath
     }
     const key = paths.keyOf(h);
     hostvars[h.name] = {
+      // pcc's own way in comes last, so a variable can never point Ansible at another host or key.
+      ...paths.varsOf(h),
       ansible_host: h.address,
       ansible_port: h.port,
       ansible_user: h.user,
@@ -63,6 +71,7 @@ export function pyinfraInventory(hosts: readonly HostRecord[], paths: ExportPath
   const data = (h: HostRecord) => {
     const key = paths.keyOf(h);
     const fields: Record<string, string | number> = {
+      ...paths.varsOf(h),
       ssh_hostname: h.address,
       ssh_port: h.port,
       ssh_user: h.user,

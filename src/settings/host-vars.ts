@@ -103,6 +103,17 @@ export function isSecretVar(key: string, origin: string | undefined): boolean {
   return /pass(word|wd|phrase)?($|_)|secret|token|credential|api_?key|(^|_)private_key$/i.test(key);
 }
 
+/** The variables that may leave pcc (an exported inventory), and the names of those that may not. */
+export function withoutSecrets(hv: HostVars): { shown: Record<string, string>; hidden: string[] } {
+  const shown: Record<string, string> = {};
+  const hidden: string[] = [];
+  for (const [k, v] of Object.entries(hv.vars)) {
+    if (isSecretVar(k, hv.origin[k])) hidden.push(k);
+    else shown[k] = v;
+  }
+  return { shown, hidden };
+}
+
 export function redactVars(hv: HostVars): Record<string, string> {
   return Object.fromEntries(Object.entries(hv.vars).map(([k, v]) => [k, isSecretVar(k, hv.origin[k]) ? '(hidden)' : v]));
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UserInputError } from '../../core/errors.js';
 import { readIfExists, writeOwnedFile } from '../../core/files.js';
 import { addressKnownHosts, ansibleInventory, pyinfraInventory, type ExportPaths } from '../../inventory/export.js';
+import { hostVarsResolver, withoutSecrets } from '../../settings/host-vars.js';
 import { knownHostsFile } from '../../sshconfig/index.js';
 import { keyPath } from '../../sshconfig/entries.js';
 import { keysOf } from '../../sshconfig/known-hosts.js';
@@ -29,12 +30,24 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   }
   const hosts = Object.values((await ctx.state().read()).hosts);
   const settings = ctx.settings();
+  const resolve = hostVarsResolver(ctx.project, settings);
+  const secrets = new Set<string>();
   const paths: ExportPaths = {
     keyOf: (h) => keyPath(h, { home: ctx.project.home, root: ctx.project.root, knownHosts: '', defaultKey: settings.values.PCC_SSH_KEY }),
     knownHosts: knownHostsFile(ctx.project),
+    varsOf: (h) => {
+      const hv = resolve(h);
+      const { shown, hidden } = withoutSecrets(hv);
+      for (const k of hidden) secrets.add(k);
+      return shown;
+    },
+  };
+  const noteSecrets = () => {
+    if (secrets.size > 0) ctx.err(`pcc: left out of the inventory, as secrets: ${[...secrets].sort().join(', ')} (see pcc hosts show NAME)`);
   };
   if (args.pyinfra === undefined) {
     process.stdout.write(`${JSON.stringify(ansibleInventory(hosts, paths), null, 2)}\n`);
+    noteSecrets();
     return 0;
   }
   const file = path.resolve(args.pyinfra);
@@ -43,6 +56,7 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   const known = (await readIfExists(paths.knownHosts)) ?? '';
   await writeOwnedFile(knownHostsByAddress, addressKnownHosts(hosts, (name) => keysOf(known, name).trusted), { mode: 0o600 });
   await writeOwnedFile(file, pyinfraInventory(hosts, { ...paths, knownHostsByAddress }), { mode: 0o600 });
+  noteSecrets();
   if (ctx.json) ctx.emitJson({ inventory: file, knownHosts: knownHostsByAddress, hosts: hosts.length });
   else ctx.out(`wrote ${path.relative(process.cwd(), file)} (${hosts.length} hosts) and ${path.relative(process.cwd(), knownHostsByAddress)}`);
   ctx.next([`pyinfra ${path.relative(process.cwd(), file)} exec -- uptime`]);

@@ -8,7 +8,7 @@ import { pccHostName } from '../../../src/fleet/import-inventory.js';
 import { expandHostPattern, parseIniInventory, parseYamlInventory, pythonLiteral, shellWords, varText } from '../../../src/inventory/ansible.js';
 import { hostVarsResolver, parseVarFlags } from '../../../src/settings/host-vars.js';
 import type { HostRecord } from '../../../src/state/schema.js';
-import { pcc } from '../../fixtures/cli.js';
+import { pcc, repoRoot } from '../../fixtures/cli.js';
 import { startSshdHosts, type SshdFleet } from '../../fixtures/sshd.js';
 
 let dir: string;
@@ -17,11 +17,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freshProject(name: string): { root: string; run: (...args: string[]) => ReturnType<typeof pcc> } {
+function freshProject(name: string): { root: string; env: NodeJS.ProcessEnv; run: (...args: string[]) => ReturnType<typeof pcc> } {
   const root = path.join(dir, name);
   mkdirSync(path.join(root, 'config'), { recursive: true });
   const env = { HOME: path.join(dir, `${name}-home`) };
-  return { root, run: (...args: string[]) => pcc(['--project', root, ...args], env) };
+  return { root, env, run: (...args: string[]) => pcc(['--project', root, ...args], env) };
 }
 
 const INI = `# an inventory as Ansible users write them
@@ -134,10 +134,11 @@ describe('pcc hosts import agrees with the real ansible-inventory --list', () =>
     ['yml', YAML],
   ] as const) {
     it(`an ${kind.toUpperCase()} inventory: hosts, groups (children included) and vars`, () => {
-      const { root, run } = freshProject(`import-${kind}`);
+      const { root, env, run } = freshProject(`import-${kind}`);
       const file = path.join(root, `inventory.${kind}`);
       writeFileSync(file, text);
-      const list = JSON.parse(execFileSync('ansible-inventory', ['-i', file, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_HOME: path.join(dir, 'ansible') } })) as AnsibleList;
+      const ansibleList = (inventory: string) => JSON.parse(execFileSync('ansible-inventory', ['-i', inventory, '--list'], { encoding: 'utf8', env: { ...process.env, ...env, ANSIBLE_HOME: path.join(dir, 'ansible') } })) as AnsibleList;
+      const list = ansibleList(file);
       const imported = run('hosts', 'import', file);
       expect(imported.stderr).toBe('');
       expect(imported.code).toBe(0);
@@ -151,6 +152,16 @@ describe('pcc hosts import agrees with the real ansible-inventory --list', () =>
       const expected = expectedFrom(list).sort((a, b) => a.name.localeCompare(b.name));
       expect(actual).toEqual(expected);
       expect(expected.length).toBeGreaterThanOrEqual(5);
+
+      // And back: Ansible reading pcc's inventory script sees each host's variables as it did in the file.
+      const script = path.join(root, 'inventory.sh');
+      writeFileSync(script, `#!/bin/sh\nexec node ${path.join(repoRoot, 'bin/pcc.js')} --project ${root} inventory --ansible "$@"\n`, { mode: 0o755 });
+      const back = ansibleList(script)._meta.hostvars;
+      const connection = ['ansible_host', 'ansible_port', 'ansible_user', 'ansible_ssh_private_key_file', 'ansible_ssh_common_args'];
+      const backVars = Object.entries(back)
+        .map(([name, hv]) => ({ name, vars: Object.fromEntries(Object.entries(hv).filter(([k]) => !connection.includes(k))) }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      expect(backVars).toEqual(expected.map(({ name, vars }) => ({ name, vars })));
     });
   }
 
@@ -259,5 +270,11 @@ export default definePlaybook({ name: 'vars', run(host) {
     expect(shown.stdout).toMatch(/db_password\s+\(hidden\)\s+config\/hosts\/h1\.env:2/);
     expect(shown.stdout).toMatch(/WHO\s+host\s+config\/hosts\/h1\.env:1/);
     expect(shown.stdout + run('hosts', '--json').stdout + run('hosts', 'show', h.name, '--json').stdout).not.toContain('s3cret');
+    // The exported inventory carries the variables, but not the secret: its name goes to stderr.
+    const exported = run('inventory', '--ansible');
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).not.toContain('s3cret');
+    expect(JSON.parse(exported.stdout)._meta.hostvars[h.name]).toMatchObject({ OUT: out, GREETING: 'group', WHO: 'host' });
+    expect(exported.stderr).toBe('pcc: left out of the inventory, as secrets: db_password (see pcc hosts show NAME)\n');
   });
 });

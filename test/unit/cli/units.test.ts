@@ -105,13 +105,15 @@ const host = (name: string, extra: Partial<HostRecord> = {}): HostRecord => ({
 });
 
 describe('inventory export', () => {
-  const paths = { keyOf: () => '/k/id', knownHosts: '/home/u/.ssh/config.d/pcc/known_hosts' };
+  // h1 has a variable, and one that tries to send Ansible elsewhere: pcc's connection wins.
+  const paths = { keyOf: () => '/k/id', knownHosts: '/home/u/.ssh/config.d/pcc/known_hosts', varsOf: (h: HostRecord): Record<string, string> => (h.name === 'h1' ? { http_port: '8080', ansible_host: '192.0.2.1' } : {}) };
   it('Ansible: groups, hostvars and strict host keys by name', () => {
     const inv = ansibleInventory([host('h2'), host('h1', { groups: ['bench', 'g5.xlarge'] })], paths);
     expect(inv.bench).toEqual({ hosts: ['h1', 'h2'] });
     expect(inv.static).toEqual({ hosts: ['h1', 'h2'] });
     expect(inv.all).toEqual({ children: ['bench', 'g5.xlarge', 'static'] });
     expect(inv._meta.hostvars.h1).toEqual({
+      http_port: '8080',
       ansible_host: '127.0.0.9',
       ansible_port: 2222,
       ansible_user: 'root',
@@ -122,7 +124,7 @@ describe('inventory export', () => {
 
   it('pyinfra: one list per group, Python names, keys by address', () => {
     const text = pyinfraInventory([host('h1', { groups: ['g5.xlarge'] })], { ...paths, knownHostsByAddress: '/i.known_hosts' });
-    expect(text).toContain('g5_xlarge = [\n    ("h1", {"ssh_hostname":"127.0.0.9","ssh_port":2222,"ssh_user":"root","ssh_key":"/k/id","ssh_known_hosts_file":"/i.known_hosts","ssh_strict_host_key_checking":"yes"}),\n]');
+    expect(text).toContain('g5_xlarge = [\n    ("h1", {"http_port":"8080","ansible_host":"192.0.2.1","ssh_hostname":"127.0.0.9","ssh_port":2222,"ssh_user":"root","ssh_key":"/k/id","ssh_known_hosts_file":"/i.known_hosts","ssh_strict_host_key_checking":"yes"}),\n]');
     expect(addressKnownHosts([host('h1'), host('h3', { port: 22 })], (n) => [{ type: 'ssh-ed25519', key: `K${n}` }])).toBe(
       '[127.0.0.9]:2222 ssh-ed25519 Kh1\n127.0.0.9 ssh-ed25519 Kh3\n',
     );

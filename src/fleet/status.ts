@@ -3,6 +3,7 @@ import { loadProvider } from '../providers/index.js';
 import { providerEntry } from '../providers/registry.js';
 import type { HostStatus, ProviderContext, ProviderName, StorageCost } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
+import { naturalCompare } from '../core/natural-order.js';
 import { siteOf } from '../network/reach.js';
 import { withSpend } from './costs.js';
 
@@ -24,7 +25,8 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
   for (const name of names) {
     const provider = await loadProvider(name);
     try {
-      rows.push(...(await provider.status(ctx)));
+      // By name within a provider, as pcc hosts lists them (a provider answers in the state's order, which re-adding changes).
+      rows.push(...(await provider.status(ctx)).sort((a, b) => naturalCompare(a.name, b.name)));
     } catch (err) {
       ctx.progress.warn(`${name}: status unavailable: ${errorMessage(err)}`);
       // A host that may be running where it costs money, and whose state cannot be read, has no known price either.

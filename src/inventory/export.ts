@@ -1,5 +1,6 @@
 import type { HostRecord } from '../state/schema.js';
-import { hostGroups, naturalCompare } from './pattern.js';
+import { naturalCompare } from '../core/natural-order.js';
+import { hostGroups } from './pattern.js';
 
 /*
  * The hosts and groups as other tools read them, as pure functions from host

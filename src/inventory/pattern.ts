@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { PccError } from '../core/errors.js';
+import { naturalCompare } from '../core/natural-order.js';
 import type { HostRecord } from '../state/schema.js';
 
 /**
@@ -68,9 +69,4 @@ function matchTerm(term: string, hosts: readonly HostRecord[]): Set<string> {
 /** A host's groups always include its provider. */
 export function hostGroups(h: HostRecord): string[] {
   return h.groups.includes(h.provider) ? h.groups : [h.provider, ...h.groups];
-}
-
-/** local2 before local10. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
 }

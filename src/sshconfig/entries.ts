@@ -1,6 +1,7 @@
 import { PccError } from '../core/errors.js';
 import { resolveKeyPath } from '../core/project.js';
-import { hostGroups, naturalCompare } from '../inventory/pattern.js';
+import { naturalCompare } from '../core/natural-order.js';
+import { hostGroups } from '../inventory/pattern.js';
 import type { ProviderName } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { configLines, quoteArg } from './include.js';

@@ -1,5 +1,6 @@
 import { UserInputError } from '../../core/errors.js';
-import { hostGroups, naturalCompare } from '../../inventory/pattern.js';
+import { naturalCompare } from '../../core/natural-order.js';
+import { hostGroups } from '../../inventory/pattern.js';
 import { hostVarsResolver, isSecretVar, parseVarFlags, redactVars, setVarsInFile } from '../../settings/host-vars.js';
 import type { HostRecord } from '../../state/schema.js';
 import type { CliContext } from '../context.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addStaticHost, addStaticHosts } from '../../../src/fleet/static-hosts.js';
+import { status } from '../../../src/fleet/status.js';
 import { makeTestProject, type TestProject } from '../../fixtures/project.js';
 
 let t: TestProject | undefined;
@@ -41,5 +42,13 @@ describe('static hosts: add and import', () => {
     const host = (await p.state.read()).hosts.web1!;
     expect(host).toMatchObject({ user: 'admin', address: '127.0.0.2', port: 22, groups: ['static', 'web', 'eu'], overlayAddress: '10.210.0.7', overlayPublicKey: 'pub-web1', autostop: { idleMinutes: 30, down: false } });
     expect(host.key).toBeUndefined();
+  });
+});
+
+describe('pcc status of static hosts', () => {
+  it('lists them by name, as pcc hosts does, whatever order they were added in', async () => {
+    t = makeTestProject({ prefix: 'pcc-static-', key: true });
+    for (const name of ['web10', 'db', 'web2']) await addStaticHost(t.ctx(), { name, target: 'root@127.0.0.1:2299', groups: [] });
+    expect((await status(t.ctx())).map((r) => r.name)).toEqual(['db', 'web2', 'web10']);
   });
 });

@@ -182,7 +182,7 @@ export async function syncHosts(project: Project, planned: { request: SyncReques
         progress.host(h.name, `${request.dry ? 'would sync' : 'syncing'} ${request.direction === 'up' ? `${localDir} -> ${remote}` : `${remote} -> ${localDir}`}`);
         const base = { host: h.name, localDir, remoteDir: request.remoteDir };
         const fail = (code: number, stderr: string): SyncOutcome => {
-          const error = `rsync exit ${code}: ${lastLine(stderr) || 'no message'}`;
+          const error = rsyncFailure(code, stderr);
           progress.host(h.name, error);
           return { ...base, files: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, changes: [], unreachable: code === 255, error };
         };
@@ -232,8 +232,19 @@ function rsyncShellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
-function lastLine(text: string): string {
-  return text.trim().split('\n').filter(Boolean).pop() ?? '';
+/**
+ * One line for a failed rsync. rsync prints the cause first and its
+ * consequences after it ("write error: Broken pipe", "some files/attrs were
+ * not transferred"), so its first line that is not the summary is the one to
+ * show (ssh's own, when the connection failed); a folder
+ * the host does not have is said in pcc's words.
+ */
+export function rsyncFailure(code: number, stderr: string): string {
+  const lines = stderr.trim().split('\n').filter(Boolean);
+  const cause = lines.find((l) => !l.startsWith('rsync error: ')) ?? lines.at(-1) ?? 'no message';
+  const missing = /change_dir "(.*)" failed: (.+?) \(\d+\)$/.exec(cause);
+  if (missing) return `${missing[1]} is not a folder there (${missing[2]}); REMOTE_DIR names a folder, e.g. the one that holds the file`;
+  return `rsync exit ${code}: ${cause.replace(/^rsync: /, '')}`;
 }
 
 function runRsync(argv: string[], stdin: Buffer | undefined): Promise<{ code: number; stdout: string; stderr: string }> {

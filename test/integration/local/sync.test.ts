@@ -107,5 +107,11 @@ describe('pcc sync on real local hosts', () => {
     const noRemote = p('sync', 'down', 'local');
     expect(noRemote.code).toBe(2);
     expect(noRemote.stderr).toContain('REMOTE_DIR');
+    // rsync's last line here is a broken pipe; pcc shows the cause.
+    const notThere = p('sync', 'down', 'local1', '/nonexistent', path.join(dir, 'never'));
+    expect(notThere.code).toBe(3);
+    expect(notThere.stderr).toContain('local1 | /nonexistent is not a folder there (No such file or directory); REMOTE_DIR names a folder');
+    expect(notThere.stderr).not.toContain('Broken pipe');
+    expect(existsSync(path.join(dir, 'never'))).toBe(false);
   });
 });

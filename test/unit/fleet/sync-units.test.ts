@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import ignore from 'ignore';
-import { filesToSend, keptPaths, parseRsyncStats } from '../../../src/fleet/sync.js';
+import { filesToSend, keptPaths, parseRsyncStats, rsyncFailure } from '../../../src/fleet/sync.js';
 
 const recorded = (name: string) => readFileSync(path.join(import.meta.dirname, '../../fixtures/rsync', name), 'utf8');
 
@@ -52,5 +52,19 @@ describe('what sync down fetches', () => {
     const rules = ignore().add(['.pcc/', 'config/.private', 'out/', '*.tmp', '!keep.tmp']);
     const listed = ['./', '.pcc/', '.pcc/state.json', 'config/', 'config/.private', 'config/a.env', 'out/', 'out/keep.tmp', 'x.tmp', 'keep.tmp', 'link', 'd/', 'd/f'];
     expect(keptPaths(listed, rules)).toEqual(['config', 'config/a.env', 'keep.tmp', 'link', 'd', 'd/f']);
+  });
+});
+
+describe('a failed rsync in one line', () => {
+  it('shows the cause, not the broken pipe after it, and says a missing or file REMOTE_DIR in pcc words', () => {
+    const tail = 'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1956) [Receiver=3.5.0]\nrsync: [Receiver] write error: Broken pipe (32)\n';
+    expect(rsyncFailure(23, `rsync: [sender] change_dir "/project/data/out.txt" failed: Not a directory (20)\n${tail}`)).toBe(
+      '/project/data/out.txt is not a folder there (Not a directory); REMOTE_DIR names a folder, e.g. the one that holds the file',
+    );
+    expect(rsyncFailure(23, `rsync: [sender] change_dir "/nonexistent" failed: No such file or directory (2)\n${tail}`)).toMatch(/^\/nonexistent is not a folder there \(No such file or directory\)/);
+    expect(rsyncFailure(12, 'rsync: [sender] write error: No space left on device (28)\nrsync error: error in rsync protocol data stream (code 12)\n')).toBe('rsync exit 12: [sender] write error: No space left on device (28)');
+    expect(rsyncFailure(255, 'ssh: connect to host x port 22: Connection refused\nrsync: connection unexpectedly closed (0 bytes received so far) [Receiver]\nrsync error: unexplained error (code 255) at io.c(232) [Receiver=3.5.0]\n')).toBe(
+      'rsync exit 255: ssh: connect to host x port 22: Connection refused',
+    );
   });
 });

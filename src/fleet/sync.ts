@@ -235,9 +235,9 @@ function rsyncShellWord(w: string): string {
 /**
  * One line for a failed rsync. rsync prints the cause first and its
  * consequences after it ("write error: Broken pipe", "some files/attrs were
- * not transferred"), so its first line that is not the summary is the one to
- * show (ssh's own, when the connection failed); a folder
- * the host does not have is said in pcc's words.
+ * not transferred"), so its first line that is not that summary is the one to
+ * show (ssh's own, when the connection failed). A folder the host does not
+ * have is said in pcc's words.
  */
 export function rsyncFailure(code: number, stderr: string): string {
   const lines = stderr.trim().split('\n').filter(Boolean);

@@ -10,7 +10,7 @@ import { hostGroups } from './pattern.js';
  * strictly against pcc's known_hosts.
  */
 
-export interface ExportPaths {
+export interface ExportSources {
   /** The private key of a host (its own, or the project's default), absolute; undefined: the agent's. */
   keyOf(host: HostRecord): string | undefined;
   knownHosts: string;
@@ -28,7 +28,7 @@ export interface AnsibleInventory {
 }
 
 /** Ansible's script format: `{ group: { hosts }, all: { children }, _meta: { hostvars } }`. */
-export function ansibleInventory(hosts: readonly HostRecord[], paths: ExportPaths): AnsibleInventory {
+export function ansibleInventory(hosts: readonly HostRecord[], sources: ExportSources): AnsibleInventory {
   const sorted = [...hosts].sort((a, b) => naturalCompare(a.name, b.name));
   const groups = new Map<string, string[]>();
   const hostvars: Record<string, Record<string, string | number>> = {};
@@ -37,16 +37,16 @@ export function ansibleInventory(hosts: readonly HostRecord[], paths: ExportPath
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g)!.push(h.name);
     }
-    const key = paths.keyOf(h);
+    const key = sources.keyOf(h);
     hostvars[h.name] = {
       // pcc's own way in comes last, so a variable can never point Ansible at another host or key.
-      ...paths.varsOf(h),
+      ...sources.varsOf(h),
       ansible_host: h.address,
       ansible_port: h.port,
       ansible_user: h.user,
       ...(key ? { ansible_ssh_private_key_file: key } : {}),
       // known_hosts is keyed by the host's name (HostKeyAlias), as in pcc's ssh aliases.
-      ansible_ssh_common_args: `-o UserKnownHostsFile=${paths.knownHosts} -o StrictHostKeyChecking=yes -o HostKeyAlias=${h.name}`,
+      ansible_ssh_common_args: `-o UserKnownHostsFile=${sources.knownHosts} -o StrictHostKeyChecking=yes -o HostKeyAlias=${h.name}`,
     };
   }
   const out: AnsibleInventory = { _meta: { hostvars } };
@@ -67,17 +67,17 @@ export function pythonName(group: string): string {
  * pyinfra checks host keys by address, so it gets a known_hosts of its own,
  * `knownHostsByAddress`, written from pcc's (see `addressKnownHosts`).
  */
-export function pyinfraInventory(hosts: readonly HostRecord[], paths: ExportPaths & { knownHostsByAddress: string }): string {
+export function pyinfraInventory(hosts: readonly HostRecord[], sources: ExportSources & { knownHostsByAddress: string }): string {
   const sorted = [...hosts].sort((a, b) => naturalCompare(a.name, b.name));
   const data = (h: HostRecord) => {
-    const key = paths.keyOf(h);
+    const key = sources.keyOf(h);
     const fields: Record<string, string | number> = {
-      ...paths.varsOf(h),
+      ...sources.varsOf(h),
       ssh_hostname: h.address,
       ssh_port: h.port,
       ssh_user: h.user,
       ...(key ? { ssh_key: key } : {}),
-      ssh_known_hosts_file: paths.knownHostsByAddress,
+      ssh_known_hosts_file: sources.knownHostsByAddress,
       ssh_strict_host_key_checking: 'yes',
     };
     return `(${JSON.stringify(h.name)}, ${JSON.stringify(fields)})`;

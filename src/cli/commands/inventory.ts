@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { UserInputError } from '../../core/errors.js';
 import { readIfExists, writeOwnedFile } from '../../core/files.js';
-import { addressKnownHosts, ansibleInventory, pyinfraInventory, type ExportPaths } from '../../inventory/export.js';
+import { addressKnownHosts, ansibleInventory, pyinfraInventory, type ExportSources } from '../../inventory/export.js';
 import { hostVarsResolver, withoutSecrets } from '../../settings/host-vars.js';
 import { knownHostsFile } from '../../sshconfig/index.js';
 import { keyPath } from '../../sshconfig/entries.js';
@@ -32,7 +32,7 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   const settings = ctx.settings();
   const resolve = hostVarsResolver(ctx.project, settings);
   const secrets = new Set<string>();
-  const paths: ExportPaths = {
+  const sources: ExportSources = {
     keyOf: (h) => keyPath(h, { home: ctx.project.home, root: ctx.project.root, knownHosts: '', defaultKey: settings.values.PCC_SSH_KEY }),
     knownHosts: knownHostsFile(ctx.project),
     varsOf: (h) => {
@@ -46,16 +46,16 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
     if (secrets.size > 0) ctx.err(`pcc: left out of the inventory, as secrets: ${[...secrets].sort().join(', ')} (see pcc hosts show NAME)`);
   };
   if (args.pyinfra === undefined) {
-    process.stdout.write(`${JSON.stringify(ansibleInventory(hosts, paths), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(ansibleInventory(hosts, sources), null, 2)}\n`);
     noteSecrets();
     return 0;
   }
   const file = path.resolve(args.pyinfra);
   if (!file.endsWith('.py')) throw new UserInputError(`--pyinfra ${args.pyinfra}: pyinfra imports inventories as Python modules; name the file *.py`);
   const knownHostsByAddress = `${file.slice(0, -3)}.known_hosts`;
-  const known = (await readIfExists(paths.knownHosts)) ?? '';
+  const known = (await readIfExists(sources.knownHosts)) ?? '';
   await writeOwnedFile(knownHostsByAddress, addressKnownHosts(hosts, (name) => keysOf(known, name).trusted), { mode: 0o600 });
-  await writeOwnedFile(file, pyinfraInventory(hosts, { ...paths, knownHostsByAddress }), { mode: 0o600 });
+  await writeOwnedFile(file, pyinfraInventory(hosts, { ...sources, knownHostsByAddress }), { mode: 0o600 });
   noteSecrets();
   if (ctx.json) ctx.emitJson({ inventory: file, knownHosts: knownHostsByAddress, hosts: hosts.length });
   else ctx.out(`wrote ${path.relative(process.cwd(), file)} (${hosts.length} hosts) and ${path.relative(process.cwd(), knownHostsByAddress)}`);

@@ -31,19 +31,15 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   const hosts = Object.values((await ctx.state().read()).hosts);
   const settings = ctx.settings();
   const resolve = hostVarsResolver(ctx.project, settings);
-  const secrets = new Set<string>();
+  const exported = new Map(hosts.map((h) => [h.name, withoutSecrets(resolve(h))]));
   const sources: ExportSources = {
     keyOf: (h) => keyPath(h, { home: ctx.project.home, root: ctx.project.root, knownHosts: '', defaultKey: settings.values.PCC_SSH_KEY }),
     knownHosts: knownHostsFile(ctx.project),
-    varsOf: (h) => {
-      const hv = resolve(h);
-      const { shown, hidden } = withoutSecrets(hv);
-      for (const k of hidden) secrets.add(k);
-      return shown;
-    },
+    varsOf: (h) => exported.get(h.name)!.shown,
   };
+  const secrets = [...new Set([...exported.values()].flatMap((e) => e.hidden))].sort();
   const noteSecrets = () => {
-    if (secrets.size > 0) ctx.err(`pcc: left out of the inventory, as secrets: ${[...secrets].sort().join(', ')} (see pcc hosts show NAME)`);
+    if (secrets.length > 0) ctx.err(`pcc: left out of the inventory, as secrets: ${secrets.join(', ')} (see pcc hosts show NAME)`);
   };
   if (args.pyinfra === undefined) {
     process.stdout.write(`${JSON.stringify(ansibleInventory(hosts, sources), null, 2)}\n`);

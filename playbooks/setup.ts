@@ -3,6 +3,7 @@
 // where a GPU is found, gets the NVIDIA runtime. The controller and every
 // other enrolled host in the same run learn the new overlay peers.
 import { autostopOps, DEFAULT_TUNING } from '../src/autostop/agent.js';
+import { PROJECT_MOUNT } from '../src/core/project.js';
 import { CONTROLLER_GROUP, type ClusterPlan } from '../src/fleet/cluster.js';
 import { wireguardBackend } from '../src/network/wireguard.js';
 import { definePlaybook, facts, ops, type HostContext } from '../src/index.js';
@@ -19,6 +20,8 @@ const nfsClient = facts.defineFact<boolean>({
   stable: true,
 });
 
+const projectIsMounted = facts.commandSucceeds(`mountpoint -q ${PROJECT_MOUNT}`);
+
 export function projectMountUnit(plan: ClusterPlan): string {
   return [
     '[Unit]',
@@ -29,7 +32,7 @@ export function projectMountUnit(plan: ClusterPlan): string {
     '',
     '[Mount]',
     `What=${plan.overlay.hub.address}:${plan.exportPath}`,
-    'Where=/project',
+    `Where=${PROJECT_MOUNT}`,
     'Type=nfs4',
     'Options=rw,hard,noatime,_netdev',
     'TimeoutSec=30',
@@ -63,10 +66,15 @@ async function computeOps(host: HostContext, plan: ClusterPlan): Promise<void> {
   registryHostOps(host, plan, gpu.docker);
   for (const op of gpu.verify) host.add(op);
   for (const op of wireguardBackend().peerOps(node, plan.overlay)) host.add(op);
-  host.add(ops.directory('/project'));
-  // Without a kernel NFS client (containers, this test bed) the unit is kept but not started.
-  host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
-  host.output('projectMounted', canMount);
+  if (host.record.projectBound) {
+    // Its provider binds the project folder there at boot (a local host shares this machine's disk).
+    host.output('projectMounted', await host.fact(projectIsMounted));
+  } else {
+    host.add(ops.directory(PROJECT_MOUNT));
+    // Without a kernel NFS client (a container on a kernel without nfs4) the unit is kept but not started.
+    host.add(ops.systemdUnit('project.mount', { content: projectMountUnit(plan), enabled: canMount, state: canMount ? 'started' : 'stopped' }));
+    host.output('projectMounted', canMount);
+  }
   host.output('gpu', gpu.gpu.nvidia);
   if (gpu.cuda) host.output('cuda', gpu.cuda);
   host.add(swarmWorker(node.address, plan.swarm.managerAddress, plan.swarm.joinToken));

@@ -46,12 +46,47 @@ export const CONTAINERS_COMMAND = 'docker ps -q 2>/dev/null';
 export const GPU_COMMAND = 'nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits 2>/dev/null';
 export const LOAD_COMMAND = 'cat /proc/loadavg';
 
+/*
+ * CPU use of the host's own cgroup, where the host shares a kernel with
+ * others (a local nspawn host, a container): there /proc/loadavg is the whole
+ * machine's, so a host on a busy laptop would never count as idle. Such a host
+ * sits at the root of its own cgroup namespace (nspawn moves it into its own
+ * cgroup in every hierarchy), and its PID 1 says so in /proc/1/cgroup: then
+ * the root of /sys/fs/cgroup is the host's own cgroup, and its counter is the
+ * CPU time the host (docker's containers in it too) has used. The agent keeps
+ * the last reading and counts CPUs busy as the counter's growth over the time
+ * between checks. A host with its own kernel (EC2, Vagrant) keeps the load.
+ */
+
+/** cgroup v1: PID 1 at the root of the cpuacct hierarchy (alone, or co-mounted as cpu,cpuacct), so the root is the host's own. */
+export const OWN_CGROUP_V1_PATTERN = '^[0-9]+:([^:]*,)?cpuacct(,[^:]*)?:/$';
+/** cgroup v2 alone: PID 1 at the namespace's root, or in systemd's init.scope right below it. */
+export const OWN_CGROUP_V2_PATTERN = '^0::/(init\\.scope)?$';
+export const CPUACCT_USAGE = '/sys/fs/cgroup/cpuacct/cpuacct.usage';
+export const CPU_STAT = '/sys/fs/cgroup/cpu.stat';
+/** cgroup v2's cpu.stat in microseconds, as nanoseconds like cpuacct.usage. */
+export const CPU_STAT_NS = "awk '$1 == \"usage_usec\" { printf \"%.0f\\n\", $2 * 1000 }'";
+
+/**
+ * Nanoseconds of CPU the host's own cgroup has used, or nothing where the
+ * host has its own kernel or its cgroup is not its namespace's root.
+ */
+export const CGROUP_CPU_COMMAND = [
+  'if systemd-detect-virt --container --quiet 2>/dev/null; then',
+  `  if grep -qE '${OWN_CGROUP_V1_PATTERN}' /proc/1/cgroup && [ -r ${CPUACCT_USAGE} ]; then cat ${CPUACCT_USAGE};`,
+  `  elif grep -qE '${OWN_CGROUP_V2_PATTERN}' /proc/1/cgroup && [ -r ${CPU_STAT} ]; then ${CPU_STAT_NS} ${CPU_STAT};`,
+  '  fi',
+  'fi',
+].join('\n');
+
 /** How the agent's sh turns each command's output into a number (the parsers below read the same output). */
 export const AGENT_COUNTS = {
   sessions: `grep -cE '${SSH_SESSION_PATTERN}'`,
   containers: 'grep -c .',
   gpu: "awk 'BEGIN { m = 0 } /^[0-9]+$/ && $1 + 0 > m { m = $1 + 0 } END { print m }'",
   load: "awk '{ print $1 }'",
+  /** Two readings of the cgroup counter, `EPOCH_S NS` each (the last check's, then this one's): CPUs busy in between; nothing at the first check or after a reset. */
+  cpu: "awk 'NR == 1 { t = $1; u = $2 } NR == 2 && $1 > t && $2 >= u { printf \"%.2f\\n\", ($2 - u) / (($1 - t) * 1000000000) }'",
 } as const;
 
 export function parseSshSessions(psArgs: string): number {
@@ -73,6 +108,34 @@ export function parseGpuUtilisation(csv: string): number | undefined {
   return values.length ? Math.max(...values) : undefined;
 }
 
+/** The cgroup counter's reading: nanoseconds of CPU (cpuacct.usage as it is, or what CPU_STAT_NS makes of cpu.stat); empty: the host has its own kernel. */
+export function parseCgroupCpu(output: string): number | undefined {
+  const text = output.trim();
+  if (text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw new Error(`unreadable cgroup CPU counter: ${JSON.stringify(text.slice(0, 60))}`);
+  return Number(text);
+}
+
+/** cgroup v2's cpu.stat, as CPU_STAT_NS reads it: usage_usec in nanoseconds. */
+export function parseCpuStat(cpuStat: string): number | undefined {
+  const usec = /^usage_usec (\d+)$/m.exec(cpuStat)?.[1];
+  return usec === undefined ? undefined : Number(usec) * 1000;
+}
+
+/** Whether /proc/1/cgroup puts the host at the root of its own cgroup (the agent's grep patterns). */
+export function ownCgroup(procCgroup: string): 'v1' | 'v2' | undefined {
+  const lines = procCgroup.split('\n');
+  if (lines.some((l) => new RegExp(OWN_CGROUP_V1_PATTERN).test(l))) return 'v1';
+  if (lines.some((l) => new RegExp(OWN_CGROUP_V2_PATTERN).test(l))) return 'v2';
+  return undefined;
+}
+
+/** CPUs busy between two readings of the counter (AGENT_COUNTS.cpu); undefined without an earlier one, or when the counter went back. */
+export function cpusBusy(before: { at: number; ns: number } | undefined, now: { at: number; ns: number }): number | undefined {
+  if (!before || now.at <= before.at || now.ns < before.ns) return undefined;
+  return Math.round(((now.ns - before.ns) / ((now.at - before.at) * 1e9)) * 100) / 100;
+}
+
 export function parseLoadAverage(loadavg: string): number {
   const first = loadavg.trim().split(/\s+/)[0] ?? '';
   const n = Number(first);
@@ -84,6 +147,7 @@ export const sshSessions = defineFact<number>({ key: 'autostop:ssh-sessions', sc
 export const runningContainers = defineFact<number>({ key: 'autostop:containers', script: CONTAINERS_COMMAND, parse: parseContainers });
 export const gpuUtilisation = defineFact<number | undefined>({ key: 'autostop:gpu', script: `${GPU_COMMAND} || :`, parse: parseGpuUtilisation });
 export const loadAverage = defineFact<number>({ key: 'autostop:load', script: LOAD_COMMAND, parse: parseLoadAverage });
+export const cgroupCpu = defineFact<number | undefined>({ key: 'autostop:cgroup-cpu', script: CGROUP_CPU_COMMAND, parse: parseCgroupCpu });
 
 /** The agent's config: plain `KEY=value` lines the script sources. */
 export function agentConfig(setting: AutostopSetting, tuning: AgentTuning): string {
@@ -113,7 +177,9 @@ set -u
 D=${AUTOSTOP_RUN_DIR}
 mkdir -p "$D"
 now=$(date +%s)
-[ -f ${HEARD_FILE} ] || { : > ${HEARD_FILE}; chmod 0666 ${HEARD_FILE}; }
+# Root's alone: only pcc's session, as root, renews the lease (an older pcc left it writable by all).
+[ -f ${HEARD_FILE} ] || : > ${HEARD_FILE}
+chmod 0644 ${HEARD_FILE}
 [ -f "$D/busy" ] || echo "$now" > "$D/busy"
 conf=$(stat -c %Y ${AGENT_CONFIG})
 sessions=$(${SSH_SESSIONS_COMMAND} | ${AGENT_COUNTS.sessions})
@@ -122,13 +188,25 @@ gpu=0
 if command -v nvidia-smi >/dev/null 2>&1; then
   gpu=$(${GPU_COMMAND} | ${AGENT_COUNTS.gpu})
 fi
-load=$(${AGENT_COUNTS.load} /proc/loadavg)
 cpus=$(nproc 2>/dev/null || echo 1)
+# Sharing a kernel (a local host): its own cgroup's CPU use since the last check, not the machine's load.
+cpu_ns=$(
+${CGROUP_CPU_COMMAND.replace(/^/gm, '  ')}
+)
+if [ -n "$cpu_ns" ]; then
+  cpu=$({ cat "$D/cpu" 2>/dev/null; echo "$now $cpu_ns"; } | tail -n 2 | ${AGENT_COUNTS.cpu})
+  echo "$now $cpu_ns" > "$D/cpu.tmp" && mv "$D/cpu.tmp" "$D/cpu"
+  load_key=cpu
+  load=\${cpu:-0}
+else
+  load_key=load
+  load=$(${AGENT_COUNTS.load} /proc/loadavg)
+fi
 busy=""
 [ "$sessions" -eq 0 ] || busy="$busy ssh=$sessions"
 [ "$containers" -eq 0 ] || busy="$busy containers=$containers"
 [ "$gpu" -lt "$GPU_BUSY_PERCENT" ] || busy="$busy gpu=$gpu%"
-! awk -v l="$load" -v n="$cpus" -v t="$LOAD_PER_CPU" 'BEGIN { exit !(l > n * t) }' || busy="$busy load=$load"
+! awk -v l="$load" -v n="$cpus" -v t="$LOAD_PER_CPU" 'BEGIN { exit !(l > n * t) }' || busy="$busy $load_key=$load"
 [ -z "$busy" ] || { echo "$now" > "$D/busy.tmp" && mv "$D/busy.tmp" "$D/busy"; }
 last=$(cat "$D/busy")
 heard=$(stat -c %Y ${HEARD_FILE})

@@ -33,7 +33,8 @@ function lazyStandIns(modules: Record<string, 'call' | 'object'>): Plugin {
     name: 'pcc-lazy-modules',
     setup(b) {
       b.onResolve({ filter }, async (args) => {
-        if (args.pluginData === 'real') return undefined;
+        // A CommonJS require (cli-table3's string-width 4) gets the real module: the stand-in is an ES module.
+        if (args.pluginData === 'real' || args.kind === 'require-call') return undefined;
         const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'real' });
         if (real.errors.length > 0) return { errors: real.errors };
         return { path: real.path, namespace: 'pcc-lazy', pluginData: modules[args.path] };

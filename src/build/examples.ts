@@ -1,5 +1,5 @@
 // `npm run examples`: writes config/*.env.example from the settings schema and
-// their docs (src/settings/docs.ts). test/unit/settings-examples.test.ts fails
+// their docs (src/settings/docs.ts). test/unit/cli/units.test.ts fails
 // when the committed files differ, so they can never drift.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -7,7 +7,7 @@ const patternAt: Record<string, number> = { setup: 1, exec: 1, run: 2, autostop:
 /**
  * Shell completion beyond yargs' own (commands, flags, choices): host names
  * and groups from the project's state where a pattern goes, also after `:`,
- * `:&` and `:!`. Reads .pcc/state.json directly, without a lock: completion
+ * `:&`, `:!` and `:-`. Reads .pcc/state.json directly, without a lock: completion
  * must answer at once and never write.
  */
 export function completeWord(
@@ -27,7 +27,7 @@ export function completeWord(
   const cut = Math.max(current.lastIndexOf(':'), current.lastIndexOf(','));
   let head = current.slice(0, cut + 1);
   let tail = current.slice(cut + 1);
-  if (tail.startsWith('&') || tail.startsWith('!')) {
+  if (tail.startsWith('&') || tail.startsWith('!') || tail.startsWith('-')) {
     head += tail[0];
     tail = tail.slice(1);
   }

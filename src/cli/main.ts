@@ -1,5 +1,7 @@
 import yargs, { type Argv } from 'yargs';
-import { COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS, type AcquireOption } from '../providers/registry.js';
+import { isPccError, UsageError } from '../core/errors.js';
+import { quote } from '../remote/shell.js';
+import { ADOPT_PROVIDERS, COMPUTE_PROVIDERS, CONTROLLER_PROVIDERS, PROVIDERS, VOLUME_PROVIDERS, type AcquireOption } from '../providers/registry.js';
 import type { CliContext, GlobalArgs } from './context.js';
 import { completeWord } from './complete.js';
 import { closest, guessCommand } from './suggest.js';
@@ -21,20 +23,29 @@ interface CommandSpec {
   load: Loader;
   /** May make a new project in a folder that is not one yet. */
   startsProject?: true;
+  /** Takes a command of the user's after `--` (exec): one written without it is answered with where the `--` goes. */
+  commandAfterDashes?: true;
 }
 
 const providers = COMPUTE_PROVIDERS;
 
 /** Every provider's own flags (from the registry); a flag given to another provider is refused by the command. */
 function providerOptions(y: Argv, kind: 'acquireOptions' | 'saveOptions'): Argv {
+  // A flag several providers declare (local's and vm's --site) is one option, named with all of them.
+  const byFlag = new Map<string, { option: AcquireOption; providers: string[] }>();
   for (const entry of PROVIDERS) {
     for (const o of entry[kind] as readonly AcquireOption[]) {
-      y = y.option(o.flag, { type: o.type, ...(o.choices ? { choices: o.choices } : {}), describe: `${entry.name}: ${o.describe}` });
+      const seen = byFlag.get(o.flag);
+      if (seen) seen.providers.push(entry.name);
+      else byFlag.set(o.flag, { option: o, providers: [entry.name] });
     }
+  }
+  for (const { option: o, providers: names } of byFlag.values()) {
+    y = y.option(o.flag, { type: o.type, ...(o.choices ? { choices: o.choices } : {}), describe: `${names.join(', ')}: ${o.describe}` });
   }
   return y;
 }
-const patternHelp = 'host pattern: a host, group, alias or glob; a:b union, a:&b intersection, a:!b exclusion';
+const patternHelp = "host pattern: a host, group, alias or glob; a:b union, 'a:&b' intersection, a:-b (or 'a:!b') exclusion";
 
 /** Commands that run playbooks or commands on hosts: one limit for every round trip there, over both settings. */
 function withTimeout(y: Argv): Argv {
@@ -81,7 +92,8 @@ const commands: CommandSpec[] = [
         .option('volume', { type: 'string', requiresArg: true, describe: 'NAME[:/data]: attach this volume (pcc volume create) to the host brought up and mount it there' })
         .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
         .option('autostop', { type: 'string', requiresArg: true, describe: 'the hosts power themselves off after this long idle, e.g. 30m (see pcc autostop)' })
-        .option('dry', { type: 'boolean', default: false, describe: 'print the plan and render files only' }),
+        .option('dry', { type: 'boolean', default: false, describe: 'print the plan and its price, and render files only' })
+        .option('yes', { type: 'boolean', default: false, describe: 'launch without asking, even above PCC_CONFIRM_USD_PER_HOUR (needed then off a terminal)' }),
     examples: [
       ['$0 acquire local --count 2', 'two compute hosts on this machine'],
       ['$0 acquire ec2 --type gpu --spot', 'one GPU spot instance'],
@@ -99,7 +111,7 @@ const commands: CommandSpec[] = [
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
     examples: [
       ['$0 setup local', 'every local host'],
-      ['$0 setup ec2:&gpu --dry', 'what setup would change on the EC2 GPU hosts'],
+      ["$0 setup 'ec2:&gpu' --dry", 'what setup would change on the EC2 GPU hosts'],
     ],
     load: () => import('./commands/setup.js'),
   },
@@ -113,11 +125,12 @@ const commands: CommandSpec[] = [
         .option('lease', { type: 'string', requiresArg: true, describe: 'power off after this long without word from pcc, even if busy, e.g. 12h' })
         .option('down', { type: 'boolean', default: false, describe: 'ec2: terminate on that shutdown instead of stop (the disk goes)' })
         .option('off', { type: 'boolean', default: false, describe: 'stop the agent and forget the setting' })
+        .option('static-ok', { type: 'boolean', default: false, describe: 'let static hosts power off too, though pcc cannot start them again' })
         .option('dry', { type: 'boolean', default: false, describe: 'plan only and show what would change' }),
     examples: [
       ['$0 autostop ec2 --idle 30m', 'EC2 hosts stop after 30 idle minutes'],
       ['$0 autostop gpu --idle 1h --lease 12h --down', 'GPU hosts terminate after an idle hour, or 12 h without pcc'],
-      ['$0 autostop all:!init --off', 'no autostop anywhere'],
+      ['$0 autostop all:-init --off', 'no autostop anywhere'],
     ],
     load: () => import('./commands/autostop.js'),
   },
@@ -162,7 +175,7 @@ const commands: CommandSpec[] = [
     builder: (y) =>
       withTimeout(y)
         .positional('provider', { choices: providers, describe: 'whose saved hosts to start' })
-        .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH (--no-wait to skip)' })
+        .option('wait', { type: 'boolean', default: true, describe: 'wait until hosts answer on SSH, then set them up (--no-wait: only start them)' })
         .option('dry', { type: 'boolean', default: false, describe: 'print the plan only' }),
     examples: [['$0 resume ec2', 'start the stopped EC2 hosts']],
     load: () => import('./commands/resume.js'),
@@ -172,7 +185,7 @@ const commands: CommandSpec[] = [
     describe: 'Remove some compute hosts (names or a pattern), keeping the rest: scale down',
     builder: (y) =>
       y
-        .positional('hosts', { type: 'string', array: true, describe: 'host names or patterns, e.g. local3 or ec2:&gpu' })
+        .positional('hosts', { type: 'string', array: true, describe: "host names or patterns, e.g. local3 or 'ec2:&gpu'" })
         .option('dry', { type: 'boolean', default: false, describe: 'list what would go, remove nothing' })
         .option('yes', { type: 'boolean', default: false, describe: 'do not ask (needed without a terminal)' }),
     examples: [
@@ -198,7 +211,7 @@ const commands: CommandSpec[] = [
     builder: (y) =>
       y
         .positional('id', { type: 'string', describe: 'the project id, as pcc adopt lists it' })
-        .option('provider', { choices: ['ec2'] as const, default: 'ec2', describe: 'where to look' }),
+        .option('provider', { choices: ADOPT_PROVIDERS, default: ADOPT_PROVIDERS[0], describe: 'where to look' }),
     examples: [
       ['$0 adopt', 'list the projects EC2 holds resources for'],
       ['$0 adopt 0123456789ab', 'make this folder that project again'],
@@ -208,8 +221,10 @@ const commands: CommandSpec[] = [
   {
     command: 'status',
     describe: 'What runs, since when, and what it costs',
+    builder: (y) => y.option('wide', { type: 'boolean', default: false, describe: 'every column, however wide the terminal (a terminal otherwise gets the columns that fit)' }),
     examples: [
-      ['$0 status', 'a table of every host'],
+      ['$0 status', 'a table of every host, fitted to the terminal'],
+      ['$0 status --wide', 'every column'],
       ['$0 status --json', 'the same, machine-readable'],
     ],
     load: () => import('./commands/status.js'),
@@ -224,7 +239,8 @@ const commands: CommandSpec[] = [
         .positional('target', { type: 'string', describe: 'user@address[:port] (add)' })
         .option('key', { type: 'string', describe: 'private key file' })
         .option('group', { type: 'string', array: true, default: [], describe: 'extra group (repeatable)' })
-        .option('var', { type: 'string', array: true, describe: 'add: a variable K=V for config/hosts/NAME.env (repeatable)' }),
+        .option('var', { type: 'string', array: true, describe: 'add: a variable K=V for config/hosts/NAME.env (repeatable)' })
+        .option('connect', { type: 'boolean', default: true, describe: "add, import: learn each host's SSH host key now (--no-connect: on pcc's first connection to it)" }),
     examples: [
       ['$0 hosts add gpu1 ubuntu@203.0.113.7 --key ~/.ssh/lab --group lab', 'a machine you already have'],
       ['$0 hosts import inventory.ini', 'hosts and groups from an Ansible inventory'],
@@ -245,6 +261,7 @@ const commands: CommandSpec[] = [
       ['tar c data | $0 exec local1 -- tar x -C /project', 'stdin goes to the command'],
     ],
     load: () => import('./commands/exec.js'),
+    commandAfterDashes: true,
   },
   {
     command: 'sync <direction> <pattern> [first] [second]',
@@ -270,7 +287,7 @@ const commands: CommandSpec[] = [
         .positional('action', { choices: ['create', 'ls', 'rm'] as const })
         .positional('name', { type: 'string', describe: 'the volume name (lower-case letters, digits, -)' })
         .option('size', { type: 'number', describe: 'create: size in GiB' })
-        .option('provider', { choices: ['local', 'ec2'] as const, default: 'local', describe: 'create: where it lives (ec2: an encrypted gp3 EBS volume)' })
+        .option('provider', { choices: VOLUME_PROVIDERS, default: 'local', describe: 'create: where it lives (ec2: an encrypted gp3 EBS volume; vm: a disk file attached by its serial)' })
         .option('dry', { type: 'boolean', default: false, describe: 'say what would happen, change nothing' })
         .option('yes', { type: 'boolean', default: false, describe: 'rm: do not ask (needed without a terminal)' }),
     examples: [
@@ -289,7 +306,7 @@ const commands: CommandSpec[] = [
         .option('name', { type: 'string', describe: 'run: the job name (default: image name plus a random suffix)' })
         .option('replicas', { type: 'number', default: 1, describe: 'run: how many tasks (each gets PCC_TASK_INDEX 0..N-1)' })
         .option('parallel', { type: 'number', describe: 'run: tasks at once (default: all)' })
-        .option('on', { type: 'string', describe: 'run: host pattern to place tasks on, e.g. gpu, ec2:&gpu, local1' })
+        .option('on', { type: 'string', describe: "run: host pattern to place tasks on, e.g. gpu, 'ec2:&gpu', local1" })
         .option('gpus', { type: 'number', describe: 'run: GPUs per task' })
         .option('cpus', { type: 'number', describe: 'run: CPUs per task' })
         .option('memory', { type: 'string', describe: 'run: memory per task, e.g. 2G' })
@@ -337,6 +354,11 @@ const commands: CommandSpec[] = [
     load: () => import('./commands/inventory.js'),
   },
 ];
+
+/** Every command line of every command's --help examples, as printed: a test pastes them into bash. */
+export function helpExamples(): string[] {
+  return commands.flatMap((c) => c.examples.map(([line]) => line.replace(/\$0/g, 'pcc')));
+}
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -389,8 +411,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
 /**
  * yargs renders the matched command's whole help text before the handler's
  * promise settles, only in case the handler prints it later; pcc's handlers
@@ -414,6 +434,8 @@ function explainUsage(msg: string, argv: string[]): string {
   }
   const spec = commands.find((c) => c.command.split(' ')[0] === first);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  const dashed = unknown && spec?.commandAfterDashes ? withDashes(argv, spec) : undefined;
+  if (dashed) return `the command goes after --: pcc ${dashed.map(quote).join(' ')}`;
   if (unknown) {
     const known = ['project', 'json', 'quiet', 'verbose', 'help', 'version', ...(spec ? optionsOf(spec) : [])];
     const parts = unknown[1]!.split(', ').map((flag) => {
@@ -460,12 +482,41 @@ function explainChoices(msg: string, spec: CommandSpec | undefined): string {
   return parts.length > 0 ? parts.join('; ') : msg.replace(/\s*\n\s*/g, ' ');
 }
 
-/** The flags a command's builder declares, read by running it against a recorder instead of yargs. */
-function optionsOf(spec: CommandSpec): string[] {
+/**
+ * `pcc exec web1 true`: the user's command written without its `--`, which
+ * yargs would call unknown options (`--true`). The same words with the `--`
+ * where it goes: before the first word past the command's positionals that
+ * is not one of its flags (or a flag's value). Undefined when that is not
+ * what happened: a `--` is there, or an unknown flag comes before the positionals.
+ */
+function withDashes(argv: string[], spec: CommandSpec): string[] | undefined {
+  if (argv.includes('--')) return undefined;
+  const valued = new Set(['project', ...optionsOf(spec, true)]);
+  const known = new Set([...valued, ...optionsOf(spec), 'json', 'quiet', 'verbose', 'help', 'version', 'q', 'v', 'h', 'V']);
+  // The command word and its positionals (exec: the pattern).
+  const positionals = spec.command.split(' ').length;
+  let seen = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('-') && a.length > 1) {
+      const name = a.replace(/^--?(no-)?/, '').split('=')[0]!;
+      if (known.has(name)) {
+        if (valued.has(name) && !a.includes('=')) i++;
+        continue;
+      }
+      if (seen < positionals) return undefined;
+    } else if (++seen <= positionals) continue;
+    return [...argv.slice(0, i), '--', ...argv.slice(i)];
+  }
+  return undefined;
+}
+
+/** The flags a command's builder declares, read by running it against a recorder instead of yargs; `valued`: only those that take a value. */
+function optionsOf(spec: CommandSpec, valued = false): string[] {
   const names: string[] = [];
   const recorder: Argv = new Proxy({} as Argv, {
-    get: (_t, method) => (name: unknown) => {
-      if (method === 'option' && typeof name === 'string') names.push(name);
+    get: (_t, method) => (name: unknown, options?: { type?: string }) => {
+      if (method === 'option' && typeof name === 'string' && !(valued && options?.type === 'boolean')) names.push(name);
       return recorder;
     },
   });
@@ -487,13 +538,12 @@ async function runCommand(spec: CommandSpec, args: GlobalArgs): Promise<number> 
 
 async function reportError(err: unknown): Promise<number> {
   const { EXIT, exitCodeForError } = await import('./exit-codes.js');
-  if (err instanceof UsageError) {
-    process.stderr.write(`pcc: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  const { isPccError } = await import('../core/errors.js');
+  // yargs' refusals are UsageErrors like the commands' own (exit 2).
   if (isPccError(err)) {
-    process.stderr.write(`pcc: ${err.message}\n`);
+    // Its hints (`run pcc init first`) name pcc as it was started, as the next: lines do.
+    const { asInvoked, currentInvocation, programWords } = await import('./hints.js');
+    const names = commands.map((c) => c.command.split(' ')[0]!);
+    process.stderr.write(`pcc: ${asInvoked(err.message, programWords(currentInvocation()), names)}\n`);
     return exitCodeForError(err);
   }
   process.stderr.write(`pcc: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,4 +1,4 @@
-import type { Progress } from '../core/progress.js';
+import type { Progress, StepOutcome } from '../core/progress.js';
 
 /**
  * How the CLI shows the core's progress, by mode:
@@ -16,6 +16,8 @@ export interface CliProgress extends Progress {
   active(): boolean;
   /** Ends the live view (idempotent) and prints the total time of the phases. */
   end(): Promise<void>;
+  /** Resolves once every event so far is on the screen: a question asked after it comes below them. */
+  settled(): Promise<void>;
 }
 
 export function chooseMode(options: { json: boolean; quiet: boolean; env?: NodeJS.ProcessEnv; tty?: boolean }): ProgressMode {
@@ -36,6 +38,7 @@ export function createProgress(mode: ProgressMode, command: string): CliProgress
     warn: (m) => process.stderr.write(`warning: ${m}\n`),
     active: () => false,
     end: async () => {},
+    settled: async () => {},
   };
 }
 
@@ -55,8 +58,14 @@ function lineProgress(): CliProgress {
     phase = undefined;
   };
   let phases = 0;
+  const said = new Map<string, string>();
   return {
-    host: (name, message) => process.stderr.write(`${name} | ${message}\n`),
+    host: (name, message, outcome) => {
+      // A message repeated only to give its outcome (a live view's mark) is not printed twice.
+      if (outcome && said.get(name) === message) return;
+      said.set(name, message);
+      process.stderr.write(`${name} | ${message}\n`);
+    },
     note: (m) => process.stderr.write(`${m}\n`),
     warn: (m) => process.stderr.write(`warning: ${m}\n`),
     phase(title) {
@@ -66,6 +75,7 @@ function lineProgress(): CliProgress {
       process.stderr.write(`==> ${title}\n`);
     },
     active: () => false,
+    settled: async () => {},
     async end() {
       closePhase();
       if (phases > 1) process.stderr.write(`total ${formatElapsed(Date.now() - started)}\n`);
@@ -94,9 +104,17 @@ function deferred(): Deferred {
 interface HostRow {
   name: string;
   message: string;
+  /** How the row ended, when a message said so (explicitly, or by its first word). */
+  outcome?: StepOutcome;
   at: number;
-  done: Deferred;
-  task?: { title: string };
+  /** Resolves when the row ends: with its mark, `unfinished` when its phase ended first. */
+  done: Promise<RowMark>;
+  end(mark: RowMark): void;
+  /** The mark it ended with, once it has. */
+  ended?: RowMark;
+  task?: { title: string; skip(message?: string): void };
+  /** Its task in the phase's subtasks, which the renderer draws. */
+  entry?: unknown;
 }
 
 interface LivePhase {
@@ -110,11 +128,25 @@ interface LivePhase {
   ready: Promise<void>;
 }
 
-/** Messages that end a host's row: the runner's and the image builder's last words. */
-function outcomeOf(message: string): 'ok' | 'failed' | undefined {
+/** Messages that end a host's row without saying how: the runner's and the image builder's last words. */
+function outcomeOf(message: string): StepOutcome | undefined {
   if (/^(failed|unreachable)\b/.test(message)) return 'failed';
-  if (/^(done|planned|pushed|skipped|saved|destroyed|running at)\b/.test(message)) return 'ok';
+  if (/^(done|planned|pushed|skipped|saved|destroyed|running at|would)\b/.test(message)) return 'ok';
   return undefined;
+}
+
+/** The mark a host's row gets in the live view: ✔, ✖, or ↓ with "(unfinished)" for a row whose phase ended before it said how it went. */
+export type RowMark = StepOutcome | 'unfinished';
+
+/**
+ * The one rule for a row's mark: the outcome its last message gave (or its
+ * first word implies); a row still without one when the phase ends is
+ * unfinished. Only `ok` gets the success mark.
+ */
+export function rowMark(message: string, outcome: StepOutcome | undefined, phaseEnded: boolean): RowMark | undefined {
+  const said = outcome ?? outcomeOf(message);
+  if (said) return said;
+  return phaseEnded ? 'unfinished' : undefined;
 }
 
 /**
@@ -140,7 +172,7 @@ function liveProgress(command: string): CliProgress {
   const redraw = () => {
     if (!current) return;
     if (current.task) current.task.title = `${current.title}  ${formatElapsed(Date.now() - current.at)}`;
-    for (const row of current.rows.values()) if (row.task && !outcomeOf(row.message)) row.task.title = titleOf(row);
+    for (const row of current.rows.values()) if (row.task && !rowMark(row.message, row.outcome, false)) row.task.title = titleOf(row);
   };
 
   const startPhase = async (title: string) => {
@@ -183,7 +215,9 @@ function liveProgress(command: string): CliProgress {
   const addRow = async (name: string, message: string) => {
     const { Listr } = await listr;
     const phase = current!;
-    const row: HostRow = { name, message, at: Date.now(), done: deferred() };
+    let end!: (mark: RowMark) => void;
+    const done = new Promise<RowMark>((resolve) => (end = resolve));
+    const row: HostRow = { name, message, at: Date.now(), done, end };
     phase.rows.set(name, row);
     const one = new Listr(
       [
@@ -191,33 +225,48 @@ function liveProgress(command: string): CliProgress {
           title: titleOf(row),
           task: async (_ctx, task) => {
             row.task = task;
-            await row.done.promise;
+            const mark = await row.done;
+            // listr2 draws ✔ for a task that returns, ✖ for one that throws, and ↓ for a skipped one.
+            if (mark === 'failed') throw new Error(`${name.padEnd(width())}  ${row.message}`);
+            if (mark === 'unfinished') task.skip(`${name.padEnd(width())}  ${row.message} (unfinished)`);
           },
         },
       ],
       { renderer: 'silent', exitOnError: false, registerSignalListeners: false },
     );
     void one.run().catch(() => undefined);
-    phase.subtasks!.push((one as unknown as { tasks: unknown[] }).tasks[0]);
+    row.entry = (one as unknown as { tasks: unknown[] }).tasks[0];
+    phase.subtasks!.push(row.entry);
   };
 
-  const update = async (name: string, message: string) => {
+  const update = async (name: string, message: string, outcome: StepOutcome | undefined) => {
     if (!current) await startPhase(command);
     const row = current!.rows.get(name);
-    if (!row) await addRow(name, message);
+    if (row?.ended) {
+      // A host that goes on after a step that ended it ("running at", then "waiting for ssh"):
+      // its ended row gives way to a new one, so the mark shown is always its latest step's.
+      const at = current!.subtasks!.indexOf(row.entry);
+      if (at >= 0) current!.subtasks!.splice(at, 1);
+      current!.rows.delete(name);
+    }
+    if (!current!.rows.get(name)) await addRow(name, message);
     const r = current!.rows.get(name)!;
     r.message = message;
-    const outcome = outcomeOf(message);
-    if (r.task) r.task.title = outcome ? `${name.padEnd(width())}  ${message}` : titleOf(r);
-    if (outcome === 'ok') r.done.resolve();
-    if (outcome === 'failed') r.done.reject(new Error(`${name.padEnd(width())}  ${message}`));
+    r.outcome = outcome;
+    const mark = rowMark(message, outcome, false);
+    if (r.task) r.task.title = mark ? `${name.padEnd(width())}  ${message}` : titleOf(r);
+    if (mark) {
+      r.ended = mark;
+      r.end(mark);
+    }
   };
 
   const finishPhase = async () => {
     const phase = current;
     if (!phase) return;
     current = undefined;
-    for (const row of phase.rows.values()) row.done.resolve();
+    // A row that never said how it ended is not a success: it is drawn unfinished.
+    for (const row of phase.rows.values()) row.end(rowMark(row.message, row.outcome, true)!);
     if (phase.task) phase.task.title = phase.title;
     phase.done.resolve();
     await phase.running;
@@ -227,9 +276,9 @@ function liveProgress(command: string): CliProgress {
   let ended: Promise<void> | undefined;
   let drawing = false;
   return {
-    host: (name, message) => {
+    host: (name, message, outcome) => {
       drawing = true;
-      enqueue(() => update(name, message));
+      enqueue(() => update(name, message, outcome));
     },
     note: (m) =>
       enqueue(async () => {
@@ -246,6 +295,7 @@ function liveProgress(command: string): CliProgress {
       enqueue(() => startPhase(title));
     },
     active: () => drawing && !ended,
+    settled: () => queue,
     end() {
       if (!ended) {
         if (ticker) clearInterval(ticker);

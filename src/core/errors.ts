@@ -1,11 +1,12 @@
 /**
- * Every error pcc expects is a PccError of one of four kinds, so the CLI maps
- * each kind to its exit code in one place (src/cli/exit-codes.ts) and prints
- * `message` as one line. Anything that is not a PccError is a bug and gets a
- * stack trace.
+ * Every error pcc expects is a PccError of one of six kinds (PccErrorKind),
+ * so the CLI maps each kind to its exit code in one place
+ * (src/cli/exit-codes.ts) and prints `message` as one line. Anything that is
+ * not a PccError is a bug and gets a stack trace.
  *
- * - UsageError: the command line asks for something it cannot (a flag for
- *   another provider, destroy without --yes and no terminal): exit 2.
+ * - UsageError: the command line asks for something it cannot (an unknown
+ *   command or flag, a missing argument, a flag for another provider, destroy
+ *   without --yes and no terminal): exit 2.
  * - UserInputError: the input is wrong (config, flag, pattern, template,
  *   playbook, Dockerfile folder): the message names the file or flag and the fix.
  * - UnreachableError: a host could not be reached or its connection died
@@ -13,6 +14,9 @@
  * - HostFailedError: a host was reached but the work on it failed.
  * - OperationRefusedError: an operation cannot be planned against what the
  *   host has (a directory where a file should be, JSON that does not parse).
+ * - InterruptedError: Ctrl-C or SIGTERM stopped the work: exit 130.
+ *
+ * A plain PccError is of the kind 'input', as UserInputError is.
  */
 export type PccErrorKind = 'input' | 'usage' | 'unreachable' | 'host-failed' | 'refused' | 'interrupted';
 
@@ -26,7 +30,7 @@ export class PccError extends Error {
   }
 }
 
-/** The user's input (config, flag, pattern, template, playbook, folder) is wrong; the message says the fix. */
+/** The command line asks for what pcc cannot do (yargs' refusals too); the message says how to write it. */
 export class UsageError extends PccError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, kind: 'usage' });
@@ -34,6 +38,7 @@ export class UsageError extends PccError {
   }
 }
 
+/** The user's input (config, flag, pattern, template, playbook, folder) is wrong; the message says the fix. */
 export class UserInputError extends PccError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, kind: 'input' });

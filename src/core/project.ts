@@ -32,7 +32,12 @@ export interface Project {
  */
 export const UNEXPORTED_DIRS = ['.pcc', 'config'] as const;
 
+/** Where every compute host (and each task on it) sees the project folder. */
+export const PROJECT_MOUNT = '/project';
+
 const ID_FILE = 'project-id';
+/** 0600, as every other file in .pcc/ (the folder itself is 0700). */
+const ID_FILE_MODE = 0o600;
 /** 12 hex digits: enough that one person's projects never share one, short enough for interface names. */
 const ID_PATTERN = /^[0-9a-f]{12}$/;
 
@@ -141,7 +146,7 @@ function ensureProjectId(stateDir: string): string {
   const file = path.join(stateDir, ID_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   // Web Crypto's global: node:crypto itself (a few ms to load) stays out of every command's start.
-  writeFileSync(tmp, `${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}\n`, { mode: 0o644 });
+  writeFileSync(tmp, `${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}\n`, { mode: ID_FILE_MODE });
   try {
     linkSync(tmp, file);
   } catch (err) {
@@ -161,7 +166,7 @@ export function writeProjectId(stateDir: string, id: string): string {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, ID_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${id}\n`, { mode: 0o644 });
+  writeFileSync(tmp, `${id}\n`, { mode: ID_FILE_MODE });
   renameSync(tmp, file);
   return id;
 }

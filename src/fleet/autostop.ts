@@ -1,8 +1,9 @@
 import { agentTuning } from '../autostop/agent.js';
 import type { AutostopSetting } from '../autostop/setting.js';
-import { PccError } from '../core/errors.js';
+import { PccError, UserInputError } from '../core/errors.js';
 import { selectHosts } from '../inventory/pattern.js';
 import type { RunResult } from '../playbook/result.js';
+import { quote } from '../remote/shell.js';
 import { loadProvider } from '../providers/index.js';
 import type { ProviderContext } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
@@ -16,9 +17,28 @@ export interface AutostopOutcome {
   notRunning: string[];
 }
 
-/** `pcc autostop PATTERN`: the hosts it matches, compute hosts only. */
-export async function autostopPattern(pattern: string, setting: AutostopSetting | undefined, ctx: ProviderContext): Promise<AutostopOutcome> {
+/**
+ * `pcc autostop PATTERN`: the hosts it matches, compute hosts only. A static
+ * host that powers itself off stays off (pcc cannot start it again), so one
+ * is refused before anything is recorded unless `staticOk` says the user
+ * knows; then a warning names them.
+ */
+export async function autostopPattern(
+  pattern: string,
+  setting: AutostopSetting | undefined,
+  ctx: ProviderContext,
+  options: { staticOk?: boolean } = {},
+): Promise<AutostopOutcome> {
   const hosts = selectHosts(pattern, Object.values((await ctx.state.read()).hosts));
+  const unstartable = setting ? hosts.filter((h) => h.provider === 'static').map((h) => h.name) : [];
+  if (unstartable.length > 0) {
+    const one = unstartable.length === 1;
+    const [which, them] = [`${unstartable.join(', ')} ${one ? 'is a static host' : 'are static hosts'}`, one ? 'it' : 'them'];
+    if (!options.staticOk) {
+      throw new UserInputError(`${which}, which pcc cannot start again once autostop powers ${them} off; leave ${them} out (${quote(`${pattern}:-static`)}), or pass --static-ok`);
+    }
+    ctx.progress.warn(`${which}: autostop powers ${them} off when idle, and pcc cannot start ${them} again; start ${them} by hand`);
+  }
   return applyAutostop(hosts, setting, ctx, { install: true });
 }
 
@@ -34,7 +54,7 @@ export async function applyAutostop(
   options: { install: boolean },
 ): Promise<AutostopOutcome> {
   const controller = hosts.find((h) => h.groups.includes('controller'));
-  if (controller) throw new PccError(`${controller.name} is the controller, which every host needs; autostop takes compute hosts (e.g. all:!${controller.name})`);
+  if (controller) throw new PccError(`${controller.name} is the controller, which every host needs; autostop takes compute hosts (e.g. all:-${controller.name})`);
   const names = hosts.map((h) => h.name);
   if (!ctx.dry) {
     await ctx.state.update((state) => {
@@ -51,7 +71,7 @@ export async function applyAutostop(
       const provider = await loadProvider(providerName);
       const mine = hosts.filter((h) => h.provider === providerName).map((h) => h.name);
       if (provider.setShutdownBehavior) await provider.setShutdownBehavior(mine, setting.down ? 'terminate' : 'stop', ctx);
-      else if (setting.down) ctx.progress.note(`${providerName}: --down: an idle host powers off and keeps its disk here; pcc release removes it`);
+      else if (setting.down) ctx.progress.warn(`${providerName}: --down: an idle host powers off and keeps its disk here; pcc release removes it`);
     }
   }
   const state = await ctx.state.read();

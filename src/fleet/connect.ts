@@ -1,4 +1,4 @@
-import { TOUCH_HEARD } from '../autostop/heard.js';
+import { touchHeard } from '../autostop/heard.js';
 import type { Project } from '../core/project.js';
 import { createConnector, type Connector } from '../remote/connector.js';
 import type { Settings } from '../settings/load.js';
@@ -9,5 +9,5 @@ import { hostKeyStore } from '../sshconfig/index.js';
  * Every session and command on them first renews the host's autostop lease.
  */
 export async function connectorFor(project: Project, settings: Settings): Promise<Connector> {
-  return createConnector(project, settings, await hostKeyStore(project), { preamble: TOUCH_HEARD });
+  return createConnector(project, settings, await hostKeyStore(project), { preamble: touchHeard });
 }

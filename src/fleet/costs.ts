@@ -1,5 +1,5 @@
 import { OperationRefusedError } from '../core/errors.js';
-import type { HostStatus, Provider, ProviderContext } from '../providers/types.js';
+import type { HostStatus, HourlyPrice, Provider, ProviderContext } from '../providers/types.js';
 import type { Spec, Step } from './reconcile.js';
 
 /**
@@ -99,19 +99,29 @@ async function checkSpendCap(check: CapCheck, ctx: ProviderContext, running: () 
   }
 }
 
-/** acquire: every host the plan starts or creates is one more of the spec (planAcquire starts only hosts of the spec). */
+/** How many hosts an acquire's plan brings up: every host it starts or creates is one more of the spec (planAcquire starts only hosts of the spec). */
+function hostsAdded(plan: readonly Step[]): number {
+  return plan.reduce((n, s) => n + (s.op === 'create' ? s.count : s.op === 'start' ? s.hosts.length : 0), 0);
+}
+
+/** What one more host of the spec costs, as the provider says (no priceOf: unknown). */
+export function priceOfSpec<D>(provider: Provider<D>, spec: Spec<D>, ctx: ProviderContext): Promise<HourlyPrice> {
+  return provider.priceOf ? provider.priceOf(spec, ctx) : Promise.resolve({ usdPerHour: undefined });
+}
+
+/** acquire's cap: what the plan brings up, at the spec's price (`priced`, asked once per acquire), plus what runs. */
 export function checkAcquireCap<D>(
-  provider: Provider<D>,
   spec: Spec<D>,
   plan: readonly Step[],
   ctx: ProviderContext,
   running: () => Promise<HostStatus[]>,
+  priced: () => Promise<HourlyPrice>,
 ): Promise<void> {
-  const more = plan.reduce((n, s) => n + (s.op === 'create' ? s.count : s.op === 'start' ? s.hosts.length : 0), 0);
+  const more = hostsAdded(plan);
   return checkSpendCap(
     {
       command: 'acquire',
-      price: async () => (more === 0 ? [] : [{ what: spec.label, count: more, usdPerHour: provider.priceOf ? await provider.priceOf(spec, ctx) : undefined }]),
+      price: async () => (more === 0 ? [] : [{ what: spec.label, count: more, usdPerHour: (await priced()).usdPerHour }]),
       fewer: 'raise it or ask for fewer',
       unpricedFix: () => 'choose an instance type with a known price, or unset the cap',
     },
@@ -146,4 +156,65 @@ export function checkResumeCap<D>(provider: Provider<D>, plan: readonly Step[], 
     ctx,
     running,
   );
+}
+
+/**
+ * What an acquire is about to spend, shown before it launches (and by
+ * --dry): the hosts it brings up at the provider's price, with the price's
+ * source and date, and the project's hourly total now and after. The same
+ * source as the spend cap and pcc status.
+ */
+export interface AcquirePrice {
+  /** What each host is (`g5.xlarge gpu in us-east-1`). */
+  what: string;
+  /** Hosts the plan starts or creates. */
+  count: number;
+  /** Per host, USD per hour; undefined: no known price. */
+  usdPerHour: number | undefined;
+  /** Where the price comes from, with its date. */
+  source?: string;
+  /** The project's running hosts, per hour, now and with these added (lower bounds where `atLeast`). */
+  nowUsdPerHour: number;
+  afterUsdPerHour: number;
+  /** Some price, of these hosts or of what runs, is unknown: the totals are lower bounds. */
+  atLeast: boolean;
+  /** What has no known price. */
+  unpriced: string[];
+}
+
+/** The price of an acquire's plan; undefined when it brings nothing up, or only hosts that cost nothing (local, Vagrant). */
+export async function priceAcquire<D>(
+  spec: Spec<D>,
+  plan: readonly Step[],
+  running: () => Promise<HostStatus[]>,
+  priced: () => Promise<HourlyPrice>,
+): Promise<AcquirePrice | undefined> {
+  const count = hostsAdded(plan);
+  if (count === 0) return undefined;
+  const { usdPerHour, source } = await priced();
+  if (usdPerHour === 0) return undefined;
+  const now = summarize(await running());
+  const unpriced = [...now.unpriced, ...(usdPerHour === undefined ? [spec.label] : [])];
+  return {
+    what: spec.label,
+    count,
+    usdPerHour,
+    ...(source ? { source } : {}),
+    nowUsdPerHour: now.usdPerHour,
+    afterUsdPerHour: now.usdPerHour + count * (usdPerHour ?? 0),
+    atLeast: unpriced.length > 0,
+    unpriced,
+  };
+}
+
+/** `price: 1 × g5.xlarge gpu in us-east-1 at $1.006/h each (pcc's shipped us-east-1 table of 2026-11-22); this project: $0.000/h now, $1.006/h after` */
+export function describeAcquirePrice(p: AcquirePrice): string {
+  const each = p.usdPerHour === undefined ? ': no known price' : ` at $${p.usdPerHour.toFixed(3)}/h each${p.source ? ` (${p.source})` : ''}`;
+  const after = `${p.atLeast ? 'at least ' : ''}$${p.afterUsdPerHour.toFixed(3)}/h after${p.atLeast ? ` (no known price for ${p.unpriced.join(', ')})` : ''}`;
+  return `price: ${p.count} × ${p.what}${each}; this project: $${p.nowUsdPerHour.toFixed(3)}/h now, ${after}`;
+}
+
+/** On a terminal pcc asks before an acquire whose new total passes the threshold (PCC_CONFIRM_USD_PER_HOUR); an unknown total passes it. */
+export function passesConfirmThreshold(p: AcquirePrice, threshold: number): boolean {
+  return p.atLeast || p.afterUsdPerHour > threshold + 1e-9;
 }

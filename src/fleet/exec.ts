@@ -20,8 +20,10 @@ export interface ExecOutcome {
  * run by the login shell, exactly as `ssh host words...` would, inside
  * `stoppable()` so that an interrupted pcc leaves nothing of it running.
  * `stdin` is what each host's command reads (a stream for one host, the same
- * bytes for each of several). A command still running after `timeoutMs`
- * counts as unreachable: pcc cannot tell a hung login from a hung command.
+ * bytes for each of several). A host whose session does not answer within
+ * `roundTripMs`, before the command is sent, is unreachable; so is one whose
+ * command still runs after `timeoutMs`: pcc cannot tell a session that hangs
+ * later from a hung command.
  */
 export async function execOnHosts(
   hosts: readonly HostRecord[],
@@ -33,9 +35,12 @@ export async function execOnHosts(
     stdin?: (host: HostRecord) => Readable | undefined;
     /** PCC_APPLY_TIMEOUT_S (the command is the work, as an apply is), or --timeout. */
     timeoutMs?: number;
+    /** PCC_TIMEOUT_S, or --timeout: the short round trip that opens each host's session. */
+    roundTripMs?: number;
   },
 ): Promise<ExecOutcome[]> {
   const deadline = { ms: options.timeoutMs ?? DEFAULT_TIMEOUTS.applyMs, step: 'while running the command' };
+  const opening = { ms: options.roundTripMs ?? DEFAULT_TIMEOUTS.roundTripMs, step: 'while opening the session' };
   const limit = pLimit(options.concurrency);
   return Promise.all(
     hosts.map((h) =>
@@ -48,6 +53,16 @@ export async function execOnHosts(
         let began: number | undefined;
         try {
           const conn = await options.connect(h);
+          // A host whose every session hangs after the handshake (a ForceCommand, a login script that
+          // sleeps) would hold the command for the whole apply limit and could even end it "done" with the
+          // command never run. So each host first answers a short round trip, the autostop lease's touch
+          // that every session runs (fleet/connect.ts), within PCC_TIMEOUT_S; the command goes only then.
+          try {
+            await conn.exec(':', { deadline: opening });
+          } catch (err) {
+            conn.close();
+            throw err;
+          }
           began = Date.now();
           // sshd refuses "signal" requests on some sessions (a root login on OpenSSH 9.2), so an
           // interrupted pcc also stops the command's group with a kill of its own.

@@ -7,7 +7,7 @@ import type { ProviderContext } from '../providers/types.js';
 import { checkVariableKey } from '../settings/load.js';
 import { setVarsInFile } from '../settings/host-vars.js';
 import type { HostRecord } from '../state/schema.js';
-import { addStaticHosts, GROUP_NAME, HOST_NAME, type StaticHostInput } from './static-hosts.js';
+import { addStaticHosts, checkStaticHosts, GROUP_NAME, HOST_NAME, type StaticHostInput } from './static-hosts.js';
 
 /** Ansible's connection variables, which become the host record's fields instead of variables. */
 const CONNECTION = {
@@ -121,12 +121,18 @@ function settledVars(inv: Inventory, r: ResolvedHost, groupVars: Map<string, Rec
   return out;
 }
 
-/** Writes the variable files, then records the hosts (one state update, one alias refresh). */
+/**
+ * Checks the hosts as `hosts add` would (a name taken by another host is
+ * refused), then writes the variable files, then records the hosts (one
+ * state update, one alias refresh): a refused import writes nothing.
+ */
 export async function importInventory(ctx: ProviderContext, file: string): Promise<ImportedHost[]> {
-  const plan = planImport(await readInventory(file), path.relative(process.cwd(), file) || file);
+  const shown = path.relative(process.cwd(), file) || file;
+  const plan = planImport(await readInventory(file), shown);
   if (plan.hosts.length === 0) throw new PccError(`${file}: no hosts in this inventory`);
+  await checkStaticHosts(ctx, plan.hosts, { inventory: shown });
   for (const [g, vars] of plan.groupVars) await setVarsInFile(ctx.project, 'groups', g, vars);
   for (const [h, vars] of plan.hostVars) await setVarsInFile(ctx.project, 'hosts', h, vars);
-  const hosts = await addStaticHosts(ctx, plan.hosts, { replace: true });
+  const hosts = await addStaticHosts(ctx, plan.hosts, { inventory: shown });
   return hosts.map((host) => ({ host, inventoryName: plan.inventoryNames.get(host.name) ?? host.name }));
 }

@@ -1,9 +1,12 @@
-import { errorMessage, PccError } from '../core/errors.js';
+import { errorMessage, PccError, UnreachableError } from '../core/errors.js';
+import type { Connection } from '../remote/connection.js';
+import type { Connector } from '../remote/connector.js';
+import { withOverrides } from '../settings/load.js';
 import { selectHosts } from '../inventory/pattern.js';
 import { loadProvider } from '../providers/index.js';
-import { checkAcquireCap, checkResumeCap } from './costs.js';
+import { checkAcquireCap, checkResumeCap, describeAcquirePrice, priceAcquire, priceOfSpec, type AcquirePrice } from './costs.js';
 import { status } from './status.js';
-import type { AcquireRequest, DestroyReport, Provider, ProviderContext, ProviderName, SaveRequest } from '../providers/types.js';
+import type { AcquireRequest, BootWait, DestroyReport, Provider, ProviderContext, ProviderName, SaveRequest } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { refreshAliases } from './aliases.js';
 import { providerAliasHosts } from '../sshconfig/index.js';
@@ -28,6 +31,25 @@ export interface AcquireOutcome {
   unreachable: { host: string; error: string }[];
   /** `--volume`: the volume and the host it is now attached to. */
   volume?: VolumeRecord;
+  /** What the hosts brought up cost per hour, and the project's total (absent when they cost nothing). */
+  price?: AcquirePrice;
+  /** The user said no to the price (see AcquireOptions.approve): nothing was started or created. */
+  declined?: boolean;
+}
+
+export interface AcquireOptions {
+  /**
+   * Asked once the plan's price is known, before anything is started or
+   * created (the CLI's question on a terminal); false: nothing is launched.
+   * Not asked under --dry, nor when the plan costs nothing.
+   */
+  approve?(price: AcquirePrice): Promise<boolean>;
+}
+
+/** Runs `fn` once, however often the result is asked for. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
 }
 
 /** Runs planned steps; what each primitive started, made or removed is collected for the report. */
@@ -73,7 +95,12 @@ async function hostsNamed(ctx: ProviderContext, names: readonly string[]): Promi
 }
 
 /** `acquire --count N`: exactly N running compute hosts of the spec (see planAcquire). Returns them. */
-export async function acquireOn<D>(provider: Provider<D>, request: AcquireRequest, ctx: ProviderContext): Promise<{ plan: Step[]; hosts: HostRecord[] }> {
+export async function acquireOn<D>(
+  provider: Provider<D>,
+  request: AcquireRequest,
+  ctx: ProviderContext,
+  options: AcquireOptions = {},
+): Promise<{ plan: Step[]; hosts: HostRecord[]; price?: AcquirePrice; declined?: boolean }> {
   if (!Number.isInteger(request.count) || request.count < 1 || request.count > 100) {
     throw new PccError(`--count ${request.count}: give a whole number from 1 to 100`);
   }
@@ -81,17 +108,27 @@ export async function acquireOn<D>(provider: Provider<D>, request: AcquireReques
     const spec = await provider.spec(request, ctx);
     const listed = await provider.list(ctx);
     const plan = planAcquire(listed, spec, request.count);
+    // The price and what runs now are asked once, for the cap and for what is shown.
+    const priced = once(() => priceOfSpec(provider, spec, ctx));
+    const running = once(() => status(ctx));
     // The spend cap, before anything is created or started.
-    await checkAcquireCap(provider, spec, plan, ctx, () => status(ctx));
+    await checkAcquireCap(spec, plan, ctx, running, priced);
+    // The price before any money is spent: shown (and in --dry), and asked for where the caller asks.
+    const price = await priceAcquire(spec, plan, running, priced);
+    if (price) {
+      ctx.progress.note(describeAcquirePrice(price));
+      if (!ctx.dry && options.approve && !(await options.approve(price))) return { plan, hosts: [], price, declined: true };
+    }
+    const priceField = price ? { price } : {};
     if (plan.length === 0) ctx.progress.note(`${provider.name}: ${request.count} × ${spec.label} already running; nothing to do (raise --count for more)`);
     // Steps that bring hosts up refresh access themselves; with none, it is refreshed here.
     if (!ctx.dry && plan.length === 0) await provider.refreshAccess?.(spec, ctx);
     const { up } = await runSteps(provider, plan, ctx, { spec });
-    if (ctx.dry) return { plan, hosts: [] };
+    if (ctx.dry) return { plan, hosts: [], ...priceField };
     // What ran already, and what the steps brought up: every running host of the spec.
     const before = await hostsNamed(ctx, listed.filter((h) => h.role === 'compute' && h.spec === spec.key && h.state === 'running').map((h) => h.name));
     const upNames = new Set(up.map((h) => h.name));
-    return { plan, hosts: [...before.filter((h) => !upNames.has(h.name)), ...up] };
+    return { plan, hosts: [...before.filter((h) => !upNames.has(h.name)), ...up], ...priceField };
   });
 }
 
@@ -133,15 +170,17 @@ export async function releaseOn<D>(provider: Provider<D>, names: readonly string
 }
 
 /** Provider acquires; pcc then writes aliases and, unless told not to, waits for SSH. */
-export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext): Promise<AcquireOutcome> {
+export async function acquire(providerName: string, request: AcquireRequest, ctx: ProviderContext, options: AcquireOptions = {}): Promise<AcquireOutcome> {
   const provider = await loadProvider(providerName);
   // --volume: checked before anything is made; it goes to a host this acquire brings up.
   const volume = request.volume ? await checkVolumeForAcquire(provider.name, request.volume, ctx) : undefined;
   const runningBefore = volume ? new Set((await provider.list(ctx)).filter((h) => h.state === 'running').map((h) => h.name)) : new Set<string>();
-  const { plan, hosts } = await acquireOn(provider, request, ctx);
+  const { plan, hosts, price, declined } = await acquireOn(provider, request, ctx, options);
+  const priceField = price ? { price } : {};
+  if (declined) return { plan, hosts: [], aliases: [], unreachable: [], ...priceField, declined };
   if (ctx.dry) {
     if (volume) ctx.progress.note(`plan: attach volume ${volume.name} at ${request.volume!.mountPoint} to the first host brought up`);
-    return { plan, hosts, aliases: [], unreachable: [] };
+    return { plan, hosts, aliases: [], unreachable: [], ...priceField };
   }
   let attached: VolumeRecord | undefined;
   if (volume) {
@@ -155,7 +194,7 @@ export async function acquire(providerName: string, request: AcquireRequest, ctx
   }
   const aliases = await refreshAliases(ctx, provider.name);
   const unreachable = request.wait ? await waitForSsh(hosts, ctx) : [];
-  return { plan, hosts, aliases, unreachable, ...(attached ? { volume: attached } : {}) };
+  return { plan, hosts, aliases, unreachable, ...(attached ? { volume: attached } : {}), ...priceField };
 }
 
 export async function resumeHosts(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<AcquireOutcome> {
@@ -167,23 +206,70 @@ export async function resumeHosts(providerName: string, ctx: ProviderContext, op
   return { plan, hosts, aliases, unreachable };
 }
 
-/** The first connection records each host key (trust on first use), so plain `ssh <alias>` works right after. */
+/**
+ * The first connection records each host key (trust on first use), so plain
+ * `ssh <alias>` works right after. A host whose provider says it may take
+ * longer to boot (EC2: EC2_SSH_WAIT_S, else by image) is tried again and
+ * again, quietly, until it answers or that time is up; its row says what is
+ * still awaited, anew only when that changes.
+ */
 export async function waitForSsh(hosts: HostRecord[], ctx: ProviderContext): Promise<{ host: string; error: string }[]> {
   const connect = await connectorFor(ctx.project, ctx.settings);
+  // While polling, each try is one attempt: the loop is the retry.
+  let polling: Connector | undefined;
   const failures: { host: string; error: string }[] = [];
   await Promise.all(
     hosts.map(async (h) => {
       ctx.progress.host(h.name, 'waiting for ssh');
       try {
-        (await connect(h)).close();
-        ctx.progress.host(h.name, 'ssh ready');
+        const boot = (await loadProvider(h.provider)).bootWait?.(h, ctx);
+        if (boot === undefined) (await connect(h)).close();
+        else {
+          polling ??= await connectorFor(ctx.project, withOverrides(ctx.settings, { PCC_CONNECT_RETRIES: 0 }, 'the boot wait'));
+          (await pollSsh(h, boot, polling, ctx)).close();
+        }
+        ctx.progress.host(h.name, 'ssh ready', 'ok');
       } catch (err) {
         failures.push({ host: h.name, error: errorMessage(err) });
-        ctx.progress.host(h.name, `ssh not ready: ${errorMessage(err)}`);
+        ctx.progress.host(h.name, `ssh not ready: ${errorMessage(err)}`, 'failed');
       }
     }),
   );
   return failures;
+}
+
+/** How long to wait between tries while a host boots. */
+const POLL_INTERVAL_MS = 5_000;
+
+/** Tries `connect` until it succeeds or the boot wait is over; a host key that does not match ends it at once. */
+async function pollSsh(h: HostRecord, wait: BootWait, connect: Connector, ctx: ProviderContext): Promise<Connection> {
+  const deadline = Date.now() + wait.seconds * 1000;
+  const where = `${h.address}:${h.port}`;
+  let said = '';
+  for (;;) {
+    try {
+      return await connect(h);
+    } catch (err) {
+      const why = errorMessage(err).replace(`${h.name}: `, '');
+      // A changed host key will not change back by waiting.
+      if (/host key/.test(why)) throw err;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new UnreachableError(h.name, `no answer on ${where} in the ${wait.seconds} s a boot may take (${why}); ${wait.fix}`);
+      // Said again only when the reason changes: no line per try.
+      const what = `booting: waiting for sshd on ${where} (up to ${wait.seconds} s; ${shortReason(why)})`;
+      if (what !== said) ctx.progress.host(h.name, what);
+      said = what;
+      await new Promise((r) => setTimeout(r, Math.min(POLL_INTERVAL_MS, left)));
+    }
+  }
+}
+
+/** The part of a connection error that says what is still awaited. */
+function shortReason(why: string): string {
+  if (/ECONNREFUSED/.test(why)) return 'the port refuses connections yet';
+  if (/refused the key|authentication/.test(why)) return 'sshd answers but does not take the key yet';
+  if (/Timed out|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.test(why)) return 'no answer yet';
+  return why;
 }
 
 export async function save(providerName: string, request: SaveRequest, ctx: ProviderContext): Promise<HostRecord[]> {
@@ -248,6 +334,8 @@ export async function destroy(providerName: string, ctx: ProviderContext): Promi
   for (const h of before) await forgetOverlayKey(ctx.project, h.name);
   const stale = await staleAliasHosts(provider.name, before, ctx);
   await refreshAliases(ctx, provider.name);
+  // What the plan listed as going, said as gone.
+  report.removed.push(...before.map((h) => `ssh aliases and overlay key of ${h.name}`));
   report.removed.push(...stale.map((name) => `ssh aliases of ${name} (its host was gone already)`));
   return report;
 }

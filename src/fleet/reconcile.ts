@@ -4,29 +4,9 @@
  * steps; these pure functions turn "what exists" and "what was asked" into
  * the steps. Tests assert the exact plan for a given state.
  */
+import type { ListedHost, Spec } from '../providers/types.js';
 
-/** One host as its provider sees it now. */
-export interface ListedHost {
-  name: string;
-  role: 'compute' | 'controller';
-  /** The spec it was made from (`cpu`, `gpu`, an EC2 request hash): hosts of one spec are interchangeable. */
-  spec: string;
-  /** `running` (or on its way there), `stopped` (saved, halted, crashed: can start again). */
-  state: 'running' | 'stopped';
-  /**
-   * Stopped but not put away: what only a running host needs is still there
-   * (a save killed between its power-offs, or a crash). `save` finishes it.
-   */
-  unsaved?: boolean;
-}
-
-/** What a provider makes on `create`: the key that `list` reports, and a label for people. */
-export interface Spec<Detail = unknown> {
-  key: string;
-  label: string;
-  /** The provider's own, typed details (instance type, AMI, ...). */
-  detail: Detail;
-}
+export type { ListedHost, Spec };
 
 export type Step =
   | { op: 'start'; hosts: string[] }

@@ -13,11 +13,13 @@ export interface ResumeOutcome extends AcquireOutcome {
  * `pcc resume P`: the saved hosts come back (planned by the reconcile: it
  * starts what was saved and never creates), and then setup runs on them, so
  * that the overlay follows addresses that changed while they were stopped
- * (EC2 gives new public IPs) and the swarm has them again.
+ * (EC2 gives new public IPs) and the swarm has them again. Without the SSH
+ * wait (`--no-wait`) nothing says the hosts are up, so setup is left to the
+ * user, as after `acquire --no-wait`.
  */
 export async function resume(providerName: string, ctx: ProviderContext, options: { wait: boolean }): Promise<ResumeOutcome> {
   const outcome = await resumeHosts(providerName, ctx, options);
-  if (ctx.dry || outcome.plan.length === 0) return outcome;
+  if (ctx.dry || outcome.plan.length === 0 || !options.wait) return outcome;
   const after = await ctx.state.read();
   const controller = after.hosts[CONTROLLER];
   const enrolled = outcome.hosts.filter((h) => h.overlayAddress);

@@ -63,7 +63,7 @@ export async function setupHosts(pattern: string, ctx: ProviderContext): Promise
   let result = await runPlaybook(setupPlaybook, hosts, options);
   if (ctx.dry) return result;
   result = await afterReboots(result, hosts, ctx, (again) => runPlaybook(setupPlaybook, again, options));
-  noteUnmountedProjects(result, ctx);
+  warnUnmountedProjects(result, hosts, ctx);
   await recordGpuGroups(ctx, result);
   const labels = labelsFromSetup(await ctx.state.read(), result);
   const { default: labelsPlaybook } = await import('../../playbooks/swarm-labels.js');
@@ -119,16 +119,26 @@ async function afterReboots(
 }
 
 /**
- * A host without a kernel NFS client (a container, such as a local host on a
- * kernel without nfs4) keeps the mount unit but cannot start it: said once
- * per run, so an empty /project there is no surprise.
+ * A host where tasks would write into a `/project` of its own: said once per
+ * run as a warning, which a live view prints after it ends (a note would
+ * vanish with it), so an empty `results/` is no surprise. Two causes: a host
+ * whose kernel has no NFS client keeps the mount unit unstarted, and a local
+ * host booted by an older pcc has no bind yet.
  */
-function noteUnmountedProjects(result: RunResult, ctx: ProviderContext): void {
-  const names = result.hosts.filter((h) => (h.status === 'ok' || h.status === 'changed') && h.outputs.projectMounted === false).map((h) => h.host);
-  if (names.length === 0) return;
-  ctx.progress.note(
-    `${names.join(', ')}: /project is not mounted there: no kernel NFS client (no nfs4 in /proc/filesystems); project.mount is in place, and a later pcc setup starts it once the kernel has one; until then, pcc sync up ${names.length === 1 ? names[0] : 'PATTERN'} . /project copies the project there`,
-  );
+function warnUnmountedProjects(result: RunResult, hosts: HostRecord[], ctx: ProviderContext): void {
+  const unmounted = new Set(result.hosts.filter((h) => (h.status === 'ok' || h.status === 'changed') && h.outputs.projectMounted === false).map((h) => h.host));
+  const bound = hosts.filter((h) => unmounted.has(h.name) && h.projectBound).map((h) => h.name);
+  const nfs = hosts.filter((h) => unmounted.has(h.name) && !h.projectBound).map((h) => h.name);
+  if (bound.length > 0) {
+    ctx.progress.warn(
+      `${bound.join(', ')}: /project is not the project folder there yet: the host was booted without it; pcc save local and pcc resume local boot it again with it`,
+    );
+  }
+  if (nfs.length > 0) {
+    ctx.progress.warn(
+      `${nfs.join(', ')}: /project is not mounted there: no kernel NFS client (no nfs4 in /proc/filesystems); project.mount is in place, and a later pcc setup starts it once the kernel has one; until then, pcc sync up ${nfs.length === 1 ? nfs[0] : 'PATTERN'} . /project copies the project there`,
+    );
+  }
 }
 
 /** A host is in `gpu` or `cpu` by what setup found, not by what was asked for. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PccError } from '../core/errors.js';
 import { expandHome } from '../core/project.js';
 import { hostGroups } from '../inventory/pattern.js';
+import { PROVIDER_NAMES } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
 import { isSshConfigWord } from '../sshconfig/entries.js';
 import type { HostRecord, State } from '../state/schema.js';
@@ -38,7 +39,7 @@ export function parseTarget(target: string): { user: string; address: string; po
 }
 
 /** Groups every pcc host may be in, and the pattern word for every host. */
-const BUILTIN_GROUPS = ['all', 'static', 'local', 'vagrant', 'ec2', 'cpu', 'gpu', CONTROLLER_GROUP];
+const BUILTIN_GROUPS = ['all', ...PROVIDER_NAMES, 'cpu', 'gpu', CONTROLLER_GROUP];
 
 /**
  * A host named like a group (web, all) or a group named like a host would
@@ -73,7 +74,7 @@ function checkKey(ctx: ProviderContext, key: string | undefined): void {
  */
 export async function addStaticHost(ctx: ProviderContext, input: StaticHostInput): Promise<HostRecord> {
   checkKey(ctx, input.key);
-  return (await addStaticHosts(ctx, [input], { replace: false }))[0]!;
+  return (await addStaticHosts(ctx, [input]))[0]!;
 }
 
 /** The fields `hosts add` and an inventory set; the rest of a record is what setup and autostop learned since. */
@@ -87,47 +88,73 @@ function describeStatic(h: HostRecord): string {
 }
 
 /**
- * Adds (or, with `replace`, updates) static hosts in one state update and one
- * alias refresh; all are checked before any is saved. An update keeps what
- * setup and autostop wrote into the record (overlay address and key, autostop),
- * so importing an inventory again moves no host on the overlay.
+ * Where the hosts come from: `hosts add` (undefined) or the inventory file
+ * `hosts import` reads, which a refusal names.
  */
-export async function addStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[], { replace }: { replace: boolean }): Promise<HostRecord[]> {
-  const parsed = inputs.map((input) => {
+export interface StaticHostSource {
+  inventory?: string;
+}
+
+/**
+ * The records `inputs` make in `state`, by the one rule for `hosts add` and
+ * `hosts import`: a name another static host has is refused unless the host
+ * is the same (address, port, user, key, groups), and the same host again
+ * keeps what setup and autostop wrote into its record (overlay address and
+ * key, autostop), so importing an inventory again moves no host on the
+ * overlay. Each input is checked against the ones before it too. Changes
+ * nothing in `state` itself.
+ */
+function staticRecords(state: State, inputs: readonly StaticHostInput[], source: StaticHostSource): HostRecord[] {
+  const soFar: State = { ...state, hosts: { ...state.hosts } };
+  return inputs.map((input) => {
     if (!HOST_NAME.test(input.name)) {
       throw new PccError(`host name '${input.name}': use lowercase letters, digits and dashes (it becomes an ssh alias)`);
     }
     for (const g of input.groups) {
       if (!GROUP_NAME.test(g)) throw new PccError(`--group '${g}': use lowercase letters, digits, _ and -`);
     }
-    return { input, ...parseTarget(input.target) };
+    const { user, address, port } = parseTarget(input.target);
+    refuseNameClashes(soFar, input);
+    const existing = soFar.hosts[input.name];
+    if (existing && existing.provider !== 'static') {
+      throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);
+    }
+    const host: HostRecord = {
+      ...existing,
+      name: input.name,
+      address,
+      port,
+      user,
+      key: input.key,
+      provider: 'static',
+      groups: ['static', ...input.groups.filter((g) => g !== 'static')],
+      createdAt: existing?.createdAt ?? new Date().toISOString(),
+      meta: existing?.meta ?? {},
+    };
+    if (existing && !sameTarget(existing, host)) {
+      throw new PccError(
+        source.inventory === undefined
+          ? `host '${input.name}' is already there (${describeStatic(existing)}); remove it first with pcc hosts rm ${input.name}, then add it again`
+          : `${source.inventory}: host '${input.name}' is already there as another host (${describeStatic(existing)}; the inventory has ${describeStatic(host)}); remove it first with pcc hosts rm ${input.name}, then import again`,
+      );
+    }
+    soFar.hosts[input.name] = host;
+    return host;
   });
-  const records = await ctx.state.update((state) =>
-    parsed.map(({ input, user, address, port }) => {
-      refuseNameClashes(state, input);
-      const existing = state.hosts[input.name];
-      if (existing && existing.provider !== 'static') {
-        throw new PccError(`host name '${input.name}' is taken by a ${existing.provider} host; choose another name`);
-      }
-      const host: HostRecord = {
-        ...existing,
-        name: input.name,
-        address,
-        port,
-        user,
-        key: input.key,
-        provider: 'static',
-        groups: ['static', ...input.groups.filter((g) => g !== 'static')],
-        createdAt: existing?.createdAt ?? new Date().toISOString(),
-        meta: existing?.meta ?? {},
-      };
-      if (existing && !replace && !sameTarget(existing, host)) {
-        throw new PccError(`host '${input.name}' is already there (${describeStatic(existing)}); remove it first with pcc hosts rm ${input.name}, then add it again`);
-      }
-      state.hosts[input.name] = host;
-      return host;
-    }),
-  );
+}
+
+/** Refuses what `addStaticHosts` would refuse, saving nothing: `hosts import` asks before it writes variable files. */
+export async function checkStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[], source: StaticHostSource = {}): Promise<void> {
+  staticRecords(await ctx.state.read(), inputs, source);
+}
+
+/** Adds static hosts in one state update and one alias refresh; all are checked (see staticRecords) before any is saved. */
+export async function addStaticHosts(ctx: ProviderContext, inputs: readonly StaticHostInput[], source: StaticHostSource = {}): Promise<HostRecord[]> {
+  const records = await ctx.state.update((state) => {
+    const hosts = staticRecords(state, inputs, source);
+    for (const h of hosts) state.hosts[h.name] = h;
+    return hosts;
+  });
   await refreshAliases(ctx, 'static');
   return records;
 }

@@ -5,6 +5,7 @@ import type { HostStatus, ProviderContext, ProviderName, StorageCost } from '../
 import type { HostRecord } from '../state/schema.js';
 import { naturalCompare } from '../core/natural-order.js';
 import { siteOf } from '../network/reach.js';
+import { hostGroups } from '../inventory/groups.js';
 import { withSpend } from './costs.js';
 
 /**
@@ -36,8 +37,11 @@ export async function status(ctx: ProviderContext): Promise<HostStatus[]> {
       }
     }
   }
-  // Where each host sits is pcc's own knowledge, the same for every provider.
-  return withSpend(rows).map((r) => ({ ...r, site: state.hosts[r.name] ? siteOf(state.hosts[r.name]!) : undefined }));
+  // Where each host sits and its groups are pcc's own knowledge, the same for every provider (and as pcc hosts shows them).
+  return withSpend(rows).map((r) => {
+    const h = state.hosts[r.name];
+    return { ...r, site: h ? siteOf(h) : undefined, ...(h ? { groups: hostGroups(h) } : {}) };
+  });
 }
 
 /** What the project stores without a host (AMIs, snapshots), per provider that has hosts in the state; one that cannot be read costs a warning. */

@@ -3,6 +3,7 @@ import type { ProviderContext } from '../providers/types.js';
 import type { RunResult } from '../playbook/result.js';
 import { timeoutsFrom } from '../remote/timeouts.js';
 import type { HostRecord, State } from '../state/schema.js';
+import { forgetNodesScript } from '../jobs/builders.js';
 import { nodeLabels } from '../swarm/labels.js';
 import { CONTROLLER } from './cluster.js';
 import { connectorFor } from './connect.js';
@@ -35,7 +36,12 @@ export function labelsFromSetup(state: State, result: RunResult): Record<string,
     if (!Array.isArray(flags)) continue; // refreshed on the overlay only: its labels stay as they are
     wanted[record.overlayAddress] = nodeLabels(
       record,
-      { gpu: h.outputs.gpu === true, cpuFlags: flags as string[], cuda: typeof h.outputs.cuda === 'string' ? h.outputs.cuda : undefined },
+      {
+        gpu: h.outputs.gpu === true,
+        cpuFlags: flags as string[],
+        cuda: typeof h.outputs.cuda === 'string' ? h.outputs.cuda : undefined,
+        projectShared: typeof h.outputs.projectMounted === 'boolean' ? h.outputs.projectMounted : undefined,
+      },
       h.host === CONTROLLER,
     );
   }
@@ -51,18 +57,14 @@ export function labelsFromSetup(state: State, result: RunResult): Record<string,
 export async function forgetSwarmNodes(departing: readonly HostRecord[], ctx: ProviderContext): Promise<string[]> {
   const state = await ctx.state.read();
   const controller = state.hosts[CONTROLLER];
-  const addresses = departing.filter((h) => h.name !== CONTROLLER && h.overlayAddress).map((h) => h.overlayAddress!);
-  if (!controller || addresses.length === 0 || departing.some((h) => h.name === CONTROLLER) || ctx.dry) return [];
+  const nodes = departing.filter((h) => h.name !== CONTROLLER && h.overlayAddress).map((h) => ({ name: h.name, address: h.overlayAddress! }));
+  if (!controller || nodes.length === 0 || departing.some((h) => h.name === CONTROLLER) || ctx.dry) return [];
   try {
     const connect = await connectorFor(ctx.project, ctx.settings);
     const conn = await connect(controller);
     try {
-      const script = [
-        `for id in $(docker node ls -q 2>/dev/null); do`,
-        `  addr=$(docker node inspect --format '{{.Status.Addr}}' "$id")`,
-        `  case " ${addresses.join(' ')} " in *" $addr "*) docker node rm --force "$id" >/dev/null && echo "$addr";; esac`,
-        'done',
-      ].join('\n');
+      // Each removal is noted with its host, so the tasks lost with it are named by host in job ls.
+      const script = forgetNodesScript(nodes);
       const deadline = { ms: timeoutsFrom(ctx.settings.values).roundTripMs, step: 'while removing the departing swarm nodes' };
       const r = await conn.script(script, { become: true, deadline });
       return r.stdout.split('\n').filter(Boolean).map((a) => `swarm node ${a}`);

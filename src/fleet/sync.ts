@@ -91,7 +91,9 @@ export async function filesToSend(root: string): Promise<string[]> {
 async function ignoreRules(root: string): Promise<Ignore> {
   const rules = ignore().add(ALWAYS_EXCLUDED as unknown as string[]);
   const file = path.join(root, IGNORE_FILE);
-  if (existsSync(file)) rules.add(await readFile(file, 'utf8'));
+  if (!existsSync(file)) return rules;
+  if (!statSync(file).isFile()) throw new UserInputError(`${file} is not a file; ${IGNORE_FILE} holds gitignore lines: remove the folder, or make it a file`);
+  rules.add(await readFile(file, 'utf8'));
   return rules;
 }
 
@@ -183,7 +185,7 @@ export async function syncHosts(project: Project, planned: { request: SyncReques
         const base = { host: h.name, localDir, remoteDir: request.remoteDir };
         const fail = (code: number, stderr: string): SyncOutcome => {
           const error = rsyncFailure(code, stderr);
-          progress.host(h.name, error);
+          progress.host(h.name, error, 'failed');
           return { ...base, files: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, changes: [], unreachable: code === 255, error };
         };
         let paths = sendList;
@@ -198,7 +200,7 @@ export async function syncHosts(project: Project, planned: { request: SyncReques
         if (run.code !== 0) return fail(run.code, run.stderr);
         const stats = parseRsyncStats(run.stdout);
         const changes = run.stdout.split('\n').filter((l) => l.startsWith(ITEM_MARK)).map((l) => l.slice(ITEM_MARK.length));
-        progress.host(h.name, `${request.dry ? 'would move' : 'moved'} ${stats.files} files, ${stats.bytes} bytes`);
+        progress.host(h.name, `${request.dry ? 'would move' : 'moved'} ${stats.files} files, ${stats.bytes} bytes`, 'ok');
         return { ...base, ...stats, changes, unreachable: false };
       }),
     ),

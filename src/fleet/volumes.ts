@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { OperationRefusedError, UserInputError } from '../core/errors.js';
 import { loadProvider } from '../providers/index.js';
+import { VOLUME_PROVIDERS } from '../providers/registry.js';
 import type { Provider, ProviderContext } from '../providers/types.js';
 import type { HostRecord, State, VolumeRecord } from '../state/schema.js';
 import type { HostVolume } from './cluster.js';
@@ -36,7 +37,7 @@ function checkName(name: string): void {
 async function volumeProvider(name: string): Promise<Provider & Required<Pick<Provider, 'createVolume' | 'deleteVolume' | 'attachVolume'>>> {
   const provider = await loadProvider(name);
   if (!provider.createVolume || !provider.deleteVolume || !provider.attachVolume) {
-    throw new UserInputError(`the ${name} provider has no volumes; use --provider local or ec2`);
+    throw new UserInputError(`the ${name} provider has no volumes; use --provider ${VOLUME_PROVIDERS.join(', ')}`);
   }
   return provider as never;
 }
@@ -128,7 +129,7 @@ export async function attachAtAcquire(volume: { name: string; mountPoint: string
     });
     throw err;
   }
-  ctx.progress.host(host.name, `volume ${volume.name} at ${volume.mountPoint}`);
+  ctx.progress.host(host.name, `volume ${volume.name} at ${volume.mountPoint}`, 'ok');
   return attached;
 }
 

@@ -78,7 +78,8 @@ export function checkCudaCompatible(imageNeeds: ImageCudaNeed | undefined, hosts
     throw new PccError(`the image needs CUDA ${imageNeeds.cuda} (${imageNeeds.from}) but no matching host has a known CUDA version; run pcc setup on the GPU hosts`);
   }
   const best = known.reduce((a, b) => (compareCuda(b.cuda, a.cuda) > 0 ? b : a));
-  const each = known.map((h) => `${h.name}: driver ${h.driverVersion ?? '?'}, CUDA ${h.cuda}`).join('; ');
+  // A swarm node's `pcc.cuda` label carries the CUDA alone, not the driver's version.
+  const each = known.map((h) => `${h.name}: ${h.driverVersion ? `driver ${h.driverVersion}, ` : ''}CUDA ${h.cuda}`).join('; ');
   throw new PccError(
     `the image needs CUDA ${imageNeeds.cuda} (${imageNeeds.from}) but the newest any matching host supports is ${best.cuda} (${each}); use an image built for CUDA ${best.cuda} or older, or a host with a newer driver`,
   );

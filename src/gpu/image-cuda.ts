@@ -22,11 +22,16 @@ export async function registryImageCuda(
   registry: RegistryTarget,
   name: string,
   reference: string,
-  architecture = 'amd64',
-  timeoutMs = 5_000,
+  options: {
+    architecture?: string;
+    timeoutMs?: number;
+    /** The registry as messages name it, where `registry.host` is a tunnel's local end. */
+    shownAs?: string;
+  } = {},
 ): Promise<ImageCudaNeed | undefined> {
+  const { architecture = 'amd64', timeoutMs = 5_000 } = options;
   const base = `${registry.plainHttp ? 'http' : 'https'}://${registry.host}/v2/${name}`;
-  const image = `${registry.host}/${name}:${reference}`;
+  const image = `${options.shownAs ?? registry.host}/${name}${reference.includes(':') ? '@' : ':'}${reference}`;
   const get = async <T>(url: string, accept: string): Promise<T> => {
     let res: Response;
     try {

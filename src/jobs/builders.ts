@@ -9,8 +9,34 @@ import type { JobSpec } from './spec.js';
 /** Label that marks a service as a pcc job; its value is the job name. */
 export const JOB_LABEL = 'pcc.job';
 export const JOB_IMAGE_LABEL = 'pcc.job.image';
-/** Where the reaper notes the nodes it removed, so `job ls` can still name the host of a lost task. */
+/**
+ * Where every removal of a node by pcc (the reaper's, release's and
+ * destroy's) notes `id host time`, so `job ls` can still name the host of a
+ * task lost with it: swarm forgets the node and keeps only its id.
+ */
 export const LOST_NODES_FILE = '/var/lib/pcc/lost-nodes';
+
+/**
+ * Removes the swarm nodes that advertise one of `hosts`' overlay addresses
+ * (release and destroy, on the manager) and notes each in LOST_NODES_FILE.
+ * Prints each removed address. Names and addresses are pcc's own (letters,
+ * digits, dashes and dots), so they go into the case patterns as they are.
+ */
+export function forgetNodesScript(hosts: readonly { name: string; address: string }[]): string {
+  return [
+    `mkdir -p ${LOST_NODES_FILE.replace(/\/[^/]+$/, '')}`,
+    'for id in $(docker node ls -q 2>/dev/null); do',
+    `  addr=$(docker node inspect --format '{{.Status.Addr}}' "$id")`,
+    '  case "$addr" in',
+    ...hosts.map((h) => `    ${h.address}) host=${h.name};;`),
+    '    *) continue;;',
+    '  esac',
+    '  docker node rm --force "$id" >/dev/null || continue',
+    `  echo "$id $host $(date +%s)" >> ${LOST_NODES_FILE}`,
+    '  echo "$addr"',
+    'done',
+  ].join('\n');
+}
 
 /**
  * Replicated-job tasks get slots 0..N-1, but swarm's template renders

@@ -5,7 +5,10 @@ import type { Project } from '../core/project.js';
 import { CONTROLLER, SWARM_NETWORK } from '../fleet/cluster.js';
 import { connectorFor } from '../fleet/connect.js';
 import { discoverImages } from '../images/discover.js';
-import { isPlainHttpHost } from '../images/registry.js';
+import { registryImageCuda } from '../gpu/image-cuda.js';
+import type { ImageCudaNeed } from '../gpu/cuda.js';
+import { isPlainHttpHost, splitHostPort } from '../images/registry.js';
+import { openTunnel } from '../remote/tunnel.js';
 import type { Connection } from '../remote/connection.js';
 import { quote, renderCommand, type Command } from '../remote/shell.js';
 import type { Settings } from '../settings/load.js';
@@ -13,9 +16,11 @@ import type { State } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
 import { manifestInspect, NOT_A_SWARM_MANAGER, serviceCreate, serviceLogs, serviceRemove, swarmSnapshot } from './builders.js';
 import { resolveJobImage } from './image.js';
-import { checkGpus, placementFor } from './placement.js';
+import { cudaPlacement, inRegistry } from './cuda-check.js';
+import { checkGpus, placementFor, type Placement } from './placement.js';
+import { unsharedProjectWarning } from './project-share.js';
 import { checkJobRequest, defaultJobName, type JobRequest, type JobSpec } from './spec.js';
-import { parseSnapshot, viewJob, type JobView, type SwarmSnapshot } from './swarm-view.js';
+import { nameTakenMessage, parseSnapshot, viewJob, type JobView, type SwarmSnapshot } from './swarm-view.js';
 
 /** The controller runs, but no swarm is formed there yet. */
 /** The controller manages no swarm yet: the fix is pcc setup. */
@@ -81,6 +86,22 @@ export class Manager {
     };
   }
 
+  /**
+   * The CUDA an image in the project's registry needs, from its config (no
+   * pull). The registry listens on the overlay, so a plain-HTTP one is read
+   * through this connection to the manager, as pcc build pushes.
+   */
+  async imageCuda(registryHost: string, name: string, reference: string): Promise<ImageCudaNeed | undefined> {
+    if (!isPlainHttpHost(registryHost)) return registryImageCuda({ host: registryHost, source: 'REGISTRY_HOST', plainHttp: false }, name, reference);
+    const { hostname, port } = splitHostPort(registryHost);
+    const tunnel = await openTunnel(this.conn, hostname, port ?? 5000);
+    try {
+      return await registryImageCuda({ host: tunnel.local, source: `the registry, through SSH to ${CONTROLLER}`, plainHttp: true }, name, reference, { shownAs: registryHost });
+    } finally {
+      await tunnel.close();
+    }
+  }
+
   async snapshot(job?: string): Promise<SwarmSnapshot> {
     const r = await this.run(swarmSnapshot(job));
     if (r.code !== 0) {
@@ -124,15 +145,23 @@ export interface Submitted {
  * Everything that can be refused is checked before `service create`: flags,
  * name in use, the pattern, GPUs, the image. Then one create, and pcc is done.
  */
-export async function submitJob(request: JobRequest, ctx: JobContext, manager: Manager): Promise<Submitted> {
+export async function submitJob(
+  request: JobRequest,
+  ctx: JobContext,
+  manager: Manager,
+  /** What the user should know before the job runs on without pcc. */
+  warn: (message: string) => void,
+): Promise<Submitted> {
   checkJobRequest(request);
   const snapshot = await manager.snapshot();
   const name = request.name ?? defaultJobName(request.image);
   const taken = snapshot.jobs.find((j) => j.name === name);
-  if (taken) throw new PccError(`--name ${name}: a job of that name exists already; pcc job rm ${name}, or choose another name`);
+  // The rerun of a job run that was cut off finds its own job: the message says to follow it (see nameTakenMessage).
+  if (taken) throw new PccError(nameTakenMessage(viewJob(taken, snapshot), request.image));
   const placement = placementFor(request.on, Object.values(manager.state.hosts), snapshot.nodes);
   checkGpus(request.gpus, placement, snapshot.nodes);
-  // Seam for the gpu branch's driver/CUDA check: it would refuse an image whose CUDA the placed hosts' drivers cannot run.
+  const unshared = unsharedProjectWarning(request.command, placement.nodes);
+  if (unshared) warn(unshared);
   const { folders } = discoverImages(ctx.project.dockerDir, ctx.project.root);
   const registryHost = registryHostOf(ctx, manager.state);
   const image = resolveJobImage(request.image, folders, manager.state, registryHost);
@@ -144,6 +173,8 @@ export async function submitJob(request: JobRequest, ctx: JobContext, manager: M
       throw new PccError(`image ${request.image}: ${CONTROLLER} cannot find it in its registry (${why}); check the name, or pcc build`);
     }
   }
+  const excluded = request.gpus ? await checkCuda(request.gpus, request.image, image.ref, registryHost, placement, manager, warn) : [];
+  const constraints = [...placement.constraints, ...excluded.map((h) => `node.labels.pcc.host!=${h}`)];
   const spec: JobSpec = {
     name,
     imageAsGiven: request.image,
@@ -152,7 +183,7 @@ export async function submitJob(request: JobRequest, ctx: JobContext, manager: M
     replicas: request.replicas,
     parallel: Math.min(request.parallel ?? request.replicas, request.replicas),
     retries: request.retries,
-    constraints: placement.constraints,
+    constraints,
     gpus: request.gpus,
     cpus: request.cpus,
     memory: request.memory,
@@ -163,7 +194,36 @@ export async function submitJob(request: JobRequest, ctx: JobContext, manager: M
   if (created.code !== 0) {
     throw new PccError(`job ${name}: swarm refused it: ${created.stderr.trim().split('\n').at(-1) ?? `exit ${created.code}`}`);
   }
-  return { spec, serviceId: created.stdout.trim(), hosts: placement.nodes.map((n) => n.host).sort() };
+  return { spec, serviceId: created.stdout.trim(), hosts: placement.nodes.map((n) => n.host).filter((h) => !excluded.includes(h)).sort() };
+}
+
+/**
+ * The driver/CUDA check (src/gpu/cuda.ts): an image whose CUDA is newer than
+ * every GPU host's driver runs (their `pcc.cuda` labels) is refused with the
+ * numbers, before anything is submitted; hosts whose driver is too old for it
+ * are left out while others run it. Returns the hosts left out. An image of
+ * another registry is not read (pcc reaches only the project's).
+ */
+async function checkCuda(
+  gpus: number,
+  asGiven: string,
+  ref: string,
+  registryHost: string,
+  placement: Placement,
+  manager: Manager,
+  warn: (message: string) => void,
+): Promise<string[]> {
+  const where = inRegistry(ref, registryHost);
+  if (!where) {
+    warn(`image ${asGiven} is not in the project's registry (${registryHost}), so its CUDA is not checked against the GPU hosts' drivers`);
+    return [];
+  }
+  const need = await manager.imageCuda(registryHost, where.name, where.reference);
+  const { excluded } = cudaPlacement(gpus, placement, need);
+  if (excluded.length > 0) {
+    warn(`image ${asGiven} needs CUDA ${need!.cuda} (${need!.from}): it will not run on ${excluded.join(', ')}, whose driver supports an older CUDA or one setup has not read`);
+  }
+  return excluded;
 }
 
 export async function listJobs(manager: Manager, name?: string): Promise<JobView[]> {

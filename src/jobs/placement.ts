@@ -1,6 +1,7 @@
 import { PccError } from '../core/errors.js';
 import { CONTROLLER, CONTROLLER_GROUP } from '../fleet/cluster.js';
 import { parsePattern, selectHosts } from '../inventory/pattern.js';
+import { quote } from '../remote/shell.js';
 import type { HostRecord } from '../state/schema.js';
 import type { SwarmNode } from './swarm-view.js';
 
@@ -29,7 +30,7 @@ export function placementFor(pattern: string | undefined, hosts: readonly HostRe
   const usable = nodes.filter((n) => selected.has(n.host));
   if (usable.length === 0) {
     const which = [...selected].sort().join(', ') || 'only the controller';
-    throw new PccError(`--on ${asked}: matches ${which}, but none of them is in the swarm; run pcc setup ${pattern ?? 'all'} first`);
+    throw new PccError(`--on ${asked}: matches ${which}, but none of them is in the swarm; run pcc setup ${quote(pattern ?? 'all')} first`);
   }
   const byLabels = labelConstraints(asked, hosts, namesController);
   if (byLabels && sameNodes(matching(byLabels, nodes), usable)) return { constraints: byLabels, nodes: usable };

@@ -26,10 +26,11 @@ export function reaperScript(graceSeconds = REAPER_GRACE_S): string {
     `  if [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ]; then`,
     '    now=$(date +%s)',
     '    for id in $(docker node ls -q --filter role=worker 2>/dev/null); do',
-    `      set -- $(docker node inspect --format '{{.Status.State}} {{.UpdatedAt.Unix}} {{index .Spec.Labels "pcc.host"}}' "$id" 2>/dev/null)`,
+    // The host: its pcc.host label, else its hostname (a node not labelled yet), never the bare id.
+    `      set -- $(docker node inspect --format '{{.Status.State}} {{.UpdatedAt.Unix}} {{.Description.Hostname}} {{index .Spec.Labels "pcc.host"}}' "$id" 2>/dev/null)`,
     '      [ "$1" = down ] && [ $((now - $2)) -ge "$grace" ] || continue',
     `      docker node ps --format '{{.CurrentState}}' "$id" 2>/dev/null | grep -qE '^(Assigned|Accepted|Preparing|Starting|Running)' || continue`,
-    `      echo "$id \${3:-$id} $now" >> ${LOST_NODES_FILE}`,
+    `      echo "$id \${4:-\${3:-$id}} $now" >> ${LOST_NODES_FILE}`,
     '      docker node rm --force "$id" >/dev/null',
     '    done',
     '  fi',

@@ -267,6 +267,28 @@ export function viewJob(job: SwarmJob, snapshot: SwarmSnapshot): JobView {
   };
 }
 
+/** `3 done, 1 running, 0 failed, 0 pending` (and lost, when any): a job's tasks in one line. */
+export function taskCounts(v: JobView): string {
+  const c = v.counts;
+  return `${c.done} done, ${c.running} running, ${c.failed} failed, ${c.pending} pending${c.lost ? `, ${c.lost} lost` : ''}`;
+}
+
+/**
+ * Why `job run` refuses a name a job already has, and what to do. A job of
+ * the same image that has not finished is most likely this very run, cut off
+ * after swarm took it (Ctrl-C, a killed pcc, a lost terminal): it runs on, so
+ * the way on is to follow it. One that finished is kept, with its logs, until
+ * it is removed.
+ */
+export function nameTakenMessage(view: JobView, image: string): string {
+  const { name } = view;
+  if (view.image !== image) return `--name ${name}: a job of that name exists already (of ${view.image}); pcc job rm ${name}, or choose another name`;
+  if (!view.finished) {
+    return `job ${name} of ${image} was submitted already and runs on (${taskCounts(view)}); follow it with pcc job wait ${name}, or stop it with pcc job rm ${name} --yes to run it anew`;
+  }
+  return `job ${name} of ${image} has run already (${taskCounts(view)}); see pcc job logs ${name}, and pcc job rm ${name} to run it again`;
+}
+
 /** What happened to tasks whose host went away, one line per host, for `job ls` and `job wait`. */
 export function lostSummary(view: JobView): string[] {
   const perHost = new Map<string, number>();

@@ -5,6 +5,7 @@ import { unitState } from '../facts/systemd-unit.js';
 import { SYSTEM, type Operation } from '../ops/operation.js';
 import { cmd } from '../remote/shell.js';
 import { service } from '../ops/systemd.js';
+import { overlayGuardOps } from './guard.js';
 import { meshPeers } from './mesh.js';
 import type { OverlayBackend, OverlayNode, OverlayPlan } from './overlay.js';
 
@@ -90,16 +91,18 @@ export function forwardingOps(): Operation[] {
 
 /**
  * wg-quick uses the kernel module where there is one and falls back to
- * wireguard-go by itself where there is not.
+ * wireguard-go by itself where there is not. Every member gets the overlay
+ * guard (./guard.ts) first, so the rules hold before the interface is up.
  */
 export function wireguardBackend(): OverlayBackend {
   const ops = (content: string): Operation[] => {
     const config = file(CONFIG, { content, mode: '0600' });
     return [config, service(UNIT), reloadAfter(config)];
   };
+  const guard = (plan: OverlayPlan) => overlayGuardOps(plan.subnet, WG_INTERFACE);
   return {
     name: 'wireguard',
-    hubOps: (plan) => [...forwardingOps(), ...ops(renderConfig(plan.hub, plan))],
-    peerOps: (node, plan) => ops(renderConfig(node, plan)),
+    hubOps: (plan) => [...guard(plan), ...forwardingOps(), ...ops(renderConfig(plan.hub, plan))],
+    peerOps: (node, plan) => [...guard(plan), ...ops(renderConfig(node, plan))],
   };
 }

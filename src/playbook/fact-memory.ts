@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
+import { holdsSecret } from '../core/secrets.js';
 import type { Fact, FactGroup } from '../facts/fact.js';
 import { FILE_STATES } from '../facts/files.js';
 
@@ -86,7 +87,8 @@ export function fileFactMemory(dir: string, playbook: string, host: string): Hos
       }
     },
     async remember(facts) {
-      const text = JSON.stringify(facts);
+      // A fact whose script carries a secret (a guard that greps for a password) is read afresh each run rather than kept on disk.
+      const text = JSON.stringify(facts.filter((f) => !holdsSecret(f.key) && !holdsSecret(f.script)));
       if (text === loaded) return;
       await writeOwnedFile(file, text, { mode: 0o600, durable: false });
     },

@@ -1,4 +1,5 @@
 import { errorMessage, HostFailedError, UnreachableError } from '../core/errors.js';
+import { redactDiff } from '../core/secrets.js';
 import type { Fact } from '../facts/fact.js';
 import type { Change, Operation } from '../ops/operation.js';
 import type { RemoteShell } from '../remote/remote-shell.js';
@@ -164,7 +165,9 @@ export class HostRun<I> {
       this.results.push({ name: op.name, status: 'ok' });
       return;
     }
-    const result: OpResult = { name: op.name, status: 'changed', summary: change.summary, diff: this.options.dry ? change.diff?.() : undefined };
+    const diff = this.options.dry ? change.diff?.() : undefined;
+    // A file holding a secret: its diff says which line changes, not to what, whoever reads the result.
+    const result: OpResult = { name: op.name, status: 'changed', summary: change.summary, diff: diff === undefined ? undefined : redactDiff(diff) };
     this.results.push(result);
     this.planned.push({ op, change, result });
     this.changedOps.add(op);

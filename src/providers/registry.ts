@@ -26,6 +26,10 @@ export interface ProviderEntry {
   settingsHeader?: string;
   /** Its hosts cost money by the hour (a host whose state cannot be read then has an unknown price). */
   costsMoney?: boolean;
+  /** Keeps data volumes (`pcc volume create --provider`, `acquire --volume`). */
+  volumes?: boolean;
+  /** Finds a project's hosts again by their tags after `.pcc/` was lost (`pcc adopt`, and `pcc status` without state). */
+  adopt?: boolean;
   /** The provider's own acquire flags: only its acquire takes them. */
   acquireOptions: readonly AcquireOption[];
   /** The provider's own save flags. */
@@ -38,6 +42,7 @@ export const PROVIDERS = [
     name: 'local',
     controller: true,
     compute: true,
+    volumes: true,
     settingsPrefix: 'LOCAL_',
     settingsHeader: `Local hosts on this Linux machine (pcc acquire local, save local, destroy local,
 status; pcc init --provider local for the controller). Each host is a
@@ -73,6 +78,8 @@ controller's folders (macOS has one; on Debian/Ubuntu: apt-get install nfs-kerne
     name: 'ec2',
     controller: false,
     compute: true,
+    volumes: true,
+    adopt: true,
     costsMoney: true,
     settingsPrefix: 'EC2_',
     settingsHeader: `Amazon EC2 hosts (pcc acquire ec2, save ec2, destroy ec2, status).
@@ -97,6 +104,18 @@ the missing ones. Every resource is tagged with the project, which is how
     load: async (): Promise<Provider<any>> => (await import('./ec2/index.js')).ec2Provider,
   },
   {
+    name: 'vm',
+    controller: false,
+    compute: true,
+    volumes: true,
+    // No settings file yet: its settings (src/providers/vm/settings.ts) wait for providers to own their slice.
+    acquireOptions: [
+      { flag: 'site', type: 'string', choices: ['home', 'cloud'], describe: 'home (behind the NAT, the default) or cloud (the simulated internet)' },
+    ],
+    saveOptions: [],
+    load: async (): Promise<Provider<any>> => (await import('./vm/index.js')).vmProvider,
+  },
+  {
     name: 'static',
     controller: false,
     compute: false,
@@ -111,6 +130,8 @@ export type ProviderName = (typeof PROVIDERS)[number]['name'];
 export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name) as [ProviderName, ...ProviderName[]];
 export const COMPUTE_PROVIDERS = PROVIDERS.filter((p) => p.compute).map((p) => p.name);
 export const CONTROLLER_PROVIDERS = PROVIDERS.filter((p) => p.controller).map((p) => p.name);
+export const VOLUME_PROVIDERS = (PROVIDERS as readonly ProviderEntry[]).filter((p) => p.volumes).map((p) => p.name as ProviderName);
+export const ADOPT_PROVIDERS = (PROVIDERS as readonly ProviderEntry[]).filter((p) => p.adopt).map((p) => p.name as ProviderName);
 
 export function providerEntry(name: string): ProviderEntry | undefined {
   return (PROVIDERS as readonly ProviderEntry[]).find((p) => p.name === name);

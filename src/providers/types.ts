@@ -1,13 +1,35 @@
 import type { BlockDeviceMatch } from '../facts/block-device.js';
-import type { ListedHost, Spec } from '../fleet/reconcile.js';
 import type { Progress } from '../core/progress.js';
 import type { Project } from '../core/project.js';
 import type { Settings } from '../settings/load.js';
 import type { HostRecord, VolumeRecord } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
+import type { ProviderName } from './registry.js';
+
+/** One host as its provider sees it now. */
+export interface ListedHost {
+  name: string;
+  role: 'compute' | 'controller';
+  /** The spec it was made from (`cpu`, `gpu`, an EC2 request hash): hosts of one spec are interchangeable. */
+  spec: string;
+  /** `running` (or on its way there), `stopped` (saved, halted, crashed: can start again). */
+  state: 'running' | 'stopped';
+  /**
+   * Stopped but not put away: what only a running host needs is still there
+   * (a save killed between its power-offs, or a crash). `save` finishes it.
+   */
+  unsaved?: boolean;
+}
+
+/** What a provider makes on `create`: the key that `list` reports, and a label for people. */
+export interface Spec<Detail = unknown> {
+  key: string;
+  label: string;
+  /** The provider's own, typed details (instance type, AMI, ...). */
+  detail: Detail;
+}
 
 export type { ProviderName } from './registry.js';
-import type { ProviderName } from './registry.js';
 
 export interface ProviderContext {
   readonly project: Project;
@@ -27,7 +49,6 @@ export interface AcquireRequest {
   ami?: string;
   /** Where the hosts sit (local: `home` behind the NAT, or `cloud`, the simulated internet). */
   site?: string;
-  /** `pcc resume`: bring back saved hosts, create none. */
   /** `--volume NAME[:/data]`: the volume attaches to the host this acquire brings up (see fleet/volumes.ts). */
   volume?: { name: string; mountPoint: string };
   /** Wait until the hosts answer on SSH (providers report the address; the core probes). */
@@ -39,6 +60,18 @@ export interface SaveRequest {
   snapshot?: boolean;
   /** vagrant: halt instead of suspend. */
   halt?: boolean;
+}
+
+/** An hourly price in USD (undefined: none known) and where it comes from, with its date (`pcc's shipped us-east-1 table of 2026-11-22`). */
+export interface HourlyPrice {
+  usdPerHour: number | undefined;
+  source?: string;
+}
+
+/** How long a host may take to boot, and what to change when that was not enough. */
+export interface BootWait {
+  seconds: number;
+  fix: string;
 }
 
 /** Live view of one host, for `pcc status`. */
@@ -96,12 +129,20 @@ export interface Provider<Detail = unknown> {
   status(ctx: ProviderContext): Promise<HostStatus[]>;
   /**
    * What one more host of the spec costs per hour while it runs, in USD (0
-   * for hosts that cost nothing); undefined where no price is known. The
-   * spend cap (PCC_MAX_USD_PER_HOUR) asks it before anything is created.
+   * for hosts that cost nothing; undefined where no price is known), and
+   * where that figure comes from, with its date. The spend cap
+   * (PCC_MAX_USD_PER_HOUR) and the price acquire shows before it launches
+   * ask it before anything is created.
    */
-  priceOf?(spec: Spec<Detail>, ctx: ProviderContext): Promise<number | undefined>;
+  priceOf?(spec: Spec<Detail>, ctx: ProviderContext): Promise<HourlyPrice>;
   /** What a stopped host costs per hour once it runs again, as `priceOf` says for a spec; the spend cap asks it before a resume starts anything. */
   priceOfHost?(host: HostRecord, ctx: ProviderContext): Promise<number | undefined>;
+  /**
+   * How long a host just created or started may take until it answers, where
+   * that can be longer than the connection's own retries (EC2:
+   * EC2_SSH_WAIT_S, else by image). The core keeps trying that long.
+   */
+  bootWait?(host: HostRecord, ctx: ProviderContext): BootWait;
   /** Project-wide storage that costs money without a host (EC2: the project's AMIs and their snapshots). */
   storageCosts?(ctx: ProviderContext): Promise<StorageCost[]>;
   /**

@@ -12,7 +12,8 @@ export interface HostKeyStore {
 
 export type Connector = (host: HostRecord) => Promise<Connection>;
 
-export function createConnector(project: Project, settings: Settings, keys: HostKeyStore, options: { preamble?: string } = {}): Connector {
+/** `preamble`: the line every session and command runs first, for the host's login user (see Connection's option). */
+export function createConnector(project: Project, settings: Settings, keys: HostKeyStore, options: { preamble?: (user: string) => string } = {}): Connector {
   return async (host) => {
     let seen: { type: string; b64: string; verdict: 'known' | 'new' | 'changed' } | undefined;
     const conn = await Connection.open(
@@ -21,7 +22,7 @@ export function createConnector(project: Project, settings: Settings, keys: Host
         home: project.home,
         timeoutMs: settings.values.PCC_CONNECT_TIMEOUT_MS,
         retries: settings.values.PCC_CONNECT_RETRIES,
-        ...(options.preamble ? { preamble: options.preamble } : {}),
+        ...(options.preamble ? { preamble: options.preamble(host.user) } : {}),
         verifyHostKey: (_endpoint, blob) => {
           const type = keyTypeOf(blob);
           const b64 = blob.toString('base64');

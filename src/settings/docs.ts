@@ -51,10 +51,14 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
     doc: "The spend cap, in USD per hour: an acquire or resume that would take this project's running hosts above it is refused before anything is created or started, as is one where a price is unknown. Local and Vagrant hosts cost 0. Unset: no cap.",
     example: '1.50',
   },
+  PCC_CONFIRM_USD_PER_HOUR: {
+    file: 'pcc',
+    doc: "Before it launches anything, acquire shows what the new hosts cost per hour and what the project will then cost (as pcc status prices them). When that new total is above this many USD per hour (or unknown), it asks on a terminal, and without one it needs --yes (exit 2, nothing launched). 0: ask before any paid host. Local and Vagrant hosts cost 0 and never ask.",
+  },
   PCC_AUTOSTOP_CHECK_S: { file: 'pcc', doc: 'How often, in seconds, the autostop agent on a host (pcc autostop) checks whether the host is idle.' },
   PCC_AUTOSTOP_LOAD_PER_CPU: {
     file: 'pcc',
-    doc: "The autostop agent counts a host busy while its 1-minute load average is above this value times the host's CPU count.",
+    doc: "The autostop agent counts a host busy while its CPU use is above this value times the host's CPU count: its 1-minute load average where it has its own kernel (EC2, Vagrant); on a local host, which shares this machine's kernel and load, the CPUs its own cgroup kept busy since the last check.",
   },
   REGISTRY_HOST: {
     file: 'pcc',
@@ -87,7 +91,7 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
   },
   LOCAL_BRIDGE: {
     file: 'local',
-    doc: "The bridge in this machine's namespace (at most 15 characters). By default pcc-<subnet in hex>, e.g. pcc-0ad50000, so two subnets never share one.",
+    doc: "The home bridge in this machine's namespace (at most 15 characters). By default pcc-<the project id's first 10 digits>, e.g. pcc-0123456789, so two projects never share one.",
     example: 'pcc-br0',
   },
 
@@ -128,6 +132,11 @@ const docs: Record<keyof SettingsValues, SettingDoc> = {
     example: 'core',
   },
   EC2_ROOT_VOLUME_GB: { file: 'ec2', doc: "Root volume size in GiB (never less than the image's own)." },
+  EC2_SSH_WAIT_S: {
+    file: 'ec2',
+    doc: 'How long acquire, resume and setup wait for a new or started host to answer on SSH, in seconds; pcc tries again every few seconds, says what it still waits for, and stops at the first answer. Unset: 600 for GPU hosts (a Flatcar GPU host fetches the NVIDIA driver sysexts at first boot; the Deep Learning AMI reads its large image lazily as it boots) and 300 for CPU hosts (Flatcar boots in about a minute; the rest is margin for a slow launch).',
+    example: '900',
+  },
 
   AWS_ACCESS_KEY_ID: { file: 'private', doc: 'AWS access key id.', example: 'AKIA...' },
   AWS_SECRET_ACCESS_KEY: { file: 'private', doc: 'AWS secret access key.', example: '...' },

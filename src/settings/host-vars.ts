@@ -3,6 +3,8 @@ import path from 'node:path';
 import { PccError } from '../core/errors.js';
 import { readIfExists, writeOwnedFile } from '../core/files.js';
 import type { Project } from '../core/project.js';
+import { noteSecret, secretLookingName } from '../core/secrets.js';
+import { hostGroups } from '../inventory/groups.js';
 import type { HostRecord } from '../state/schema.js';
 import { parseDotenvStrict, readDotenvFile, type DotenvEntry } from './dotenv-file.js';
 import { checkVariableKey, type Settings } from './load.js';
@@ -60,7 +62,7 @@ export function hostVarsResolver(project: Project, settings: Pick<Settings, 'var
     const own = read('hosts', host.name);
     const settled = new Set(own.entries.map((e) => e.key));
     const byGroup: Record<string, { value: string; where: string }> = {};
-    const groups = [...new Set([host.provider, ...host.groups])].filter((g) => g !== 'all').sort();
+    const groups = [...new Set(hostGroups(host))].filter((g) => g !== 'all').sort();
     for (const g of groups) {
       const from = read('groups', g);
       for (const e of from.entries) {
@@ -81,6 +83,8 @@ export function hostVarsResolver(project: Project, settings: Pick<Settings, 'var
       vars[k] = v;
       origin[k] = '--var';
     }
+    // Whatever pcc prints after this (diffs, scripts, errors) hides them.
+    for (const [k, v] of Object.entries(vars)) if (isSecretVar(k, origin[k])) noteSecret(v);
     return { vars, origin };
   };
 }
@@ -100,7 +104,7 @@ export function parseVarFlags(flags: readonly string[] | undefined, flag = '--va
 /** Variables whose values are never printed: anything from config/.private, and names that say secret. */
 export function isSecretVar(key: string, origin: string | undefined): boolean {
   if (origin?.startsWith('config/.private')) return true;
-  return /pass(word|wd|phrase)?($|_)|secret|token|credential|api_?key|(^|_)private_key$/i.test(key);
+  return secretLookingName(key);
 }
 
 /** The variables that may leave pcc (an exported inventory), and the names of those that may not. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
+import { noteSecret, secretLookingName } from '../core/secrets.js';
 import { readDotenvFile } from './dotenv-file.js';
 import { reservedPrefixes, secretKeys, settingsSchema, type SettingsValues } from './schema.js';
 
@@ -43,6 +44,8 @@ export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.
         throw new PccError(`${rel}:${line}: ${key} is already set in ${earlier}; keep it in one file only`);
       }
       const isSetting = key in known;
+      // Never printed: every value of config/.private, and variables whose name says secret.
+      if (base === PRIVATE_FILE || (!isSetting && secretLookingName(key))) noteSecret(value);
       if (base === VARS_FILE || (base === PRIVATE_FILE && !isSetting)) {
         checkVariableKey(key, `${rel}:${line}`);
         vars[key] = value;
@@ -72,6 +75,11 @@ export function loadSettings(project: Project, env: NodeJS.ProcessEnv = process.
     throw new PccError(`${where}: ${key}=${shown} is invalid: ${issue.message}; fix the value or remove the line for the default`);
   }
   const values = result.data;
+  // The secret settings from the environment too.
+  for (const key of secretKeys) {
+    const value = (values as Record<string, unknown>)[key];
+    if (typeof value === 'string') noteSecret(value);
+  }
   if (origin.EC2_REGION === undefined) {
     const fallback = awsRegion(values, env);
     if (fallback) {

@@ -32,6 +32,11 @@ export const settingsSchema = z.object({
     (v: unknown) => (v === '' ? undefined : v),
     z.optional(z.coerce.number({ error: 'expected a price in USD per hour, such as 1.50' }).check(z.minimum(0, 'expected a price in USD per hour, such as 1.50'))),
   ),
+  /** On a terminal, an acquire that would take the project's hourly price above this asks first. Unset: never asks. */
+  PCC_CONFIRM_USD_PER_HOUR: z.preprocess(
+    (v: unknown) => (v === '' ? undefined : v),
+    z._default(z.coerce.number({ error: 'expected a price in USD per hour, such as 0.50' }).check(z.minimum(0, 'expected a price in USD per hour, such as 0.50')), 0.5),
+  ),
   /** How often the autostop agent on a host checks whether it is idle (seconds). */
   PCC_AUTOSTOP_CHECK_S: z._default(z.coerce.number().check(z.int(), z.minimum(5), z.maximum(3600)), 60),
   /** The autostop agent counts a host busy while its 1-minute load average is above this times its CPU count. */
@@ -85,6 +90,11 @@ export const settingsSchema = z.object({
   EC2_CHECKIP_URL: z._default(z.string().check(z.url()), 'https://checkip.amazonaws.com'),
   EC2_SSH_USER: z.optional(z.string()),
   EC2_ROOT_VOLUME_GB: z._default(positiveInt, 30),
+  /** How long acquire and resume wait for a new or started host to answer on SSH, in seconds. Unset: by image (providers/ec2/boot-wait.ts). */
+  EC2_SSH_WAIT_S: z.preprocess(
+    (v: unknown) => (v === '' ? undefined : v),
+    z.optional(z.coerce.number({ error: 'expected whole seconds, such as 600' }).check(z.int('expected whole seconds, such as 600'), z.minimum(1, 'expected whole seconds, such as 600'))),
+  ),
 
   // Secrets (config/.private only)
   AWS_ACCESS_KEY_ID: z.optional(z.string()),

@@ -76,6 +76,12 @@ const hostRecordShape = z.object({
    * view without UNEXPORTED_DIRS; without it, the provider made that view.
    */
   projectShare: z.optional(z.string()),
+  /**
+   * On a compute host that shares this machine's disk (a local host): its
+   * provider binds the project folder at PROJECT_MOUNT when it boots, so
+   * setup mounts no NFS share there.
+   */
+  projectBound: z.optional(z.boolean()),
   registryStorage: z.optional(z.string()),
   /** `pcc autostop` / `acquire --autostop`: the host powers itself off after this long idle (or without word from pcc for the lease). */
   autostop: z.optional(

@@ -10,7 +10,15 @@ export interface NodeFacts {
   cpuFlags: readonly string[];
   /** Highest CUDA version the host's driver supports, e.g. `12.4`. */
   cuda?: string;
+  /** Whether the host's `/project` is the project folder (the share, or a local host's bind); absent on the controller. */
+  projectShared?: boolean;
 }
+
+/** The highest CUDA the host's driver supports (nvidia-smi's header): `pcc job run --gpus` checks an image's CUDA against it. */
+export const CUDA_LABEL = 'pcc.cuda';
+
+/** `pcc.project=own` marks a host whose `/project` is a folder of its own: `pcc job run` warns before work writes there. */
+export const PROJECT_LABEL = 'pcc.project';
 
 /**
  * The swarm labels of one host, from its record and what setup read on it,
@@ -27,6 +35,7 @@ export function nodeLabels(host: HostRecord, facts: NodeFacts, controller: boole
   const type = host.instanceType;
   if (type) labels['pcc.instance-type'] = type;
   for (const flag of LABELLED_CPU_FLAGS) if (facts.cpuFlags.includes(flag)) labels[`pcc.cpu.${flag}`] = 'true';
-  if (facts.cuda) labels['pcc.cuda'] = facts.cuda;
+  if (facts.cuda) labels[CUDA_LABEL] = facts.cuda;
+  if (facts.projectShared !== undefined) labels[PROJECT_LABEL] = facts.projectShared ? 'shared' : 'own';
   return labels;
 }

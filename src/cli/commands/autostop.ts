@@ -12,6 +12,7 @@ interface Args {
   down: boolean;
   off: boolean;
   dry: boolean;
+  'static-ok': boolean;
 }
 
 /** `--idle 30m [--lease 12h] [--down]`, or `--off`; anything else is a one-line error naming the flag. */
@@ -30,7 +31,7 @@ export function settingFromFlags(args: Pick<Args, 'idle' | 'lease' | 'down' | 'o
 
 export default async function autostopCommand(args: Args, ctx: CliContext): Promise<number> {
   const setting = settingFromFlags(args);
-  const outcome = await autostopPattern(args.pattern, setting, ctx.core({ dry: args.dry }));
+  const outcome = await autostopPattern(args.pattern, setting, ctx.core({ dry: args.dry }), { staticOk: args['static-ok'] });
   if (ctx.json) ctx.emitJson(outcome);
   else {
     for (const h of outcome.hosts) ctx.out(`${h.name}: autostop ${h.autostop ? describeSetting(h.autostop) : 'off'}${args.dry ? ' (dry: nothing recorded)' : ''}`);

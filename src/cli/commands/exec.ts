@@ -29,6 +29,7 @@ export default async function exec(args: Args, ctx: CliContext): Promise<number>
         onLine: ctx.json ? undefined : (host, line) => ctx.out(`${host.padEnd(width)} | ${line}`),
         stdin,
         timeoutMs: timeoutsFrom(settings.values).applyMs,
+        roundTripMs: timeoutsFrom(settings.values).roundTripMs,
       }),
     );
     for (const r of results) {

@@ -1,9 +1,11 @@
 import { UserInputError } from '../../core/errors.js';
 import { naturalCompare } from '../../core/natural-order.js';
+import type { HostKeyLearned } from '../../fleet/host-keys.js';
 import { hostGroups } from '../../inventory/pattern.js';
 import { hostVarsResolver, isSecretVar, parseVarFlags, redactVars, setVarsInFile } from '../../settings/host-vars.js';
 import type { HostRecord } from '../../state/schema.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { table } from '../table.js';
 
 interface Args {
@@ -13,6 +15,8 @@ interface Args {
   key?: string;
   group: string[];
   var?: string[];
+  /** add, import: learn the host keys now (false: `--no-connect`). */
+  connect?: boolean;
 }
 
 export default async function hosts(args: Args, ctx: CliContext): Promise<number> {
@@ -23,10 +27,18 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
     const [{ addStaticHost }, { sshAliasFor }] = await Promise.all([import('../../fleet/static-hosts.js'), import('../../sshconfig/index.js')]);
     const host = await addStaticHost(ctx.core(), { name: args.name, target: args.target, key: args.key, groups: args.group });
     const file = Object.keys(vars).length > 0 ? await setVarsInFile(ctx.project, 'hosts', host.name, vars) : undefined;
-    if (ctx.json) ctx.emitJson(host);
-    else ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})${file ? `, variables in ${file}` : ''}`);
+    const [key] = await learnKeys(ctx, [host], args.connect);
+    if (ctx.json) ctx.emitJson({ ...host, hostKeyLearned: key });
+    else {
+      ctx.out(`added ${host.name} (${host.user}@${host.address}:${host.port})${file ? `, variables in ${file}` : ''}`);
+      (key!.verdict === 'changed' ? ctx.err : ctx.out)(keyLine(key!));
+    }
+    if (key!.verdict === 'changed') return EXIT.unreachable;
     const alias = await sshAliasFor(ctx.project, host.name);
-    ctx.next([alias ? `ssh ${alias}` : `pcc exec ${host.name} -- uptime`, `pcc setup ${host.name}`]);
+    // Until pcc has seen the key, OpenSSH (strict checking against pcc's known_hosts) refuses the alias: pcc's own connection learns it.
+    const learned = key!.verdict === 'new' || key!.verdict === 'known';
+    const first = alias && learned ? ctx.ssh(alias) : ctx.pcc`exec ${host.name} -- uptime`;
+    ctx.next([first, ctx.pcc`setup ${host.name}`]);
     return 0;
   }
   if (args.action === 'rm') {
@@ -41,14 +53,16 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
     if (!args.name) throw new UserInputError('usage: pcc hosts import INVENTORY (an Ansible inventory.ini or inventory.yml)');
     const { importInventory } = await import('../../fleet/import-inventory.js');
     const imported = await importInventory(ctx.core(), args.name);
-    if (ctx.json) ctx.emitJson(imported.map((i) => ({ ...i.host, inventoryName: i.inventoryName })));
+    const keys = await learnKeys(ctx, imported.map((i) => i.host), args.connect);
+    if (ctx.json) ctx.emitJson(imported.map((i, n) => ({ ...i.host, inventoryName: i.inventoryName, hostKeyLearned: keys[n] })));
     else {
-      for (const { host, inventoryName } of imported) {
+      for (const [n, { host, inventoryName }] of imported.entries()) {
         ctx.out(`imported ${host.name}${inventoryName === host.name ? '' : ` (${inventoryName})`}: ${host.user}@${host.address}:${host.port} in ${host.groups.join(',')}`);
+        (keys[n]!.verdict === 'changed' ? ctx.err : ctx.out)(`  ${keyLine(keys[n]!)}`);
       }
       ctx.out(`${imported.length} host(s); variables in config/groups/ and config/hosts/; see pcc hosts show NAME`);
     }
-    return 0;
+    return keys.some((k) => k.verdict === 'changed') ? EXIT.unreachable : 0;
   }
 
   const all = Object.values((await ctx.state().read()).hosts).sort((a, b) => naturalCompare(a.name, b.name));
@@ -87,6 +101,30 @@ export default async function hosts(args: Args, ctx: CliContext): Promise<number
     ),
   );
   return 0;
+}
+
+const LATER = "pcc's first connection to it learns it (pcc exec, pcc setup), and ssh works after that";
+
+/** Trust on first use, at once: see fleet/host-keys.ts. */
+async function learnKeys(ctx: CliContext, added: readonly HostRecord[], connect = true): Promise<HostKeyLearned[]> {
+  if (!connect) return added.map((h) => ({ host: h.name, verdict: 'skipped' }));
+  const { learnHostKeys } = await import('../../fleet/host-keys.js');
+  return learnHostKeys(ctx.project, ctx.settings(), added);
+}
+
+function keyLine(k: HostKeyLearned): string {
+  switch (k.verdict) {
+    case 'new':
+      return `host key of ${k.host}: ${k.type} ${k.fingerprint}, trusted on first use (recorded in pcc's known_hosts)`;
+    case 'known':
+      return `host key of ${k.host}: ${k.type} ${k.fingerprint}, already known`;
+    case 'changed':
+      return `host key of ${k.host}: ${k.type} ${k.fingerprint} is not trusted: ${k.message}`;
+    case 'unreachable':
+      return `host key of ${k.host}: not learned now (${k.message}); ${LATER}`;
+    case 'skipped':
+      return `host key of ${k.host}: not asked for (--no-connect); ${LATER}`;
+  }
 }
 
 function describe(h: HostRecord): [string, string][] {

@@ -10,8 +10,8 @@ export default async function initCommand(args: { provider: 'vagrant' | 'local';
   if (ctx.json) ctx.emitJson(outcome);
   else if (!args.dry) {
     ctx.out(renderRecap(outcome.result));
-    ctx.out(`controller ready: ssh ${(await sshAliasFor(ctx.project, outcome.controller.name)) ?? outcome.controller.name}`);
-    if (!runFailed(outcome.result)) ctx.next([`pcc acquire ${args.provider} --count 1`, `pcc setup ${args.provider}`, `pcc build --on ${outcome.controller.name}`]);
+    ctx.out(`controller ready: ${ctx.ssh((await sshAliasFor(ctx.project, outcome.controller.name)) ?? outcome.controller.name)}`);
+    if (!runFailed(outcome.result)) ctx.next([ctx.pcc`acquire ${args.provider} --count 1`, ctx.pcc`setup ${args.provider}`, ctx.pcc`build --on ${outcome.controller.name}`]);
   }
   return exitCodeForHosts(outcome.result.hosts);
 }

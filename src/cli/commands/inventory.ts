@@ -1,7 +1,9 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserInputError } from '../../core/errors.js';
 import { readIfExists, writeOwnedFile } from '../../core/files.js';
 import { addressKnownHosts, ansibleInventory, pyinfraInventory, type ExportSources } from '../../inventory/export.js';
+import { quote } from '../../remote/shell.js';
 import { hostVarsResolver, withoutSecrets } from '../../settings/host-vars.js';
 import { knownHostsFile } from '../../sshconfig/index.js';
 import { keyPath } from '../../sshconfig/entries.js';
@@ -48,6 +50,11 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   }
   const file = path.resolve(args.pyinfra);
   if (!file.endsWith('.py')) throw new UserInputError(`--pyinfra ${args.pyinfra}: pyinfra imports inventories as Python modules; name the file *.py`);
+  // pcc makes folders only in the project, .pcc/ and ~/.ssh/config.d/pcc/: a missing one here is most likely a typo.
+  const folder = path.dirname(file);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new UserInputError(`--pyinfra ${args.pyinfra}: there is no folder ${folder}; make it first, or write the inventory into one that exists`);
+  }
   const knownHostsByAddress = `${file.slice(0, -3)}.known_hosts`;
   const known = (await readIfExists(sources.knownHosts)) ?? '';
   await writeOwnedFile(knownHostsByAddress, addressKnownHosts(hosts, (name) => keysOf(known, name).trusted), { mode: 0o600 });
@@ -55,6 +62,6 @@ export default async function inventory(args: Args, ctx: CliContext): Promise<nu
   noteSecrets();
   if (ctx.json) ctx.emitJson({ inventory: file, knownHosts: knownHostsByAddress, hosts: hosts.length });
   else ctx.out(`wrote ${path.relative(process.cwd(), file)} (${hosts.length} hosts) and ${path.relative(process.cwd(), knownHostsByAddress)}`);
-  ctx.next([`pyinfra ${path.relative(process.cwd(), file)} exec -- uptime`]);
+  ctx.next([`pyinfra ${quote(path.relative(process.cwd(), file))} exec -- uptime`]);
   return 0;
 }

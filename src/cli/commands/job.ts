@@ -1,6 +1,6 @@
 import { PccError } from '../../core/errors.js';
 import type { JobRequest } from '../../jobs/spec.js';
-import { lostSummary, type JobView } from '../../jobs/swarm-view.js';
+import { lostSummary, taskCounts as counts, type JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
 
@@ -42,12 +42,13 @@ export default async function jobCommand(args: JobArgs, ctx: CliContext): Promis
         env: [args.env ?? []].flat(),
       };
       return withManager(jobCtx, async (m) => {
-        const submitted = await submitJob(request, jobCtx, m);
+        const submitted = await submitJob(request, jobCtx, m, (warning) => ctx.progress().warn(warning));
         const { spec } = submitted;
         if (!args.wait) {
           if (ctx.json) ctx.emitJson({ job: spec.name, image: spec.image, replicas: spec.replicas, parallel: spec.parallel, hosts: submitted.hosts });
           ctx.out(`submitted job ${spec.name}: ${spec.replicas} task${spec.replicas === 1 ? '' : 's'} of ${spec.image}, ${spec.parallel} at once, on ${submitted.hosts.join(', ')}`);
-          ctx.out(`it runs on without pcc; follow it with: pcc job wait ${spec.name}   (or pcc job logs ${spec.name} --follow)`);
+          ctx.out('it runs on without pcc');
+          ctx.next([ctx.pcc`job wait ${spec.name}`, ctx.pcc`job logs ${spec.name} --follow`]);
           return 0;
         }
         ctx.progress().note(`submitted job ${spec.name} on ${submitted.hosts.join(', ')}`);
@@ -94,11 +95,6 @@ export default async function jobCommand(args: JobArgs, ctx: CliContext): Promis
   }
 }
 
-function counts(v: JobView): string {
-  const c = v.counts;
-  return `${c.done} done, ${c.running} running, ${c.failed} failed, ${c.pending} pending${c.lost ? `, ${c.lost} lost` : ''}`;
-}
-
 /** One line per host and one for the job, printed only when they change; quiet under --json. */
 function liveProgress(ctx: CliContext): (v: JobView) => void {
   const started = Date.now();
@@ -114,8 +110,11 @@ function liveProgress(ctx: CliContext): (v: JobView) => void {
     }
     for (const [host, c] of [...perHost].sort(([a], [b]) => a.localeCompare(b))) {
       const line = Object.entries(c).map(([s, n]) => `${n} ${s}`).join(', ');
-      if (last.get(host) !== line) progress.host(host, line);
-      last.set(host, line);
+      // Once the job has finished, a host's line is its last: ✖ where a task failed there, else ✔.
+      const outcome = v.finished ? (c.failed ? 'failed' : 'ok') : undefined;
+      const key = `${line}${outcome ?? ''}`;
+      if (last.get(host) !== key) progress.host(host, line, outcome);
+      last.set(host, key);
     }
     const total = `job ${v.name}: ${counts(v)}`;
     if (last.get('') !== total) progress.note(`${total} (${Math.round((Date.now() - started) / 1000)}s)`);

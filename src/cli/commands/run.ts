@@ -17,7 +17,7 @@ export default async function run(args: { playbook: string; pattern: string; dry
   if (ctx.json) ctx.emitJson(result);
   else {
     ctx.out(renderRecap(result));
-    if (args.dry && !runFailed(result)) ctx.next([`pcc run ${args.playbook} ${args.pattern}`]);
+    if (args.dry && !runFailed(result)) ctx.next([ctx.pcc`run ${args.playbook} ${args.pattern}`]);
   }
   return exitCodeForHosts(result.hosts);
 }

@@ -9,8 +9,8 @@ export default async function setupCommand(args: { pattern: string; dry: boolean
   if (ctx.json) ctx.emitJson(result);
   else {
     ctx.out(renderRecap(result));
-    if (!args.dry && !runFailed(result)) ctx.next([`pcc build --on init`, `pcc exec ${args.pattern} -- docker info`, `pcc run PLAYBOOK.ts ${args.pattern}`]);
-    if (args.dry) ctx.next([`pcc setup ${args.pattern}`]);
+    if (!args.dry && !runFailed(result)) ctx.next([ctx.pcc`build --on init`, ctx.pcc`exec ${args.pattern} -- docker info`, ctx.pcc`run PLAYBOOK.ts ${args.pattern}`]);
+    if (args.dry) ctx.next([ctx.pcc`setup ${args.pattern}`]);
   }
   return exitCodeForHosts(result.hosts);
 }

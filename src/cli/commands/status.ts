@@ -7,9 +7,30 @@ import { status, storageCosts } from '../../fleet/status.js';
 import { EXIT } from '../exit-codes.js';
 import type { JobView } from '../../jobs/swarm-view.js';
 import type { CliContext } from '../context.js';
-import { table } from '../table.js';
+import { fitLine, fitTable, terminalWidth, type Column } from '../table.js';
 
-export default async function statusCommand(_args: unknown, ctx: CliContext): Promise<number> {
+/**
+ * The host table's columns, by what a narrow terminal keeps longest: name
+ * and state always; then what it costs and where it is; the absolute start
+ * time (uptime says it too) and monthly storage go first.
+ */
+const HOST_COLUMNS: Column[] = [
+  { header: 'name' },
+  { header: 'provider', drop: 7 },
+  { header: 'site', drop: 5 },
+  { header: 'state' },
+  { header: 'up since', drop: 1 },
+  { header: 'uptime', drop: 8 },
+  { header: 'address', drop: 10 },
+  { header: 'groups', drop: 3, minWidth: 12 },
+  { header: '$/h', drop: 11 },
+  { header: 'spent', drop: 4 },
+  { header: '$/month', drop: 2 },
+  { header: 'autostop', drop: 6 },
+  { header: 'stops in', drop: 9 },
+];
+
+export default async function statusCommand(args: { wide?: boolean }, ctx: CliContext): Promise<number> {
   const core = ctx.core();
   const listed = await status(core);
   // The autostop agent's own figures where the host runs (one short command each), else its record's setting.
@@ -41,26 +62,28 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
     else ctx.out('nothing runs; start with pcc up, or pcc acquire local|vagrant|ec2');
     return 0;
   }
-  ctx.out(
-    table(
-      ['name', 'provider', 'site', 'state', 'up since', 'uptime', 'address', 'groups', '$/h', 'spent', '$/month', 'autostop', 'stops in'],
-      rows.map((r) => [
-        r.name,
-        r.provider,
-        r.site,
-        r.state,
-        r.since?.slice(0, 19).replace('T', ' '),
-        r.since && r.state === 'running' ? uptime(r.since) : undefined,
-        r.address,
-        r.groups.join(','),
-        r.unpriced ? '?' : r.usdPerHour === undefined ? undefined : r.usdPerHour.toFixed(3),
-        r.spentUsd === undefined ? undefined : `$${r.spentUsd.toFixed(2)}`,
-        r.usdPerMonth === undefined ? undefined : r.usdPerMonth.toFixed(2),
-        'autostop' in r ? describeSetting(r.autostop) : undefined,
-        'autostop' in r && r.state === 'running' ? stopsIn(r.autostop) : undefined,
-      ]),
-    ),
+  const width = args.wide ? undefined : terminalWidth();
+  const hosts = fitTable(
+    HOST_COLUMNS,
+    rows.map((r) => [
+      r.name,
+      r.provider,
+      r.site,
+      r.state,
+      r.since?.slice(0, 19).replace('T', ' '),
+      r.since && r.state === 'running' ? uptime(r.since) : undefined,
+      r.address,
+      r.groups.join(','),
+      r.unpriced ? '?' : r.usdPerHour === undefined ? undefined : r.usdPerHour.toFixed(3),
+      r.spentUsd === undefined ? undefined : `$${r.spentUsd.toFixed(2)}`,
+      r.usdPerMonth === undefined ? undefined : r.usdPerMonth.toFixed(2),
+      'autostop' in r ? describeSetting(r.autostop) : undefined,
+      'autostop' in r && r.state === 'running' ? stopsIn(r.autostop) : undefined,
+    ]),
+    { width },
   );
+  ctx.out(hosts.text);
+  if (hosts.hidden.length > 0) ctx.out(fitLine(`(left out to fit: ${hosts.hidden.join(', ')}; ${ctx.pcc`status --wide`} shows all)`, width));
   if (unread.length > 0) {
     ctx.out(`total: unknown: the states and prices of ${unread.map((r) => r.name).join(', ')} cannot be read (see the warning above); fix that and run pcc status again`);
   } else {
@@ -73,10 +96,11 @@ export default async function statusCommand(_args: unknown, ctx: CliContext): Pr
   if (jobs.length > 0) {
     ctx.out('');
     ctx.out(
-      table(
-        ['job', 'image', 'done', 'running', 'failed', 'pending', 'hosts'],
+      fitTable(
+        [{ header: 'job' }, { header: 'image', minWidth: 12 }, { header: 'done' }, { header: 'running' }, { header: 'failed' }, { header: 'pending' }, { header: 'hosts', drop: 1 }],
         jobs.map((j) => [j.name, j.image, j.counts.done, j.counts.running, j.counts.failed, j.counts.pending + j.counts.lost, j.hosts.join(',') || undefined]),
-      ),
+        { width },
+      ).text,
     );
   }
   return code;
@@ -128,10 +152,14 @@ async function taggedElsewhere(ctx: CliContext): Promise<string | undefined> {
     const { discoverProjects } = await import('../../fleet/adopt.js');
     const { readProjectId } = await import('../../core/project.js');
     const id = readProjectId(ctx.project.stateDir);
-    const mine = (await discoverProjects('ec2', ctx.core())).filter((p) => p.id === id || p.path === ctx.project.root);
+    const { ADOPT_PROVIDERS } = await import('../../providers/registry.js');
+    const mine = [];
+    for (const provider of ADOPT_PROVIDERS) {
+      for (const p of await discoverProjects(provider, ctx.core())) if (p.id === id || p.path === ctx.project.root) mine.push({ ...p, provider });
+    }
     if (mine.length === 0) return undefined;
     return mine
-      .map((p) => `no hosts in .pcc/state.json, but ec2 has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, ${p.unpriced.length ? `at least $${p.usdPerHour.toFixed(3)}/h, no known price for ${p.unpriced.join(', ')}` : `$${p.usdPerHour.toFixed(3)}/h`}); run pcc adopt ${p.id}`)
+      .map((p) => `no hosts in .pcc/state.json, but ${p.provider} has ${p.hosts} instance(s) tagged for this folder (project ${p.id}, ${p.unpriced.length ? `at least $${p.usdPerHour.toFixed(3)}/h, no known price for ${p.unpriced.join(', ')}` : `$${p.usdPerHour.toFixed(3)}/h`}); run pcc adopt ${p.id}`)
       .join('\n');
   } catch {
     return undefined;

@@ -26,7 +26,7 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
   if (runFailed(init.result)) {
     section('controller');
     ctx.out(renderRecap(init.result));
-    ctx.next([`pcc init --provider ${args.provider}`, `pcc up --provider ${args.provider}`]);
+    ctx.next([ctx.pcc`init --provider ${args.provider}`, ctx.pcc`up --provider ${args.provider}`]);
     return exitCodeForHosts(init.result.hosts);
   }
   const state = await core.state.read();
@@ -67,13 +67,13 @@ export default async function upCommand(args: { provider: 'local' | 'vagrant' },
       sshAliasFor(ctx.project, init.controller.name),
       ...hosts.map((h) => sshAliasFor(ctx.project, h.name, `cpu-${h.name}`)),
     ]);
-    ctx.out(`ready: ${aliases.flatMap((a) => (a ? [`ssh ${a}`] : [])).join(', ')}`);
+    ctx.out(`ready: ${aliases.flatMap((a) => (a ? [ctx.ssh(a)] : [])).join(', ')}`);
   }
   ctx.next([
-    `pcc exec all -- uptime`,
-    `pcc run PLAYBOOK.ts all`,
-    `pcc save ${args.provider}     # stop for now, pcc resume ${args.provider} later`,
-    `pcc destroy ${args.provider}  # remove everything`,
+    ctx.pcc`exec all -- uptime`,
+    ctx.pcc`run PLAYBOOK.ts all`,
+    `${ctx.pcc`save ${args.provider}`}     # stop for now, ${ctx.pcc`resume ${args.provider}`} later`,
+    `${ctx.pcc`destroy ${args.provider}`}  # remove everything`,
   ]);
   const hostsCode = exitCodeForHosts([...setup.hosts, ...acquired.unreachable.map(() => ({ unreachable: true }))]);
   return hostsCode !== EXIT.ok ? hostsCode : built && !built.ok ? EXIT.error : EXIT.ok;

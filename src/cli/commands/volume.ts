@@ -36,7 +36,7 @@ export default async function volume(args: Args, ctx: CliContext): Promise<numbe
     const v = await createVolume(args.name, { sizeGiB: args.size, provider: args.provider }, core);
     if (ctx.json) ctx.emitJson(v);
     else if (!args.dry) ctx.out(`created volume ${v.name} (${v.provider}, ${v.sizeGiB} GiB${v.providerId ? `, ${v.providerId}` : ''})`);
-    ctx.next([`pcc acquire ${v.provider} --volume ${v.name}:/data`]);
+    ctx.next([ctx.pcc`acquire ${v.provider} --volume ${`${v.name}:/data`}`]);
     return 0;
   }
   if (!args.dry && !args.yes) {

@@ -5,7 +5,7 @@ import { writeOwnedFile } from '../../core/files.js';
 import { configuredRegistryHost } from '../../images/registry.js';
 import { renderCloudConfig, renderIgnition, type UserDataInput } from '../../render/userdata.js';
 import type { HostRecord } from '../../state/schema.js';
-import type { Spec } from '../../fleet/reconcile.js';
+import type { Spec } from '../types.js';
 import type { AcquireRequest, ProviderContext } from '../types.js';
 import { desiredIngress, discoverPublicIp, ensureKeyPair, ensureSecurityGroup, parseCallerCidr } from './access.js';
 import type { AwsClients } from './clients.js';
@@ -40,6 +40,8 @@ export interface Ec2Spec {
  */
 export async function ec2Spec(aws: AwsClients, request: AcquireRequest, ctx: ProviderContext): Promise<Spec<Ec2Spec>> {
   const s = ctx.settings.values;
+  // Its form is checked here, before anything is written or launched, --dry included.
+  if (s.EC2_SSH_CIDR) parseCallerCidr(s.EC2_SSH_CIDR, ctx.settings.origin.EC2_SSH_CIDR ?? 'config/ec2.env');
   const instanceType = request.instanceType ?? (request.type === 'gpu' ? s.EC2_INSTANCE_TYPE_GPU : s.EC2_INSTANCE_TYPE_CPU);
   const info = await describeInstanceType(aws, instanceType);
   if (request.type === 'gpu' && info.gpus === 0) {
@@ -87,13 +89,17 @@ export async function createInstances(
   const { project, settings, progress } = ctx;
   const s = settings.values;
   const { type: hostType, instanceType, spot, choice, info } = spec.detail;
+  // Everything that may refuse comes before anything is written (the project key, the region list, the
+  // user data): the image, its GPU driver, and the address SSH is opened to (not looked up for --dry).
+  const image = await resolveImage(aws, choice);
+  const nvidia = hostType === 'gpu' && image.flavour === 'flatcar' ? flatcarNvidia(info, ctx) : undefined;
+  const cidr = ctx.dry ? undefined : await callerCidr(ctx, hooks);
   const key = await userKey(ctx);
   if (!ctx.dry) await rememberRegion(ctx, aws.region);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
 
-  const image = await resolveImage(aws, choice);
   const user = s.EC2_SSH_USER ?? loginUser(image.flavour);
-  const userData = renderUserData(image, hostType === 'gpu' ? info : undefined, key.publicKey, user, ctx);
+  const userData = renderUserData(image, nvidia, key.publicKey, user, ctx);
   const userDataFile = path.join(project.stateDir, 'ec2', `user-data-${spec.key}.${image.flavour === 'flatcar' ? 'ign' : 'yaml'}`);
   await writeOwnedFile(userDataFile, userData);
   const plan = `${count} × ${instanceType}${spot ? ' (spot)' : ''} from ${image.imageId} (${image.name}) in ${aws.region}`;
@@ -102,7 +108,7 @@ export async function createInstances(
     return [];
   }
 
-  const { keyName, securityGroupId, cidr } = await ensureAccess(aws, ctx, key, hooks);
+  const { keyName, securityGroupId } = await ensureAccess(aws, ctx, key, cidr!);
   progress.note(`launching ${plan}; SSH open to ${cidr} only`);
   const mine = (await projectInstances(aws, project)).filter((i) => tagValue(i.Tags, TAG_REQUEST) === spec.key && stateOf(i) !== 'shutting-down');
 
@@ -148,9 +154,10 @@ export async function startInstances(aws: AwsClients, ids: readonly string[], ct
     ctx.progress.note(`would start ${ids.length} instance(s) in ${aws.region}: ${ids.join(', ')}`);
     return [];
   }
+  const cidr = await callerCidr(ctx, hooks);
   const key = await userKey(ctx);
   const run: Run = { aws, ctx, privateKey: key.privateKey, delay: hooks.waitDelay ?? DEFAULT_WAIT_DELAY };
-  await ensureAccess(aws, ctx, key, hooks);
+  await ensureAccess(aws, ctx, key, cidr);
   const found = (await projectInstances(aws, ctx.project)).filter((i) => ids.includes(i.InstanceId!));
   await waitFor(aws, instanceIds(found.filter((i) => stateOf(i) === 'stopping')), 'stopped', run.delay);
   const stopped = found.filter((i) => ['stopped', 'stopping'].includes(stateOf(i)));
@@ -160,8 +167,9 @@ export async function startInstances(aws: AwsClients, ids: readonly string[], ct
 
 /** The key pair and the security group, opened to where the user is now (stale rules revoked). */
 export async function refreshAccess(aws: AwsClients, ctx: ProviderContext, hooks: Ec2Hooks): Promise<void> {
+  const cidr = await callerCidr(ctx, hooks);
   await rememberRegion(ctx, aws.region);
-  await ensureAccess(aws, ctx, await userKey(ctx), hooks);
+  await ensureAccess(aws, ctx, await userKey(ctx), cidr);
 }
 
 /** The key the hosts authorize; made (and said so) where the user has none. */
@@ -212,12 +220,12 @@ function choiceKey(choice: ImageChoice): string {
   return `lookup:${choice.owner}/${choice.namePattern}/${choice.architecture}`;
 }
 
-function renderUserData(image: ResolvedImage, gpu: InstanceTypeInfo | undefined, publicKey: string, user: string, ctx: ProviderContext): string {
+function renderUserData(image: ResolvedImage, nvidia: NvidiaProvisioning | undefined, publicKey: string, user: string, ctx: ProviderContext): string {
   const s = ctx.settings.values;
   const input: UserDataInput = {
     role: ROLE,
     sshAuthorizedKeys: [publicKey],
-    ...(gpu && image.flavour === 'flatcar' ? { nvidia: flatcarNvidia(gpu, ctx) } : {}),
+    ...(nvidia ? { nvidia } : {}),
     user,
     flatcar: image.flavour === 'flatcar',
     ...(configuredRegistryHost(s) ? { registryHost: configuredRegistryHost(s) } : {}),
@@ -235,17 +243,12 @@ function flatcarNvidia(info: InstanceTypeInfo, ctx: ProviderContext): NvidiaProv
   return nvidiaProvisioning(info.gpuName ?? '', s.NVIDIA_DRIVER_SERIES, s.NVIDIA_RUNTIME_VERSION, `${info.instanceType} (${info.gpuName ?? 'NVIDIA GPU'})`);
 }
 
-async function ensureAccess(
-  aws: AwsClients,
-  ctx: ProviderContext,
-  key: UserKey,
-  hooks: Ec2Hooks,
-): Promise<{ keyName: string; securityGroupId: string; cidr: string }> {
-  const cidr = await callerCidr(ctx, hooks);
+/** The key pair, and the security group opened to `cidr` (see callerCidr, asked before anything is written). */
+async function ensureAccess(aws: AwsClients, ctx: ProviderContext, key: UserKey, cidr: string): Promise<{ keyName: string; securityGroupId: string }> {
   const keyName = await ensureKeyPair(aws, ctx.project, ROLE, key);
   const rules = desiredIngress(cidr, ctx.settings.values.OVERLAY_PORT);
   const securityGroupId = await ensureSecurityGroup(aws, ctx.project, ROLE, rules);
-  return { keyName, securityGroupId, cidr };
+  return { keyName, securityGroupId };
 }
 
 async function callerCidr(ctx: ProviderContext, hooks: Ec2Hooks): Promise<string> {

@@ -1,4 +1,4 @@
-import { DescribeVolumesCommand, paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeVolumesCommand, paginateDescribeInstances, paginateDescribeVolumes, type Instance } from '@aws-sdk/client-ec2';
 import type { HostRecord } from '../../state/schema.js';
 import type { FoundProject, ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
@@ -8,6 +8,9 @@ import { onDemandPrice } from './prices.js';
 import { recordInstances, rememberRegion } from './record.js';
 import { ensureUserKey } from '../../core/user-key.js';
 
+
+/** Volume states in which there is nothing left to adopt. */
+const GONE_VOLUME = ['deleting', 'deleted', 'error'];
 
 /** Every pcc instance in the region that carries a project id, whichever project it belongs to. */
 async function taggedInstances(aws: AwsClients): Promise<Instance[]> {
@@ -33,6 +36,15 @@ export async function findProjects(aws: AwsClients): Promise<FoundProject[]> {
     }
     byId.set(id, p);
   }
+  // A project whose hosts are gone may still keep data volumes: adopt brings their records back, so it is found too (with no hosts).
+  const volumes = paginateDescribeVolumes({ client: aws.ec2 }, { Filters: [{ Name: 'tag-key', Values: [TAG_PROJECT_ID] }, { Name: 'tag-key', Values: [TAG_VOLUME] }] });
+  for await (const page of volumes) {
+    for (const v of page.Volumes ?? []) {
+      const id = tagValue(v.Tags, TAG_PROJECT_ID)!;
+      if (byId.has(id) || GONE_VOLUME.includes(v.State ?? '')) continue;
+      byId.set(id, { id, name: tagValue(v.Tags, TAG_PROJECT) ?? '?', path: tagValue(v.Tags, TAG_PATH) ?? '?', regions: [aws.region], hosts: 0, usdPerHour: 0, unpriced: [] });
+    }
+  }
   return [...byId.values()];
 }
 
@@ -50,7 +62,7 @@ async function adoptVolumes(aws: AwsClients, ctx: ProviderContext, hosts: readon
   const found = (
     await aws.ec2.send(new DescribeVolumesCommand({ Filters: [projectFilter(ctx.project), { Name: 'tag-key', Values: [TAG_VOLUME] }] }))
   ).Volumes ?? [];
-  const live = found.filter((v) => !['deleting', 'deleted', 'error'].includes(v.State ?? ''));
+  const live = found.filter((v) => !GONE_VOLUME.includes(v.State ?? ''));
   if (live.length === 0) return 0;
   await ctx.state.update((state) => {
     for (const v of live) {

@@ -1,6 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { PccError } from '../../core/errors.js';
+import { noteSecret, redactSecrets } from '../../core/secrets.js';
 import type { Settings } from '../../settings/load.js';
 
 // The SDK warns on every run that its releases from 2027 on need Node 22.
@@ -144,10 +145,10 @@ function firstLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
 
+/** The error keeps no credential, wherever it is shown: the same mask as all of pcc's output (core/secrets.ts). */
 export function redact(text: string, settings: Settings): string {
-  let out = text;
   for (const value of [settings.values.AWS_SECRET_ACCESS_KEY, settings.values.AWS_SESSION_TOKEN, settings.values.AWS_ACCESS_KEY_ID]) {
-    if (value && value.length >= 4) out = out.split(value).join('(hidden)');
+    if (value) noteSecret(value);
   }
-  return out;
+  return redactSecrets(text);
 }

@@ -11,6 +11,7 @@ import { checkRegion, dropUnknownRegions, regionSource } from './regions.js';
 import { save, setShutdownBehavior } from './save.js';
 import { regionStatus, regionStorage, specPrice } from './status.js';
 import { STORAGE_USD_PER_GB_MONTH } from './prices.js';
+import { sshWaitSeconds } from './boot-wait.js';
 import { attachEbsVolume, createEbsVolume, deleteEbsVolume } from './volumes.js';
 import { ebsDeviceMatch } from './volume-device.js';
 
@@ -123,7 +124,12 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
     priceOfHost: async (host, ctx) =>
       host.instanceType === undefined
         ? undefined
-        : inRegion(ctx, host.region ?? ctx.settings.values.EC2_REGION, (aws) => specPrice(aws, ctx, host.instanceType!, host.meta.spot === 'true')),
+        : inRegion(ctx, host.region ?? ctx.settings.values.EC2_REGION, async (aws) => (await specPrice(aws, ctx, host.instanceType!, host.meta.spot === 'true')).usdPerHour),
+
+    bootWait: (host, ctx) => ({
+      seconds: sshWaitSeconds(host, ctx.settings.values.EC2_SSH_WAIT_S),
+      fix: `raise EC2_SSH_WAIT_S (${ctx.settings.origin.EC2_SSH_WAIT_S ?? 'config/ec2.env'}) if the instance needs longer, or look at its console output in the EC2 console`,
+    }),
 
     async discover(ctx) {
       const found = new Map<string, FoundProject>();

@@ -1,4 +1,4 @@
-import type { ListedHost } from '../../fleet/reconcile.js';
+import type { ListedHost } from '../types.js';
 import type { ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
 import { projectInstances, stateOf } from './instances.js';

@@ -45,7 +45,7 @@ export async function dropUnknownRegions(ctx: ProviderContext): Promise<void> {
       if (h.provider === 'ec2' && h.region && bad.includes(h.region)) delete s.hosts[name];
     }
   });
-  ctx.progress.note(`ec2: removed ${bad.join(', ')} from .pcc/state.json: not an AWS region, so nothing of this project can be there`);
+  ctx.progress.warn(`ec2: removed ${bad.join(', ')} from .pcc/state.json: not an AWS region, so nothing of this project can be there`);
 }
 
 function knownRegionNames(): string[] {

@@ -1,5 +1,5 @@
 import { DescribeImagesCommand, DescribeSnapshotsCommand, DescribeSpotPriceHistoryCommand, DescribeVolumesCommand, type Instance, type _InstanceType } from '@aws-sdk/client-ec2';
-import type { HostStatus, ProviderContext, StorageCost } from '../types.js';
+import type { HostStatus, HourlyPrice, ProviderContext, StorageCost } from '../types.js';
 import { projectFilter } from './tags.js';
 import type { AwsClients } from './clients.js';
 import { projectInstances, stateOf } from './instances.js';
@@ -107,8 +107,11 @@ async function stoppedDisks(aws: AwsClients, stopped: readonly Instance[]): Prom
  * book, spot from the latest DescribeSpotPriceHistory (the dearest zone,
  * since the launch may land in any).
  */
-export async function specPrice(aws: AwsClients, ctx: ProviderContext, instanceType: string, spot: boolean): Promise<number | undefined> {
-  if (!spot) return (await onDemandPrices(aws, ctx, [instanceType])).get(instanceType)?.usdPerHour;
+export async function specPrice(aws: AwsClients, ctx: ProviderContext, instanceType: string, spot: boolean): Promise<HourlyPrice> {
+  if (!spot) {
+    const priced = (await onDemandPrices(aws, ctx, [instanceType])).get(instanceType);
+    return priced?.usdPerHour === undefined ? { usdPerHour: undefined } : { usdPerHour: priced.usdPerHour, source: priced.source };
+  }
   const out = await aws.ec2.send(
     new DescribeSpotPriceHistoryCommand({ InstanceTypes: [instanceType as _InstanceType], ProductDescriptions: ['Linux/UNIX'], StartTime: new Date() }),
   );
@@ -120,7 +123,7 @@ export async function specPrice(aws: AwsClients, ctx: ProviderContext, instanceT
     if (Number.isFinite(price) && (!seen || at > seen.at)) latest.set(p.AvailabilityZone ?? '', { price, at });
   }
   const prices = [...latest.values()].map((v) => v.price);
-  return prices.length > 0 ? Math.max(...prices) : undefined;
+  return prices.length > 0 ? { usdPerHour: Math.max(...prices), source: `DescribeSpotPriceHistory (${aws.region}), now` } : { usdPerHour: undefined };
 }
 
 /**

@@ -72,7 +72,7 @@ export async function ensureBase(options: {
       await removeAbandonedBuilds(options.cacheDir, path.basename(finalDir));
       const buildDir = path.join(options.cacheDir, `.build-${path.basename(finalDir)}-${process.pid}`);
       const mirror = chooseMirror(options.mirror);
-      options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, about 2 minutes)`);
+      options.progress.note(`local: building the Debian base once (debootstrap from ${mirror}, 2 to 4 minutes)`);
       try {
         await (options.build ?? buildBase)(buildDir, mirror);
         await rename(buildDir, finalDir);

@@ -3,9 +3,9 @@ import { chown, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { PccError, errorMessage } from '../../core/errors.js';
-import { expandHome, UNEXPORTED_DIRS } from '../../core/project.js';
+import { expandHome, PROJECT_MOUNT, UNEXPORTED_DIRS } from '../../core/project.js';
 import type { HostRecord, State, VolumeRecord } from '../../state/schema.js';
-import type { ListedHost, Spec } from '../../fleet/reconcile.js';
+import type { ListedHost, Spec } from '../types.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { basePath, ensureBase } from './base.js';
 import {
@@ -46,6 +46,7 @@ import {
   type Sites,
 } from './network.js';
 import { requireRoot, requireTools } from './preflight.js';
+import { projectSource, removeProjectView } from './project-view.js';
 import { chooseSubnet, rootAddresses, type InterfaceAddress } from './subnet.js';
 
 /** Where the controller sees the exported project folder and keeps registry storage. */
@@ -57,7 +58,8 @@ export const CONTROLLER_REGISTRY_STORAGE = '/var/lib/docker-registry';
 const COMPUTE_GROUPS = ['local', 'cpu'];
 /** Cloud-segment hosts are also group `cloud`, so `pcc setup cloud` and `local:&cloud` work. */
 const CLOUD_GROUP = 'cloud';
-const CONTROLLER_GROUPS = ['init', 'controller'];
+/** Not `local`: a provider pattern means compute hosts (see inventory/groups.ts). */
+const CONTROLLER_GROUPS = ['controller'];
 const BOOT_TIMEOUT_MS = 60_000;
 const BOOT_TOOLS = ['systemd-nspawn', 'ip', 'iptables', 'ssh-keygen', 'mount'];
 const STOP_TOOLS = ['ip', 'mount'];
@@ -73,7 +75,7 @@ function emptyLocal(net: Net): LocalState {
  * settings, or free subnets when another project holds the defaults. Every
  * name carries the project id.
  */
-async function networkFor(ctx: ProviderContext, local: LocalState | undefined): Promise<Net> {
+export async function networkFor(ctx: ProviderContext, local: LocalState | undefined): Promise<Net> {
   const v = ctx.settings.values;
   const origin = ctx.settings.origin;
   const hasHosts = local !== undefined && Object.keys(local.machines).length > 0;
@@ -103,8 +105,8 @@ async function networkFor(ctx: ProviderContext, local: LocalState | undefined): 
     // The home subnet just chosen is taken too.
     addresses: [...addresses, { dev: 'the-home-segment', address: home.subnet.cidr.split('/')[0]!, prefix: home.subnet.prefix }],
   });
-  if (home.picked) ctx.progress.note(`local: ${v.LOCAL_SUBNET} is taken on this machine; this project's home hosts use ${home.subnet.cidr}`);
-  if (cloud.picked) ctx.progress.note(`local: ${v.LOCAL_CLOUD_SUBNET} is taken on this machine; this project's cloud hosts use ${cloud.subnet.cidr}`);
+  if (home.picked) ctx.progress.warn(`local: ${v.LOCAL_SUBNET} is taken on this machine; this project's home hosts use ${home.subnet.cidr}`);
+  if (cloud.picked) ctx.progress.warn(`local: ${v.LOCAL_CLOUD_SUBNET} is taken on this machine; this project's cloud hosts use ${cloud.subnet.cidr}`);
   return { home: home.subnet, homeBridge, cloud: cloud.subnet, cloudBridge, router: routerName(ctx.project.id) };
 }
 
@@ -113,7 +115,7 @@ function baseCacheDir(ctx: ProviderContext): string {
 }
 
 /** Where projects on this machine agree on subnets: picking them and making the bridges that claim them is one step. */
-const SUBNET_LOCK = '/run/pcc/local-subnets.lock';
+export const SUBNET_LOCK = '/run/pcc/local-subnets.lock';
 
 /** Settings that agree with the existing hosts, the user's key and the base: all before any host is created. */
 async function prepare(ctx: ProviderContext): Promise<{ net: Net; base: string; key: UserKey }> {
@@ -169,6 +171,15 @@ function nextComputeName(state: State, taken: Set<string>, site: LocalSite): str
   }
 }
 
+/**
+ * Addresses a new machine must not take: this provider's machines and every
+ * host of the state, since the vm provider's VMs sit on the same segments
+ * (counting down from the top, while this provider counts up).
+ */
+function takenAddresses(state: State, local: LocalState | undefined): string[] {
+  return [...Object.values(local?.machines ?? {}).map((m) => m.address), ...Object.values(state.hosts).map((h) => h.address)];
+}
+
 /** Record a new machine and its host (status `creating`) before any of it exists, so destroy can always find it. */
 function recordNewMachine(
   state: State,
@@ -182,7 +193,7 @@ function recordNewMachine(
   key: UserKey,
 ): void {
   const cloud = site === 'cloud';
-  const used = Object.values(local.machines).map((m) => m.address);
+  const used = takenAddresses(state, local);
   const address = cloud ? allocateAddress(net.cloud, [...used, routerCloud(net)], 'LOCAL_CLOUD_SUBNET') : allocateAddress(net.home, used, 'LOCAL_SUBNET');
   const netns = netnsName(ctx.project.id, name);
   local.machines[name] = {
@@ -234,6 +245,21 @@ async function controllerExtras(ctx: ProviderContext, m: Machine): Promise<BootE
   };
 }
 
+/**
+ * What a compute host sees of this computer: the project folder itself at
+ * `/project` (it shares this machine's disk, so no NFS is needed, and its
+ * kernel may have no NFS client), with the same empty read-only covers over
+ * UNEXPORTED_DIRS that the export has; and its data volumes.
+ */
+async function computeExtras(ctx: ProviderContext, name: string): Promise<BootExtras> {
+  // The covers' mount points: made here, not by nspawn as root through the bind.
+  await mkdir(ctx.project.configDir, { recursive: true, mode: 0o755 });
+  return {
+    binds: [`${await projectSource(ctx.project.root, ctx.project.id)}:${PROJECT_MOUNT}`, ...volumeBinds(await ctx.state.read(), ctx, name)],
+    tmpfs: UNEXPORTED_DIRS.map((d) => `${PROJECT_MOUNT}/${d}:ro,mode=0555`),
+  };
+}
+
 function passwdEntry(file: string, user: string): { uid: number; gid: number } | undefined {
   const line = readFileSync(file, 'utf8')
     .split('\n')
@@ -266,8 +292,10 @@ async function bringUp(name: string, fresh: boolean, ctx: ProviderContext, net: 
     if (registryHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(registryHost)) registries.push(registryHost);
     learned.hostKey = await writeFirstBootFiles(m, { name, publicKey: key.publicKey, insecureRegistries: registries });
   }
-  const extras = m.role === 'controller' ? await controllerExtras(ctx, m) : { binds: volumeBinds(await ctx.state.read(), ctx, name) };
+  const extras = m.role === 'controller' ? await controllerExtras(ctx, m) : await computeExtras(ctx, name);
   ctx.progress.host(name, 'booting');
+  // Set at every boot, so a host made by an older pcc gets the share when it boots again.
+  if (m.role === 'compute') learned.projectBound = true;
   await boot(name, m, extras, {
     timeoutMs: BOOT_TIMEOUT_MS,
     onStarted: (b) =>
@@ -417,7 +445,7 @@ async function create(s: Spec<LocalSpec>, count: number, ctx: ProviderContext): 
     const state = await ctx.state.read();
     const local = readLocal(state);
     const net = await networkFor(ctx, local);
-    const used = Object.values(local?.machines ?? {}).map((m) => m.address);
+    const used = takenAddresses(state, local);
     const taken = new Set<string>();
     for (let i = 0; i < count; i++) {
       const name = nextComputeName(state, taken, site);
@@ -539,9 +567,12 @@ async function startController(ctx: ProviderContext): Promise<HostRecord> {
 
 /** Everything local of this project: every machine, the segments and router, and host records without a machine. */
 async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
-  const local = readLocal(await ctx.state.read());
+  const state = await ctx.state.read();
+  const local = readLocal(state);
   const names = Object.keys(local?.machines ?? {});
-  const sites = local ? sitesOf(local, ctx) : leftoverSites(ctx);
+  // The vm provider's VMs sit on the same bridges behind the same router: those stay while one is left (its destroy takes them).
+  const vmsLeft = Object.values(state.hosts).some((h) => h.provider === 'vm');
+  const sites = vmsLeft ? undefined : local ? sitesOf(local, ctx) : leftoverSites(ctx);
   if (ctx.dry) {
     const lines = (await terminate(names, ctx)).map((l) => `would remove ${l}`);
     if (sites) lines.push(`would remove bridges ${sites.homeBridge} and ${sites.cloudBridge} and router ${sites.router}`);
@@ -549,6 +580,7 @@ async function destroy(ctx: ProviderContext): Promise<DestroyReport> {
   }
   const removed = await terminate(names, ctx);
   if (sites) removed.push(...(await removeSites(sites)));
+  removed.push(...(await removeProjectView(ctx.project.id)));
   // Host records without a machine (a state edited by hand, a crash between two writes).
   await ctx.state.update((state) => {
     for (const h of localHosts(state)) {
@@ -594,7 +626,7 @@ export const localProvider: Provider<LocalSpec> & { initController(ctx: Provider
   terminate,
   destroy: (ctx) => exclusively(ctx, STOP_TOOLS, () => destroy(ctx)),
   status,
-  priceOf: async () => 0,
+  priceOf: async () => ({ usdPerHour: 0 }),
   priceOfHost: async () => 0,
   initController: (ctx) => exclusively(ctx, BOOT_TOOLS, () => startController(ctx)),
   createVolume,

@@ -65,9 +65,15 @@ export function netnsName(projectId: string, host: string): string {
   return `pcc-${projectId}-${host}`;
 }
 
-/** The root-namespace end of a host's veth: the project id's first 8 digits and the address's last 16 bits. */
+/**
+ * The root-namespace end of a host's veth: the project id's first 6 digits and
+ * the whole address. Part of an address is not enough: the default home
+ * (10.213.0.0/24) and cloud (10.212.0.0/24) subnets share their last 16 bits,
+ * and a cloud host would take the controller's link. Recorded per machine, so
+ * hosts made under an older scheme keep their names.
+ */
 export function vethName(projectId: string, ip: string): string {
-  return `v${projectId.slice(0, 8)}${hex(ip).slice(4)}`;
+  return `v${projectId.slice(0, 6)}${hex(ip)}`;
 }
 
 export function linkExists(name: string): boolean {

@@ -10,6 +10,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ip: 'iproute2',
   'ssh-keygen': 'openssh-client',
   mount: 'mount',
+  bindfs: 'bindfs',
 };
 
 /** Checked before anything is created: half a host is worse than none. */

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PccError } from '../../core/errors.js';
 import type { HostRecord, State } from '../../state/schema.js';
-import type { ListedHost, Spec } from '../../fleet/reconcile.js';
+import type { ListedHost, Spec } from '../types.js';
 import type { AcquireRequest, DestroyReport, HostStatus, Provider, ProviderContext, SaveRequest } from '../types.js';
 import { vagrantCommands } from './commands.js';
 import { ensureUserKey, type UserKey } from '../../core/user-key.js';
@@ -42,7 +42,7 @@ export const vagrantProvider: Provider<VagrantSpec> = {
   terminate,
   destroy,
   status,
-  priceOf: async () => 0,
+  priceOf: async () => ({ usdPerHour: 0 }),
   priceOfHost: async () => 0,
 };
 
@@ -309,13 +309,17 @@ function withoutKey(meta: Record<string, string> | undefined, key: string): Reco
 /** Streams vagrant's output line by line to the machine each line is about. */
 async function runWithProgress(ctx: ProviderContext, argv: string[], machines: readonly string[]): Promise<void> {
   const known = new Set(machines);
+  const last = new Map<string, string>();
   await runVagrant(argv, vagrantPaths(ctx.project).dir, {
     onLine: (line) => {
       if (line.trim() === '') return;
       const p = progressLine(line, known);
+      last.set(p.machine ?? 'vagrant', p.message);
       ctx.progress.host(p.machine ?? 'vagrant', p.message);
     },
   });
+  // vagrant finished without an error (it throws otherwise): each machine's last line ended its step.
+  for (const [machine, message] of last) ctx.progress.host(machine, message, 'ok');
 }
 
 /** `--dry`: write the Vagrantfile and Ignition configs, say what would run, run nothing. */

@@ -78,8 +78,9 @@ export function resumableMachines(state: State, machines: readonly Machine[]): M
   });
 }
 
+/** The controller is not in group `vagrant`: a provider pattern means compute hosts (see inventory/groups.ts). */
 export function hostGroupsFor(m: Machine): string[] {
-  return m.role === 'controller' ? ['vagrant', 'controller'] : ['vagrant', m.type];
+  return m.role === 'controller' ? ['controller'] : ['vagrant', m.type];
 }
 
 /** Where the controller's folders live in the guest; setup reads these from the host record. */

@@ -50,11 +50,22 @@ describe('acquire --autostop, then setup (real local hosts)', () => {
     expect(Math.abs(heard() - now())).toBeLessThan(30);
   });
 
+  it('item 3: user nobody cannot write /run/pcc-autostop/heard (root\'s, 0644), so no one but pcc renews the lease', () => {
+    const ssh = (command: string) => spawnSync('ssh', ['-F', path.join(env.HOME!, '.ssh/config'), '-o', 'BatchMode=yes', 'local1', command], { encoding: 'utf8' });
+    expect(ssh('stat -c %U:%a /run/pcc-autostop/heard').stdout.trim()).toBe('root:644');
+    const asNobody = (command: string) => ssh(`setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '${command}'`);
+    expect(asNobody('id -u').stdout.trim()).toBe('65534');
+    expect(asNobody('touch /run/pcc-autostop/heard').status).not.toBe(0);
+    expect(asNobody('echo x >> /run/pcc-autostop/heard').status).not.toBe(0);
+  });
+
   it('setup keeps the agent as it is, and a second setup changes nothing', { timeout: 300_000 }, () => {
     const first = json('setup', 'local1');
     const host = first.hosts.find((h: { host: string }) => h.host === 'local1');
     expect(host.ops.filter((o: { name: string }) => AGENT_OPS.includes(o.name)).map((o: { status: string }) => o.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     const again = json('setup', 'local1');
+    // The controller and local1, counted first: a loop over no hosts would pass without checking anything.
+    expect(again.hosts.map((h: { host: string }) => h.host).sort()).toEqual(['init', 'local1']);
     for (const h of again.hosts) expect(h.changed, `${h.host}: ${JSON.stringify(h.ops.filter((o: { status: string }) => o.status !== 'ok'))}`).toBe(0);
   });
 });

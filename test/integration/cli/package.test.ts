@@ -32,8 +32,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// As a user with the prefix's bin on the PATH runs it: `pcc`, and the hints say `pcc ...` too.
 const pcc = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(path.join(prefix, 'bin/pcc'), args, { cwd, encoding: 'utf8', env: { ...process.env, HOME: path.join(dir, 'home'), ...env }, timeout: 120_000 });
+  spawnSync('pcc', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: path.join(dir, 'home'), PATH: `${path.join(prefix, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`, ...env },
+    timeout: 120_000,
+  });
 
 describe('the npm package, installed globally', () => {
   it('--version, new, run and a typechecked playbook work from another folder', () => {

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helpExamples } from '../../../src/cli/main.js';
 import { pcc, repoRoot } from '../../fixtures/cli.js';
+import { pasteIntoBash } from '../../fixtures/paste.js';
 import { startSshdHosts, type SshdFleet } from '../../fixtures/sshd.js';
 
 /*
@@ -160,4 +162,77 @@ export default definePlaybook({
       if (answer === 'C-c') expect(screen(session)).toMatch(/\[y\/N\]\s*pcc: interrupted at the question; nothing removed/);
     }
   });
+});
+
+/** The commands after `next:` in a command's output, as printed. */
+function hintsIn(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    if (line.startsWith('next: ')) out.push(line.slice('next: '.length));
+    if (line !== 'next:') return;
+    for (let j = i + 1; j < lines.length && lines[j]!.startsWith('  '); j++) out.push(lines[j]!.slice(2));
+  });
+  return out;
+}
+
+describe('hints paste into bash as they are (issue 30, items 6, 12 and 13)', () => {
+  it('every printed hint pasted into a real bash -i runs without an error, with its pattern as one word, pcc as it was started and ssh -F under another HOME', async () => {
+    const playbook = path.join(dir, 'noop.ts');
+    writeFileSync(playbook, `import { definePlaybook } from 'pcc';\nexport default definePlaybook({ name: 'noop', run() {} });\n`);
+    // Started as node bin/pcc.js, with no pcc on the PATH, and HOME not the passwd home (root's).
+    const node = (cwd: string, args: string[]) => {
+      const r = spawnSync('node', [bin, ...args], { cwd, env: { ...process.env, HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin' }, encoding: 'utf8' });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return hintsIn(r.stdout);
+    };
+    const t1 = fleet.hosts[0]!;
+    const inDir = node(dir, ['new', 'my proj']);
+    expect(inDir).toEqual([`cd 'my proj' && node ${bin} up --provider local`, `node ${bin} run playbooks/site.ts all`]);
+    const added = node(project, ['hosts', 'add', t1.name, `root@${t1.address}:22`, '--key', fleet.key]);
+    expect(added).toEqual([`ssh -F ${home}/.ssh/config ${t1.name}`, `node ${bin} setup ${t1.name}`]);
+    const excluded = node(project, ['run', playbook, 'all:!t2', '--dry']);
+    expect(excluded).toEqual([`node ${bin} run ${playbook} 'all:!t2'`]);
+    const fromElsewhere = node(dir, ['--project', project, 'run', playbook, 't1:&static', '--dry']);
+    expect(fromElsewhere).toEqual([`node ${bin} --project ${project} run ${playbook} 't1:&static'`]);
+    const inCheckout = node(repoRoot, ['--project', project, 'run', playbook, 'all:-t2', '--dry']);
+    expect(inCheckout).toEqual([`node bin/pcc.js --project ${project} run ${playbook} all:-t2`]);
+    const inProject = [
+      ...added,
+      ...excluded,
+      ...node(project, ['inventory', '--pyinfra', 'inv.py']),
+      ...node(project, ['volume', 'create', 'pastevol', '--size', '1']),
+    ];
+    expect(node(project, ['volume', 'rm', 'pastevol', '--yes'])).toEqual([]);
+    // With the pcc of npm link on the PATH, the hints say pcc.
+    const linked = pcc(['--project', project, 'run', playbook, 'all:!t2', '--dry'], { HOME: home });
+    expect(hintsIn(linked.stdout)).toEqual([`pcc --project ${project} run ${playbook} 'all:!t2'`]);
+
+    const batches: [string, string[]][] = [
+      [dir, [...inDir, ...fromElsewhere, ...hintsIn(linked.stdout), ...helpExamples()]],
+      [project, inProject],
+      [repoRoot, inCheckout],
+    ];
+    const calls: string[][] = [];
+    for (const [cwd, lines] of batches) {
+      const pasted = await pasteIntoBash(lines, cwd);
+      expect(pasted.errors, lines.join('\n')).toBe('');
+      // Each line started its program (one per line; a pipe of the help examples two).
+      expect(pasted.calls.length, lines.join('\n')).toBe(lines.length + lines.filter((l) => l.includes(' | ')).length);
+      calls.push(...pasted.calls);
+    }
+    const argsOf = (word: string) => calls.filter((c) => c.includes(word));
+    expect(argsOf('all:!t2').length).toBe(2);
+    expect(argsOf('t1:&static')).toEqual([['node', bin, '--project', project, 'run', playbook, 't1:&static']]);
+    expect(argsOf('ec2:&gpu').length).toBe(2);
+    expect(argsOf('all:-init')).toEqual([['pcc', 'autostop', 'all:-init', '--off']]);
+    expect(calls).toContainEqual(['ssh', '-F', `${home}/.ssh/config`, t1.name]);
+
+    // And the ssh hint reaches the host, where plain ssh (the passwd home's config) does not know the alias.
+    const resolved = (args: string[]) => spawnSync('ssh', [...args, '-G', t1.name], { env: { ...process.env, HOME: home }, encoding: 'utf8' }).stdout.match(/^hostname (.*)$/m)?.[1];
+    expect(resolved([])).toBe(t1.name);
+    expect(resolved(['-F', `${home}/.ssh/config`])).toBe(t1.address);
+    const reached = spawnSync('ssh', ['-F', `${home}/.ssh/config`, '-o', 'BatchMode=yes', t1.name, 'echo reached'], { env: { ...process.env, HOME: home }, encoding: 'utf8', timeout: 30_000 });
+    expect(reached.stdout.trim(), reached.stderr).toBe('reached');
+  }, 120_000);
 });

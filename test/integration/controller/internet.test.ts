@@ -197,6 +197,8 @@ describe('a home behind NAT and a cloud: overlay, registry, /project and swarm a
 
   it('a second setup changes nothing', () => {
     const again = json('setup', 'all');
+    // Every host, counted first: a loop over no hosts would pass without checking anything.
+    expect(again.hosts.map((h: { host: string }) => h.host).sort()).toEqual(['cloud1', 'cloud2', 'init', 'local1']);
     for (const h of again.hosts) expect(h.changed, `${h.host}: ${JSON.stringify(h.ops.filter((o: { status: string }) => o.status !== 'ok'))}`).toBe(0);
   }, 120_000);
 

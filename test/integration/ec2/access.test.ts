@@ -1,7 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, test } from 'vitest';
+import { projectKeyPath } from '../../../src/core/user-key.js';
 import { discoverPublicIp } from '../../../src/providers/ec2/access.js';
 import { countingProvider, DLAMI_PARAMETER, REGION, useMotoSuite } from '../../fixtures/ec2.js';
 import { acquireOn, saveOn } from '../../../src/fleet/lifecycle.js';
@@ -76,6 +79,40 @@ describe('ec2 security group: the caller only (moto)', () => {
     const { provider, calls } = countingProvider();
     await expect(acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(/EC2_SSH_CIDR=0\.0\.0\.0\/0 would open SSH to much of the internet/);
     expect(calls.filter((c) => /^(Run|Create|Import|Authorize)/.test(c))).toEqual([]);
+  });
+
+  test('item 11: bad EC2 settings are refused before the user-data file, the region list and the project key are written (check first, write after)', async () => {
+    // No key in the home: an acquire that got as far as the key would make a project key in .pcc/ssh/.
+    rmSync(suite.t.keyPath);
+    rmSync(`${suite.t.keyPath}.pub`);
+    const { PCC_SSH_KEY: _, ...noKey } = baseEnv;
+    const written = async () => ({
+      userData: existsSync(path.join(suite.t.project.stateDir, 'ec2')),
+      projectKey: existsSync(projectKeyPath(suite.t.project)),
+      regions: (await suite.t.state.read()).providers.ec2,
+    });
+    const nothing = { userData: false, projectKey: false, regions: undefined };
+    const { url, server } = await checkIpServer('<html>captive portal</html>');
+    try {
+      const bad: [Record<string, string>, RegExp][] = [
+        [{ ...noKey, EC2_SSH_CIDR: 'my-laptop' }, /EC2_SSH_CIDR="my-laptop" is not an IPv4 address or CIDR/],
+        [{ ...noKey, EC2_CHECKIP_URL: url }, /did not answer with an IPv4 address; set EC2_SSH_CIDR/],
+        [{ ...noKey, EC2_SSH_CIDR: '198.51.100.7/32', EC2_AMI_OWNER: '999999999999' }, /999999999999/],
+      ];
+      for (const [env, refusal] of bad) {
+        suite.t.writeEnv(env);
+        const { provider, calls } = countingProvider({ discoverPublicIp });
+        await expect(acquireOn(provider, cpu1, suite.t.ctx()).then((r) => r.hosts)).rejects.toThrow(refusal);
+        expect(calls.filter((c) => /^(Run|Create|Import|Authorize)/.test(c))).toEqual([]);
+        expect(await written()).toEqual(nothing);
+      }
+    } finally {
+      server.close();
+    }
+    // The same acquire with good settings writes all three: the checks above looked in the right places.
+    suite.t.writeEnv({ ...noKey, EC2_SSH_CIDR: '198.51.100.7/32' });
+    await acquireOn(countingProvider().provider, cpu1, suite.t.ctx());
+    expect(await written()).toEqual({ userData: true, projectKey: true, regions: { regions: [REGION] } });
   });
 
   test('without EC2_SSH_CIDR the caller address comes from EC2_CHECKIP_URL (a loopback server here), as a /32', async () => {

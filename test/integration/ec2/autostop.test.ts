@@ -23,7 +23,8 @@ describe('autostop on ec2 (moto; no SSH: --no-wait, provider call only)', () => 
     const env = { ...suite.moto.env, HOME: suite.t.project.home };
     const r = pcc(['--project', suite.t.project.root, 'acquire', 'ec2', '--no-wait', '--autostop', '30m'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('cpu1: autostop idle 30m recorded; the agent goes on at pcc setup ec2');
+    // The command to run is named as this one was started: pcc on the PATH, with its --project.
+    expect(r.stderr).toContain(`cpu1: autostop idle 30m recorded; the agent goes on at pcc --project ${suite.t.project.root} setup ec2`);
     const host = (await suite.t.ctx().state.read()).hosts.cpu1!;
     expect(host.autostop).toEqual({ idleMinutes: 30, down: false });
     expect(await shutdownBehavior(host.providerId!)).toBe('stop');

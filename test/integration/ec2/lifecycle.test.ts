@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
 import { openProject } from '../../../src/core/project.js';
-import { acquire, acquireOn, releaseOn, resumeOn, saveOn } from '../../../src/fleet/lifecycle.js';
+import { acquire, acquireOn, destroy, releaseOn, resumeOn, saveOn } from '../../../src/fleet/lifecycle.js';
 import { providerConfigFile } from '../../../src/sshconfig/paths.js';
 import { StateStore } from '../../../src/state/store.js';
 import { pcc } from '../../fixtures/cli.js';
@@ -93,6 +93,27 @@ describe('ec2 lifecycle on moto', () => {
     expect(again.id).toBe(id);
     await provider.destroy({ ...ctx, project: again, state: new StateStore(again) });
     expect(await liveIds(id)).toEqual([]);
+  });
+
+  test('item 4: pcc adopt of an id nothing carries is refused in one line (exit 1), and nothing is written: no .pcc/project-id', async () => {
+    // Another project holds an instance, so the lookup finds projects, just not this id.
+    const other = makeProject('other');
+    try {
+      await acquire('ec2', { type: 'cpu', count: 1, wait: false }, other.ctx());
+      const env = { ...suite.moto.env, HOME: suite.t.project.home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+      const r = pcc(['adopt', '0123456789ab', '--project', suite.t.project.root], env);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toBe('pcc: nothing on ec2 carries project id 0123456789ab; pcc adopt without an id lists the projects found there\n');
+      expect(r.stdout).toBe('');
+      expect(existsSync(path.join(suite.t.project.root, '.pcc'))).toBe(false);
+      // The id of a project that does exist is still adopted.
+      const ok = pcc(['adopt', other.project.id, '--project', suite.t.project.root], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(new RegExp(`^adopted project ${other.project.id}: cpu1$`, 'm'));
+      await destroy('ec2', other.ctx());
+    } finally {
+      other.cleanup();
+    }
   });
 
   test('a destroy killed after the hosts went but before the aliases: the re-run takes the aliases back', { timeout: 300_000 }, async () => {

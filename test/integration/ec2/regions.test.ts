@@ -37,7 +37,7 @@ describe('ec2 regions and instance metadata against moto (no SSH: wait=false)', 
       s.hosts.ghost = { ...host!, name: 'ghost', providerId: 'i-ghost', region: 'us-eats-1' };
     });
     const report = await provider.destroy(suite.t.ctx());
-    expect(suite.t.messages).toContain('ec2: removed us-eats-1 from .pcc/state.json: not an AWS region, so nothing of this project can be there');
+    expect(suite.t.messages).toContain('warning: ec2: removed us-eats-1 from .pcc/state.json: not an AWS region, so nothing of this project can be there');
     expect(report.removed.join('\n')).toContain(`instance ${host!.providerId}`);
     const state = await suite.t.ctx().state.read();
     expect(state.hosts).toEqual({});

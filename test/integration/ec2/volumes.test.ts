@@ -68,6 +68,20 @@ describe('ec2 data volumes on moto (API side only, no SSH: wait=false)', () => {
     await removeVolume('scratch', ctx);
   });
 
+  test('item 4: a project that keeps only a data volume is still found by its tag, so adopting its id is not refused', async () => {
+    const ctx = suite.t.ctx();
+    await createVolume('only', { sizeGiB: 1, provider: 'ec2' }, ctx);
+    const id = suite.t.project.id;
+    rmSync(suite.t.project.stateDir, { recursive: true, force: true });
+    const fresh = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    const adopted = await adoptProject('ec2', id, { ...suite.t.ctx(), project: fresh, state: new StateStore(fresh) });
+    expect(adopted.hosts).toEqual([]);
+    const again = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    const againCtx = { ...suite.t.ctx(), project: again, state: new StateStore(again) };
+    expect(await listVolumes(againCtx)).toMatchObject([{ name: 'only', provider: 'ec2', sizeGiB: 1 }]);
+    await removeVolume('only', againCtx);
+  });
+
   test('adopt after rm -rf .pcc brings the volume record back from its tags, attached to its host at its mount point', async () => {
     const ctx = suite.t.ctx();
     const made = await createVolume('kept', { sizeGiB: 2, provider: 'ec2' }, ctx);

@@ -72,10 +72,24 @@ describe('no host can hang a run', () => {
     const r = await timed(['exec', 'all', '--timeout', '3', '--json', '--', 'echo', 'hi']);
     expect(r.seconds).toBeLessThan(15);
     expect(r.code, r.stderr).toBe(UNREACHABLE);
-    expect(r.stderr).toContain('w2 | unreachable: w2: timed out after 3 s while running the command');
+    expect(r.stderr).toContain('w2 | unreachable: w2: timed out after 3 s while opening the session');
     const byHost = Object.fromEntries(JSON.parse(r.stdout).hosts.map((h: { host: string }) => [h.host, h]));
     expect(byHost.w1).toMatchObject({ exitCode: 0, unreachable: false, output: 'hi\n' });
-    expect(byHost.w2).toMatchObject({ exitCode: null, unreachable: true, error: 'w2: timed out after 3 s while running the command' });
+    expect(byHost.w2).toMatchObject({ exitCode: null, unreachable: true, error: 'w2: timed out after 3 s while opening the session' });
+  });
+
+  it('issue 29: exec of a command that would succeed (true) on a host whose every session hangs ends within PCC_TIMEOUT_S, not the apply limit, as unreachable with exit 4, not as done', async () => {
+    // Only PCC_TIMEOUT_S is low: the command's own limit stays PCC_APPLY_TIMEOUT_S (30 minutes), under which
+    // the hung session used to run out its sleep 600 and then report true as done.
+    const r = await timed(['exec', 'w2', '--json', '--', 'true'], { PCC_TIMEOUT_S: '2' });
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.code, r.stderr).toBe(UNREACHABLE);
+    expect(r.stderr).toBe('w2 | unreachable: w2: timed out after 2 s while opening the session\n');
+    expect(JSON.parse(r.stdout).hosts).toEqual([{ host: 'w2', exitCode: null, unreachable: true, error: 'w2: timed out after 2 s while opening the session', output: '' }]);
+    // On a healthy host the same PCC_TIMEOUT_S bounds only the opening: a command longer than it runs to its end.
+    const slow = await timed(['exec', 'w1', '--', 'sleep 3; echo slept'], { PCC_TIMEOUT_S: '2' });
+    expect(slow.code, slow.stderr).toBe(0);
+    expect(slow.stdout).toBe('w1 | slept\n');
   });
 
   it('a command still running at --timeout on a healthy host ends as unreachable too (pcc cannot tell a hung login from a hung command), and nothing of it keeps running there', async () => {

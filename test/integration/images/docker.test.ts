@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../../src/state/store.js';
+import { withPccOnPath } from '../../fixtures/cli.js';
 import { startDockerd, type TestDockerd } from '../../fixtures/dockerd.js';
 import { startRegistry, type TestRegistry } from '../../fixtures/registry.js';
 import { build, dependentImage, outcomes, scratchImage, testProject, type TestProject } from '../../fixtures/images.js';
@@ -42,7 +43,7 @@ function docker(...args: string[]): string {
 
 function pcc(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args], { env: withPccOnPath({ ...env, ...extraEnv }), encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 

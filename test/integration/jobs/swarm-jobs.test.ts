@@ -3,11 +3,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openProject } from '../../../src/core/project.js';
-import { StateStore } from '../../../src/state/store.js';
 import { pcc, pccAsync, repoRoot } from '../../fixtures/cli.js';
 import { claimTestSubnet, TEST_BASE_CACHE } from '../../fixtures/local-hosts.js';
-import { bindProjectInto, formSwarm } from '../../fixtures/swarm.js';
+import { formSwarm, setNodeLabels } from '../../fixtures/swarm.js';
 
 /**
  * `pcc job` on a real Docker Swarm of real local (systemd-nspawn) hosts: the
@@ -55,8 +53,6 @@ beforeAll(async () => {
   must(p('acquire', 'local', '--count', '2'));
   must(p('setup', 'all'));
   await formSwarm({ projectDir: project, home: env.HOME!, fakeGpus: { local2: ['GPU-fake-0', 'GPU-fake-1'] } });
-  const state = await new StateStore(openProject({ project, home: env.HOME })).read();
-  bindProjectInto(state, [state.hosts.local1!, state.hosts.local2!], project);
 }, 600_000);
 
 afterAll(() => {
@@ -135,7 +131,7 @@ describe('pcc job on Docker Swarm over real local hosts', () => {
       [['nosuch'], /^pcc: image nosuch: not one of the project's docker\/NNN-name images \(mybusybox\)/],
       [['--replicas', '0', 'mybusybox'], /^pcc: --replicas 0: give a whole number/],
       [['--on', 'nohost', 'mybusybox'], /^pcc: pattern 'nohost': no host or group is named 'nohost'/],
-      [['--name', 'six', 'mybusybox'], /^pcc: --name six: a job of that name exists already/],
+      [['--name', 'six', 'mybusybox'], /^pcc: job six of mybusybox has run already \(6 done, .*\); see pcc job logs six, and pcc job rm six to run it again\n$/],
       [['--gpus', '1', '--on', 'local1', 'mybusybox'], /^pcc: --gpus 1: no host where the job may run has 1 GPU \(local1: 0\)/],
       [['--gpus', '3', 'mybusybox'], /^pcc: --gpus 3: no host where the job may run has 3 GPUs \(local1: 0, local2: 2\)/],
       [[`${json('hosts').find((h: { name: string }) => h.name === 'init').overlayAddress}:5000/nosuch:latest`], /^pcc: image .*nosuch:latest: init cannot find it/],
@@ -147,6 +143,15 @@ describe('pcc job on Docker Swarm over real local hosts', () => {
       expect(r.stderr).toMatch(message);
     }
     expect(json('job', 'ls').jobs).toHaveLength(before);
+  });
+
+  it('item 11: the rerun of a job run that was cut off after swarm took it says to follow it with pcc job wait, not to remove it', () => {
+    // What a killed `job run --wait` leaves: the job submitted and running on without pcc.
+    must(p('job', 'run', 'mybusybox', '--name', 'cut', '--on', 'local1', '--', 'sleep', '60'));
+    const again = p('job', 'run', 'mybusybox', '--name', 'cut', '--on', 'local1', '--wait', '--', 'sleep', '60');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^pcc: job cut of mybusybox was submitted already and runs on \(.*\); follow it with pcc job wait cut, or stop it with pcc job rm cut --yes to run it anew\n$/);
+    must(p('job', 'rm', 'cut', '--yes'));
   });
 
   it('--retries 2 on a task that fails twice then succeeds ends done; one that keeps failing ends failed, non-zero', () => {
@@ -177,6 +182,53 @@ describe('pcc job on Docker Swarm over real local hosts', () => {
     });
     expect(r.status, `${r.stderr}\n${r.stdout}`).toBe(0);
     expect(r.stdout).toContain('finished: 8 done');
+    // The tasks wrote into /project on the hosts, which is the project folder on this machine.
+    expect(readFileSync(path.join(project, 'results/7.txt'), 'utf8')).toBe('49\n');
+  });
+
+  it('issue 29 item 10: job run --gpus 1 of an image needing CUDA 13 is refused with the numbers when the GPU host\'s pcc.cuda label says 12.4; one needing 12.2 is accepted', { timeout: 240_000 }, async () => {
+    // Images declaring their CUDA as NVIDIA's do (the CUDA_VERSION env) and as others do (the label), built with buildah and pushed by pcc build.
+    const images: Record<string, string> = {
+      '200-cuda13': 'ENV CUDA_VERSION=13.0.0',
+      '201-cuda13label': 'LABEL com.nvidia.cuda.version="13.0.1"',
+      '202-cuda122': 'ENV CUDA_VERSION=12.2.2',
+    };
+    for (const [folder, line] of Object.entries(images)) {
+      cpSync(path.join(repoRoot, 'docker/999-mybusybox'), path.join(project, 'docker', folder), { recursive: true });
+      writeFileSync(path.join(project, 'docker', folder, 'Dockerfile'), `${readFileSync(path.join(repoRoot, 'docker/999-mybusybox/Dockerfile'), 'utf8')}${line}\n`);
+    }
+    try {
+      must(p('build', '--builder', 'buildah'));
+      // What setup labels a GPU host with, from its driver's nvidia-smi header: the highest CUDA it runs.
+      await setNodeLabels({ projectDir: project, home: env.HOME! }, 'local2', { 'pcc.cuda': '12.4' });
+      const before = json('job', 'ls').jobs.length;
+
+      const env13 = p('job', 'run', 'cuda13', '--gpus', '1', '--', 'true');
+      expect(env13.code).toBe(1);
+      expect(env13.stderr.trim().split('\n')).toHaveLength(1);
+      expect(env13.stderr).toMatch(
+        /^pcc: the image needs CUDA 13\.0 \(CUDA_VERSION=13\.0\.0\) but the newest any matching host supports is 12\.4 \(local2: CUDA 12\.4\); use an image built for CUDA 12\.4 or older, or a host with a newer driver$/m,
+      );
+      const label13 = p('job', 'run', 'cuda13label', '--gpus', '1', '--', 'true');
+      expect(label13.code).toBe(1);
+      expect(label13.stderr).toContain('the image needs CUDA 13.0 (label com.nvidia.cuda.version=13.0.1) but the newest any matching host supports is 12.4 (local2: CUDA 12.4)');
+      expect(json('job', 'ls').jobs).toHaveLength(before);
+
+      const ok = p('job', 'run', 'cuda122', '--name', 'cuda-ok', '--gpus', '1', '--', 'sh', '-c', 'echo "cuda $CUDA_VERSION on $DOCKER_RESOURCE_GPU"');
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('submitted job cuda-ok');
+      // It runs on the GPU host (or meets swarm 20.10's rejection of a later GPU task, README's known limits).
+      const waited = p('job', 'wait', 'cuda-ok');
+      const [job] = json('job', 'ls', 'cuda-ok').jobs;
+      expect(job.image).toBe('cuda122');
+      if (waited.code === 0) expect(must(p('job', 'logs', 'cuda-ok')).stdout).toMatch(/0 local2 \| cuda 12\.2\.2 on GPU-fake-[01]/);
+      else expect(job.tasks[0].message).toBe('assigned node no longer meets constraints');
+      // Without --gpus nothing is read: the check is about the GPU hosts' drivers.
+      const cpu = p('job', 'run', 'cuda13', '--name', 'cuda-cpu', '--on', 'local1', '--', 'true');
+      expect(cpu.code, cpu.stderr).toBe(0);
+    } finally {
+      for (const folder of Object.keys(images)) rmSync(path.join(project, 'docker', folder), { recursive: true, force: true });
+    }
   });
 
   it('a host powered off mid-job: the job completes on the other within its retries, and job ls says what happened', async () => {

@@ -21,7 +21,7 @@ describe('local controller (initController) on real nspawn hosts', () => {
   });
 
   it('records init with the controller groups, next to a compute host', () => {
-    expect(lh.controller).toMatchObject({ name: 'init', provider: 'local', groups: ['init', 'controller'], providerId: 'init', status: 'running' });
+    expect(lh.controller).toMatchObject({ name: 'init', provider: 'local', groups: ['controller'], providerId: 'init', status: 'running' });
     // Where setup (src/fleet/cluster-plan.ts) looks for the export and the registry storage.
     expect(lh.controller!).toMatchObject({ exportPath: '/project-export', registryStorage: '/var/lib/docker-registry' });
     expect(lh.hosts.map((h) => [h.name, h.groups])).toEqual([['local1', ['local', 'cpu']]]);

@@ -51,7 +51,7 @@ describe('two local projects on one machine', () => {
     for (const [ctx, l] of [[a, la], [b, lb]] as const) {
       for (const m of Object.values(l.machines)) {
         expect(m.netns).toBe(`pcc-${ctx.project.id}-local1`);
-        expect(m.veth.startsWith(`v${ctx.project.id.slice(0, 8)}`)).toBe(true);
+        expect(m.veth.startsWith(`v${ctx.project.id.slice(0, 6)}`)).toBe(true);
         expect(m.root).toContain(ctx.project.id);
         for (const cg of m.cgroups) expect(cg).toContain(ctx.project.id);
       }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   parseSshSessions,
   timerUnit,
 } from '../../../src/autostop/agent.js';
+import { AUTOSTOP_RUN_DIR, HEARD_FILE, touchHeard } from '../../../src/autostop/heard.js';
 import { parseAgentState, parseMinutes, secondsUntilStop } from '../../../src/autostop/setting.js';
 import { settingFromFlags } from '../../../src/cli/commands/autostop.js';
 import { pcc } from '../../fixtures/cli.js';
@@ -77,6 +78,32 @@ describe('autostop signals, parsed from recorded outputs (test/fixtures/autostop
         '# pcc autostop (written by pcc; change it with pcc autostop)\nIDLE_S=1800\nLEASE_S=43200\nLOAD_PER_CPU=0.5\nGPU_BUSY_PERCENT=10\nCHECK_S=15\n',
       );
       expect(timerUnit({ checkSeconds: 15, loadPerCpu: 0.5 })).toContain('OnUnitActiveSec=15s\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('item 3: /run/pcc-autostop/heard is not writable by non-root (only pcc, as root, renews the lease)', () => {
+  it("pcc's touch runs as root: plain for root, through sudo -n for any other login user (exact lines)", () => {
+    expect(touchHeard('root')).toBe('[ ! -d /run/pcc-autostop ] || touch /run/pcc-autostop/heard 2>/dev/null || :');
+    expect(touchHeard('core')).toBe('[ ! -d /run/pcc-autostop ] || sudo -n touch /run/pcc-autostop/heard 2>/dev/null || :');
+  });
+
+  it("the agent keeps the file 0644 (so user nobody cannot renew it), and mends an older pcc's 0666 (its lines run in real sh)", () => {
+    const script = agentScript();
+    expect(script).not.toContain('0666');
+    const lines = script.split('\n').filter((l) => l.includes(HEARD_FILE) && !l.startsWith('heard='));
+    expect(lines).toEqual([`[ -f ${HEARD_FILE} ] || : > ${HEARD_FILE}`, `chmod 0644 ${HEARD_FILE}`]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'pcc-heard-'));
+    try {
+      const run = () => execFileSync('sh', ['-c', `umask 000; ${lines.join('\n').replaceAll(AUTOSTOP_RUN_DIR, dir)}`]);
+      run();
+      expect(statSync(path.join(dir, 'heard')).mode & 0o777).toBe(0o644);
+      writeFileSync(path.join(dir, 'heard'), '');
+      chmodSync(path.join(dir, 'heard'), 0o666);
+      run();
+      expect(statSync(path.join(dir, 'heard')).mode & 0o777).toBe(0o644);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeForError, exitCodeForHosts, EXIT } from '../../../src/cli/exit-codes.js';
-import { redactor } from '../../../src/cli/redact.js';
+import { redactOutput } from '../../../src/cli/redact.js';
+import { noteSecret } from '../../../src/core/secrets.js';
 import { closest, guessCommand } from '../../../src/cli/suggest.js';
 import { HostFailedError, OperationRefusedError, PccError, UnreachableError, UserInputError } from '../../../src/core/errors.js';
 import { addressKnownHosts, ansibleInventory, pyinfraInventory } from '../../../src/inventory/export.js';
@@ -60,7 +61,8 @@ describe('did you mean', () => {
 
 describe('--verbose redaction', () => {
   it('hides secret settings and the shapes of keys and tokens', () => {
-    const redact = redactor({ values: { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', AWS_ACCESS_KEY_ID: undefined } as never });
+    noteSecret('wJalrXUtnFEMI');
+    const redact = redactOutput;
     const text = [
       'export X=wJalrXUtnFEMI',
       'PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=',

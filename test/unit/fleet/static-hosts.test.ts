@@ -1,5 +1,8 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addStaticHost, addStaticHosts } from '../../../src/fleet/static-hosts.js';
+import { importInventory } from '../../../src/fleet/import-inventory.js';
+import { addStaticHost } from '../../../src/fleet/static-hosts.js';
 import { status } from '../../../src/fleet/status.js';
 import { makeTestProject, type TestProject } from '../../fixtures/project.js';
 
@@ -36,12 +39,22 @@ describe('static hosts: add and import', () => {
     expect((await p.state.read()).hosts.web1).toEqual(before);
   });
 
-  it('an import updates the target and keeps the overlay address, key and autostop', async () => {
+  it('item 6: an import over a different host of the same name is refused as hosts add is (nothing written: no variable file); the same host again keeps the overlay address, key and autostop', async () => {
     const p = await setUpHost();
-    await addStaticHosts(p.ctx(), [{ name: 'web1', target: 'admin@127.0.0.2:22', groups: ['web', 'eu'] }], { replace: true });
-    const host = (await p.state.read()).hosts.web1!;
-    expect(host).toMatchObject({ user: 'admin', address: '127.0.0.2', port: 22, groups: ['static', 'web', 'eu'], overlayAddress: '10.210.0.7', overlayPublicKey: 'pub-web1', autostop: { idleMinutes: 30, down: false } });
-    expect(host.key).toBeUndefined();
+    const before = (await p.state.read()).hosts.web1;
+    const inventory = path.join(p.base, 'inventory.ini');
+    writeFileSync(inventory, '[web]\nweb1 ansible_host=127.0.0.2 ansible_user=admin ansible_port=22 tier=front\n');
+    await expect(importInventory(p.ctx(), inventory)).rejects.toThrow(
+      `host 'web1' is already there as another host (root@127.0.0.1:2299, groups static,web, key ${p.keyPath}; the inventory has admin@127.0.0.2:22, groups static,web); remove it first with pcc hosts rm web1, then import again`,
+    );
+    expect((await p.state.read()).hosts.web1).toEqual(before);
+    expect(existsSync(path.join(p.root, 'config/hosts/web1.env'))).toBe(false);
+
+    // The same host (address, port, user, key, groups) imported again: its variables are written, and setup's fields stay.
+    writeFileSync(inventory, `[web]\nweb1 ansible_host=127.0.0.1 ansible_user=root ansible_port=2299 ansible_ssh_private_key_file=${p.keyPath} tier=front\n`);
+    await importInventory(p.ctx(), inventory);
+    expect((await p.state.read()).hosts.web1).toEqual(before);
+    expect(readFileSync(path.join(p.root, 'config/hosts/web1.env'), 'utf8')).toContain('tier=front');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectHosts } from '../../../src/inventory/pattern.js';
+import { hostGroups, selectHosts } from '../../../src/inventory/pattern.js';
 import type { HostRecord } from '../../../src/state/schema.js';
 
 const host = (name: string, provider: HostRecord['provider'], groups: string[]): HostRecord => ({
@@ -39,15 +39,50 @@ describe('host patterns, as in Ansible', () => {
   });
   it('globs over names and aliases', () => {
     expect(names('local1*')).toEqual(['local1', 'local10']);
-    // A glob matches group names too: `local*` takes the local provider's group, controller included.
-    expect(names('local*')).toEqual(['init', 'local1', 'local2', 'local10']);
+    // A glob matches group names too: `local*` takes the local provider's group, which holds no controller.
+    expect(names('local*')).toEqual(['local1', 'local2', 'local10']);
     expect(names('ec2-*')).toEqual(['cpu1', 'gpu1']);
     expect(names('cpu-local?')).toEqual(['local1', 'local2']);
+  });
+  it('-term excludes as !term does, and needs no quoting in bash', () => {
+    expect(names('all:-controller')).toEqual(names('all:!controller'));
+    expect(names('all:-init')).toEqual(['cpu1', 'gpu1', 'local1', 'local2', 'local10']);
+    expect(names('local,-local1')).toEqual(['local2', 'local10']);
+    expect(() => names('all:-')).toThrow('empty term');
   });
   it('nothing matched is an error that names the pattern', () => {
     expect(() => names('nosuch')).toThrow("pattern 'nosuch': no host or group is named 'nosuch'; see pcc hosts for names and groups");
     expect(() => names('gpu:&local')).toThrow("pattern 'gpu:&local' matches no host");
     expect(() => names('zz*')).toThrow("pattern 'zz*' matches no host");
     expect(() => names('a::b')).toThrow('empty term');
+  });
+});
+
+describe('a provider pattern means compute hosts: pcc exec local does not reach init (issue 30, item 5)', () => {
+  // The controller's record as each provider writes it now, and as older pcc versions wrote it.
+  const states = {
+    'local, now': host('init', 'local', ['controller']),
+    'local, older record': host('init', 'local', ['init', 'controller']),
+    'vagrant, older record': host('init', 'vagrant', ['vagrant', 'controller']),
+  };
+  for (const [what, init] of Object.entries(states)) {
+    it(`${what}: local/vagrant match the compute hosts only; init and controller reach the controller`, () => {
+      const all = [init, host('local1', init.provider, [init.provider, 'cpu']), host('local2', init.provider, [init.provider, 'cpu'])];
+      const pick = (p: string) => selectHosts(p, all).map((h) => h.name);
+      expect(pick(init.provider)).toEqual(['local1', 'local2']);
+      expect(pick(`${init.provider}-*`)).toEqual(['local1', 'local2']);
+      expect(pick('init')).toEqual(['init']);
+      expect(pick('controller')).toEqual(['init']);
+      expect(pick('all')).toEqual(['init', 'local1', 'local2']);
+      expect(pick(`${init.provider}:init`)).toEqual(['init', 'local1', 'local2']);
+      // One truth: pcc hosts, pcc status, the aliases and the inventory export all read these.
+      expect(hostGroups(init)).toEqual(['controller']);
+      expect(hostGroups(all[1]!)).toEqual([init.provider, 'cpu']);
+    });
+  }
+  it('a provider with only its controller matches nothing, with the usual error', () => {
+    expect(() => selectHosts('local', [host('init', 'local', ['controller'])])).toThrow(
+      "pattern 'local': local has no compute hosts; the controller is not in its provider's group, name it as init or controller",
+    );
   });
 });

@@ -1,11 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serviceCreate, serviceLogs, swarmSnapshot, TASK_INDEX_TEMPLATE } from '../../../src/jobs/builders.js';
+import { forgetNodesScript, LOST_NODES_FILE, serviceCreate, serviceLogs, swarmSnapshot, TASK_INDEX_TEMPLATE } from '../../../src/jobs/builders.js';
 import { resolveJobImage } from '../../../src/jobs/image.js';
 import { parseLogLine } from '../../../src/jobs/manager.js';
 import { checkGpus, placementFor } from '../../../src/jobs/placement.js';
 import { reaperScript } from '../../../src/jobs/reaper.js';
 import { checkJobRequest, defaultJobName, type JobRequest, type JobSpec } from '../../../src/jobs/spec.js';
-import { lostSummary, parseSnapshot, viewJob, type SwarmNode, type SwarmSnapshot } from '../../../src/jobs/swarm-view.js';
+import { lostSummary, nameTakenMessage, parseSnapshot, viewJob, type JobView, type SwarmNode, type SwarmSnapshot } from '../../../src/jobs/swarm-view.js';
 import { renderCommand } from '../../../src/remote/shell.js';
 import type { HostRecord } from '../../../src/state/schema.js';
 
@@ -61,7 +65,7 @@ describe('job builders: the docker argv run on the swarm manager', () => {
     const script = reaperScript(20);
     expect(script).toContain('grace=20');
     expect(script).toContain(`[ "$1" = down ] && [ $((now - $2)) -ge "$grace" ] || continue`);
-    expect(script).toContain('echo "$id ${3:-$id} $now" >> /var/lib/pcc/lost-nodes');
+    expect(script).toContain('echo "$id ${4:-${3:-$id}} $now" >> /var/lib/pcc/lost-nodes');
     expect(script).toContain('docker node rm --force "$id"');
   });
 });
@@ -209,5 +213,85 @@ describe('job view: a state per task index from the tasks swarm keeps', () => {
     const v2 = viewJob(removed.jobs[0]!, removed);
     expect(v2.tasks[0]).toMatchObject({ state: 'done', host: 'local1', lost: [{ host: 'local2' }] });
     expect(lostSummary(v2)).toEqual(['1 task lost with local2 (host down or removed from the swarm); run again elsewhere']);
+  });
+});
+
+describe('item 11: the lost-task line names the host, not the swarm node id', () => {
+  it('the reaper notes a node that has no pcc.host label yet by its hostname', () => {
+    expect(reaperScript(20)).toContain(`{{.Status.State}} {{.UpdatedAt.Unix}} {{.Description.Hostname}} {{index .Spec.Labels "pcc.host"}}`);
+  });
+
+  it('release and destroy note each node they remove with its host (exact script; run in sh against a stand-in docker)', () => {
+    const script = forgetNodesScript([
+      { name: 'local2', address: '10.214.0.3' },
+      { name: 'cloud1', address: '10.214.0.9' },
+    ]);
+    expect(script).toBe(
+      [
+        'mkdir -p /var/lib/pcc',
+        'for id in $(docker node ls -q 2>/dev/null); do',
+        `  addr=$(docker node inspect --format '{{.Status.Addr}}' "$id")`,
+        '  case "$addr" in',
+        '    10.214.0.3) host=local2;;',
+        '    10.214.0.9) host=cloud1;;',
+        '    *) continue;;',
+        '  esac',
+        '  docker node rm --force "$id" >/dev/null || continue',
+        '  echo "$id $host $(date +%s)" >> /var/lib/pcc/lost-nodes',
+        '  echo "$addr"',
+        'done',
+      ].join('\n'),
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), 'pcc-forget-'));
+    try {
+      // docker as the manager answers: three nodes, the second of them local2's.
+      writeFileSync(
+        path.join(dir, 'docker'),
+        '#!/bin/sh\ncase "$1 $2" in\n"node ls") printf \'n1\\nn2\\nn3\\n\';;\n"node inspect") case "$5" in n1) echo 10.214.0.2;; n2) echo 10.214.0.3;; *) echo 10.214.0.1;; esac;;\n"node rm") echo "$4" >> "$(dirname "$0")/removed";;\nesac\n',
+      );
+      chmodSync(path.join(dir, 'docker'), 0o755);
+      const lost = path.join(dir, 'lib', 'lost-nodes');
+      const out = execFileSync('sh', ['-c', script.replaceAll(LOST_NODES_FILE, lost).replace('/var/lib/pcc', path.dirname(lost))], {
+        env: { PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      expect(out).toBe('10.214.0.3\n');
+      expect(readFileSync(path.join(dir, 'removed'), 'utf8')).toBe('n2\n');
+      const noted = readFileSync(lost, 'utf8');
+      expect(noted).toMatch(/^n2 local2 \d+\n$/);
+      // job ls reads the note back: the task lost with n2 is lost with local2.
+      const snap = parseSnapshot(snapshotText([{ ...task('a', undefined, 'n2', 'orphaned'), DesiredState: 'shutdown' }, task('b', 1, 'n1', 'complete')], {}, noted).replace('"ID":"n2"', '"ID":"gone"'));
+      expect(lostSummary(viewJob(snap.jobs[0]!, snap))).toEqual(['1 task lost with local2 (host down or removed from the swarm); run again elsewhere']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('item 11: the rerun of a killed job run suggests pcc job wait where that is right', () => {
+  const view = (finished: boolean): JobView => ({
+    name: 'sweep',
+    image: 'mybusybox',
+    started: '2026-12-02T06:00:00Z',
+    replicas: 4,
+    parallel: 2,
+    retries: 0,
+    counts: finished ? { done: 4, running: 0, failed: 0, pending: 0, lost: 0 } : { done: 1, running: 2, failed: 0, pending: 1, lost: 0 },
+    hosts: ['local1'],
+    tasks: [],
+    finished,
+  });
+
+  it('the same image, not finished: the job that run submitted runs on; follow it', () => {
+    expect(nameTakenMessage(view(false), 'mybusybox')).toBe(
+      'job sweep of mybusybox was submitted already and runs on (1 done, 2 running, 0 failed, 1 pending); follow it with pcc job wait sweep, or stop it with pcc job rm sweep --yes to run it anew',
+    );
+  });
+
+  it('the same image, finished: its logs, then rm to run it again; another image: rm or another name', () => {
+    expect(nameTakenMessage(view(true), 'mybusybox')).toBe(
+      'job sweep of mybusybox has run already (4 done, 0 running, 0 failed, 0 pending); see pcc job logs sweep, and pcc job rm sweep to run it again',
+    );
+    expect(nameTakenMessage(view(false), 'other')).toBe('--name sweep: a job of that name exists already (of mybusybox); pcc job rm sweep, or choose another name');
   });
 });

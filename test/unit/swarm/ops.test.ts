@@ -88,5 +88,7 @@ describe('swarm operations', () => {
       'pcc.cpu.avx2': 'true',
       'pcc.cuda': '12.4',
     });
+    expect(nodeLabels(host, { gpu: false, cpuFlags: [], projectShared: false }, false)['pcc.project']).toBe('own');
+    expect(nodeLabels(host, { gpu: false, cpuFlags: [], projectShared: true }, false)['pcc.project']).toBe('shared');
   });
 });

@@ -37,14 +37,21 @@ describe('local provider: network builders', () => {
     ]);
   });
 
+  it('veth names on the default subnets: cloud1 (10.212.0.2) never takes the controller\'s (10.213.0.2) link', () => {
+    const id = '0123456789ab';
+    const names = ['10.213.0.2', '10.213.0.3', '10.212.0.2', '10.212.0.3'].map((ip) => vethName(id, ip));
+    expect(new Set(names).size).toBe(4);
+    for (const n of names) expect(n.length).toBeLessThanOrEqual(15);
+  });
+
   it('host: netns, veth with host0 inside, MACs derived from the address, a way out through the home router, forwarding inside', () => {
     const id = '0123456789ab';
     const h = { netns: netnsName(id, 'local1'), veth: vethName(id, '10.213.0.2'), address: '10.213.0.2', prefix: 24, bridge: 'pcc-br0', gateway: '10.213.0.254' };
     expect(createHostNetworkArgvs(h)).toEqual([
       ['ip', 'netns', 'add', 'pcc-0123456789ab-local1'],
-      ['ip', 'link', 'add', 'v012345670002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
+      ['ip', 'link', 'add', 'v0123450ad50002', 'address', '02:01:0a:d5:00:02', 'type', 'veth',
         'peer', 'name', 'host0', 'address', '02:00:0a:d5:00:02', 'netns', 'pcc-0123456789ab-local1'],
-      ['ip', 'link', 'set', 'v012345670002', 'master', 'pcc-br0', 'up'],
+      ['ip', 'link', 'set', 'v0123450ad50002', 'master', 'pcc-br0', 'up'],
       ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'lo', 'up'],
       ['ip', '-n', 'pcc-0123456789ab-local1', 'addr', 'add', '10.213.0.2/24', 'dev', 'host0'],
       ['ip', '-n', 'pcc-0123456789ab-local1', 'link', 'set', 'host0', 'up'],
@@ -55,7 +62,7 @@ describe('local provider: network builders', () => {
     expect(createHostNetworkArgvs({ ...h, gateway: undefined }).some((a) => a.includes('route'))).toBe(false);
     expect(deleteHostNetworkArgvs(h)).toEqual([
       ['ip', 'netns', 'del', 'pcc-0123456789ab-local1'],
-      ['ip', 'link', 'del', 'v012345670002'],
+      ['ip', 'link', 'del', 'v0123450ad50002'],
     ]);
   });
 

@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmuxServer, until as untilFixture } from '../../fixtures/tmux.js';
 import { helpExamples } from '../../../src/cli/main.js';
 import { pcc, repoRoot } from '../../fixtures/cli.js';
 import { pasteIntoBash } from '../../fixtures/paste.js';
@@ -17,22 +18,12 @@ let fleet: SshdFleet;
 let dir: string;
 let project: string;
 let home: string;
-const socket = `pcc-test-${process.pid}`;
 const bin = path.join(repoRoot, 'bin/pcc.js');
 
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, kill: killTmux } = tmuxServer('terminal');
 const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000) => untilFixture(what, probe, timeoutMs);
 
 /** Every process below the hosts' sshd, by command line: what runs "on the hosts". */
 function remoteCommands(): string[] {
@@ -70,7 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  killTmux();
   await fleet?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { tmuxServer, until as untilFixture } from '../../fixtures/tmux.js';
 import { ON_DEMAND_TABLE_DATE } from '../../../src/providers/ec2/prices.js';
 import { pcc, repoRoot } from '../../fixtures/cli.js';
 import { liveInstanceIds, useMotoSuite } from '../../fixtures/ec2.js';
@@ -18,22 +18,13 @@ const CPU = 0.17;
 // In the table's own region the source names no region (elsewhere: `pcc's shipped us-east-1 table of ...`).
 const TABLE = `pcc's shipped table of ${ON_DEMAND_TABLE_DATE}`;
 
-const socket = `pcc-price-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, kill: killTmux } = tmuxServer('price');
 const screen = (session: string) => tmux('capture-pane', '-p', '-J', '-t', session);
 afterAll(() => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  killTmux();
 });
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000) => untilFixture(what, probe, timeoutMs);
 
 const env = () => ({ ...suite.moto.env, HOME: suite.t.project.home });
 const run = (...args: string[]) => pcc(['--project', suite.t.project.root, ...args], env());

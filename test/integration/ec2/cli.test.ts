@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { tmuxServer, until as untilFixture } from '../../fixtures/tmux.js';
 import { pcc, pccAsync, repoRoot } from '../../fixtures/cli.js';
 import { liveInstances, useMotoSuite } from '../../fixtures/ec2.js';
 import { startProxy } from '../../fixtures/kill.js';
@@ -23,21 +23,12 @@ const bin = path.join(repoRoot, 'bin/pcc.js');
 /** Nothing listens on port 22 there: a connection is refused at once. */
 const NOBODY = '127.0.0.77';
 
-const socket = `pcc-ec2-cli-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, kill: killTmux } = tmuxServer('ec2-cli');
 afterAll(() => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  killTmux();
 });
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000) => untilFixture(what, probe, timeoutMs);
 
 /** Every public address in an EC2 reply, made loopback. */
 const toLoopback = (body: string) =>

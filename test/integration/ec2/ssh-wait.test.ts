@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { tmuxServer, until as untilFixture } from '../../fixtures/tmux.js';
 import { SSH_WAIT_CPU_S, SSH_WAIT_GPU_S, sshWaitSeconds } from '../../../src/providers/ec2/boot-wait.js';
 import { repoRoot } from '../../fixtures/cli.js';
 import { makeProject, REGION, TEST_CIDR, type TestProject } from '../../fixtures/ec2.js';
@@ -25,8 +26,7 @@ const endpoint = `http://127.0.0.1:${port}`;
 /** One of moto's built-in x86_64 images, so nothing needs seeding from outside the namespace. */
 const MOTO_AMI = 'ami-12c6146b';
 const bin = path.join(repoRoot, 'bin/pcc.js');
-const socket = `pcc-sshwait-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, kill: killTmux } = tmuxServer('ssh-wait');
 let moto: ChildProcess;
 let t: TestProject;
 
@@ -38,15 +38,7 @@ const motoEnv = {
   AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/pcc-test-aws-credentials',
 };
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000) => untilFixture(what, probe, timeoutMs, 200);
 
 beforeAll(async () => {
   execFileSync('ip', ['netns', 'add', ns]);
@@ -59,7 +51,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  killTmux();
   if (moto?.pid) {
     moto.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));

@@ -17,6 +17,7 @@ export interface AutostopSetting {
 export const AGENT_STATE = `${AUTOSTOP_RUN_DIR}/state`;
 
 /** `30m`, `12h`, `1d`, `90` (minutes) to whole minutes; anything else is a one-line error naming the flag. */
+// By hand, not `ms` or parse-duration: they read a bare number as milliseconds and take `1.5h` or `30s`, which are no whole minutes.
 export function parseMinutes(text: string, flag: string): number {
   const m = /^(\d+)\s*(m|min|h|d)?$/.exec(text.trim());
   const n = m ? Number(m[1]) * (m[2] === 'h' ? 60 : m[2] === 'd' ? 1440 : 1) : NaN;

@@ -1,3 +1,4 @@
+import { formatDuration } from '../core/duration.js';
 import type { Progress, StepOutcome } from '../core/progress.js';
 
 /**
@@ -42,19 +43,12 @@ export function createProgress(mode: ProgressMode, command: string): CliProgress
   };
 }
 
-export function formatElapsed(ms: number): string {
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-}
-
 /** One line per event: works the same on a TTY, in CI logs and piped to a file. */
 function lineProgress(): CliProgress {
   const started = Date.now();
   let phase: { title: string; at: number } | undefined;
   const closePhase = () => {
-    if (phase) process.stderr.write(`==> ${phase.title}: ${formatElapsed(Date.now() - phase.at)}\n`);
+    if (phase) process.stderr.write(`==> ${phase.title}: ${formatDuration(Date.now() - phase.at, 'elapsed')}\n`);
     phase = undefined;
   };
   let phases = 0;
@@ -78,7 +72,7 @@ function lineProgress(): CliProgress {
     settled: async () => {},
     async end() {
       closePhase();
-      if (phases > 1) process.stderr.write(`total ${formatElapsed(Date.now() - started)}\n`);
+      if (phases > 1) process.stderr.write(`total ${formatDuration(Date.now() - started, 'elapsed')}\n`);
       phases = 0;
     },
   };
@@ -168,10 +162,10 @@ function liveProgress(command: string): CliProgress {
   };
 
   const width = () => Math.max(8, ...[...(current?.rows.keys() ?? [])].map((n) => n.length));
-  const titleOf = (row: HostRow) => `${row.name.padEnd(width())}  ${row.message}  ${formatElapsed(Date.now() - row.at)}`;
+  const titleOf = (row: HostRow) => `${row.name.padEnd(width())}  ${row.message}  ${formatDuration(Date.now() - row.at, 'elapsed')}`;
   const redraw = () => {
     if (!current) return;
-    if (current.task) current.task.title = `${current.title}  ${formatElapsed(Date.now() - current.at)}`;
+    if (current.task) current.task.title = `${current.title}  ${formatDuration(Date.now() - current.at, 'elapsed')}`;
     for (const row of current.rows.values()) if (row.task && !rowMark(row.message, row.outcome, false)) row.task.title = titleOf(row);
   };
 
@@ -301,7 +295,7 @@ function liveProgress(command: string): CliProgress {
         if (ticker) clearInterval(ticker);
         enqueue(async () => {
           await finishPhase();
-          if (phases > 0) process.stderr.write(`total ${formatElapsed(Date.now() - started)}\n`);
+          if (phases > 0) process.stderr.write(`total ${formatDuration(Date.now() - started, 'elapsed')}\n`);
         });
         ended = queue;
       }

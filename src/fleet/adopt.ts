@@ -2,7 +2,7 @@ import { PccError, UsageError, UserInputError } from '../core/errors.js';
 import { isProjectId, openProject, readProjectId, writeProjectId } from '../core/project.js';
 import { loadProvider } from '../providers/index.js';
 import { ADOPT_PROVIDERS } from '../providers/registry.js';
-import type { FoundProject, ProviderContext } from '../providers/types.js';
+import type { FoundProject, MissingLaunchKey, ProviderContext } from '../providers/types.js';
 import type { HostRecord } from '../state/schema.js';
 import { StateStore } from '../state/store.js';
 import { refreshAliases } from './aliases.js';
@@ -17,11 +17,17 @@ export async function discoverProjects(providerName: string, ctx: ProviderContex
 /**
  * `pcc adopt ID`: this folder becomes project ID again (its `.pcc/` was
  * lost), and its hosts and aliases are rebuilt from the tags. Host keys are
- * not in any tag: they are trusted again on first use. An id that nothing
+ * not in any tag: they are trusted again on first use. Each host keeps the
+ * local key it was launched with; launch keys not on this machine are
+ * returned (the records are still written) for the caller to say so. An id that nothing
  * carries is refused before anything is written, so a typo never makes this
  * folder a project that exists nowhere.
  */
-export async function adoptProject(providerName: string, id: string, ctx: ProviderContext): Promise<{ hosts: HostRecord[]; aliases: string[] }> {
+export async function adoptProject(
+  providerName: string,
+  id: string,
+  ctx: ProviderContext,
+): Promise<{ hosts: HostRecord[]; aliases: string[]; missingKeys: MissingLaunchKey[] }> {
   const provider = await loadProvider(providerName);
   if (!provider.adopt || !provider.discover) throw new UsageError(`${providerName} keeps no tags to adopt from; adopt takes ec2`);
   if (!isProjectId(id)) throw new UserInputError(`${id} is not a project id (12 hex digits, as pcc adopt lists them)`);
@@ -38,7 +44,7 @@ export async function adoptProject(providerName: string, id: string, ctx: Provid
   writeProjectId(ctx.project.stateDir, id);
   const project = openProject({ project: ctx.project.root, home: ctx.project.home });
   const adopted: ProviderContext = { ...ctx, project, state: new StateStore(project) };
-  const hosts = await provider.adopt(adopted);
+  const { hosts, missingKeys } = await provider.adopt(adopted);
   const aliases = await refreshAliases(adopted, provider.name);
-  return { hosts, aliases };
+  return { hosts, aliases, missingKeys };
 }

@@ -4,6 +4,7 @@
  * steps; these pure functions turn "what exists" and "what was asked" into
  * the steps. Tests assert the exact plan for a given state.
  */
+import { naturalCompare } from '../core/natural-order.js';
 import type { ListedHost, Spec } from '../providers/types.js';
 
 export type { ListedHost, Spec };
@@ -67,5 +68,5 @@ export function describeStep(provider: string, step: Step): string {
 }
 
 function sortNames(names: string[]): string[] {
-  return [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return [...names].sort(naturalCompare);
 }

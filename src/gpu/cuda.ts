@@ -51,6 +51,7 @@ export function imageCudaNeed(config: ImageConfig): ImageCudaNeed | undefined {
 }
 
 /** Compares `major.minor` versions numerically (12.10 > 12.9). */
+// Not semver: both sides are already `major.minor` (imageCudaNeed, the smi header), so two numbers compare without coerce and a dependency.
 export function compareCuda(a: string, b: string): number {
   const [am = 0, an = 0] = a.split('.').map(Number);
   const [bm = 0, bn = 0] = b.split('.').map(Number);

@@ -1,6 +1,11 @@
 import { PccError } from '../core/errors.js';
 
-/** IPv4 arithmetic shared by every place pcc hands out addresses. */
+/**
+ * IPv4 arithmetic shared by every place pcc hands out addresses. By hand, not
+ * ipaddr.js or ip-address: they parse forms a setting must refuse (`10.1`,
+ * octal, hex) and have no n-th or lowest-free address, so they would add a
+ * check and a conversion around the same integer math.
+ */
 export interface Subnet {
   cidr: string;
   /** The network address as an integer. */

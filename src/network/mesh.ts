@@ -1,4 +1,5 @@
 import { PccError } from '../core/errors.js';
+import { naturalCompare } from '../core/natural-order.js';
 
 /**
  * The overlay's shape, as a pure function of who can dial whom. WireGuard
@@ -80,5 +81,5 @@ export function meshPeers(self: MeshMember, hub: MeshMember, members: readonly M
 
 function byAddress(members: readonly MeshMember[], a: string, b: string): number {
   const addr = (n: string) => members.find((m) => m.name === n)!.address;
-  return addr(a).localeCompare(addr(b), 'en', { numeric: true });
+  return naturalCompare(addr(a), addr(b));
 }

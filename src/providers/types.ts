@@ -182,8 +182,26 @@ export interface Provider<Detail = unknown> {
   volumeDevice?(volume: VolumeRecord): BlockDeviceMatch | undefined;
   /** What a volume of this size costs per month while it exists, in USD (0: nothing). */
   volumeUsdPerMonth?(sizeGiB: number): number;
-  /** Rebuilds this project's host records from the provider's tags (`pcc adopt ID`). */
-  adopt?(ctx: ProviderContext): Promise<HostRecord[]>;
+  /**
+   * Rebuilds this project's host records from the provider's tags (`pcc adopt
+   * ID`), each with the local key that the instance was launched with; a
+   * launch key that is not on this machine is reported, never replaced.
+   */
+  adopt?(ctx: ProviderContext): Promise<Adopted>;
+}
+
+/** What `adopt` rebuilt, and the launch keys it could not find here. */
+export interface Adopted {
+  hosts: HostRecord[];
+  missingKeys: MissingLaunchKey[];
+}
+
+/** A key pair some adopted hosts were launched with whose private key is on none of the paths pcc looks at. */
+export interface MissingLaunchKey {
+  keyName: string;
+  /** As the provider shows it (EC2's KeyFingerprint); undefined when the key pair itself is gone. */
+  fingerprint?: string;
+  hosts: string[];
 }
 
 export interface StorageCost {

@@ -366,6 +366,7 @@ function describeConnectError(host: Endpoint, err: unknown, keyRefused: boolean)
   return `${host.name}: cannot connect to ${where}: ${e.code ?? e.message ?? String(err)}`;
 }
 
+// Retried by hand, not with p-retry: the first socket is dialled before the SSH modules load, a failed dial is an attempt that throws nothing, and a refused host key ends the loop at once.
 function backoffMs(attempt: number): number {
   return Math.min(4_000, 250 * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
 }

@@ -1,3 +1,5 @@
+import { formatDuration } from '../core/duration.js';
+
 /**
  * How long pcc waits for a host once it is connected. The SSH handshake has
  * its own limit (PCC_CONNECT_TIMEOUT_MS) and keepalives catch a peer that
@@ -31,10 +33,5 @@ export interface Deadline {
 
 export function timedOutMessage(deadline: Deadline, stdoutSoFar: string): string {
   const step = typeof deadline.step === 'string' ? deadline.step : deadline.step(stdoutSoFar);
-  return `timed out after ${formatSeconds(deadline.ms)} ${step}`;
-}
-
-function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  return `timed out after ${formatDuration(deadline.ms, 'seconds')} ${step}`;
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import osaDistance from 'damerau-levenshtein';
 import { PccError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
 import { noteSecret, secretLookingName } from '../core/secrets.js';
@@ -189,25 +190,12 @@ function refuseReadableByOthers(file: string, rel: string): void {
   }
 }
 
+/** The nearest key within three edits; the same distance as the CLI's suggestions (cli/suggest.ts), where a swap of neighbours is one edit. */
 export function closestKey(key: string, candidates: string[]): string | undefined {
   let best: { key: string; d: number } | undefined;
   for (const c of candidates) {
-    const d = editDistance(key, c);
+    const d = osaDistance(key, c).steps;
     if (d <= 3 && (!best || d < best.d)) best = { key: c, d };
   }
   return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }

@@ -1,3 +1,4 @@
+import { naturalCompare } from '../core/natural-order.js';
 import { SYSTEM, type Operation } from '../ops/operation.js';
 import { cmd, type Command } from '../remote/shell.js';
 import { swarmMembership, swarmNetwork, swarmNodes, type SwarmNode } from './facts.js';
@@ -114,7 +115,7 @@ export function staleNodes(nodes: readonly SwarmNode[]): SwarmNode[] {
 
 export function labelCommands(nodes: readonly SwarmNode[], wanted: Readonly<Record<string, Readonly<Record<string, string>>>>): Command[] {
   const commands: Command[] = [];
-  for (const [address, labels] of Object.entries(wanted).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+  for (const [address, labels] of Object.entries(wanted).sort(([a], [b]) => naturalCompare(a, b))) {
     const node = nodes.find((n) => n.address === address && n.state === 'ready');
     if (!node) continue;
     const add = Object.entries(labels)

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../core/duration.js';
 import { errorMessage } from '../../core/errors.js';
 import { CONTROLLER } from '../../fleet/cluster.js';
 import { describeSetting } from '../../autostop/setting.js';
@@ -130,11 +131,7 @@ function uptime(since: string): string {
 }
 
 function duration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : `${m}m${s % 60}s`;
+  return formatDuration(seconds * 1000, 'uptime');
 }
 
 function round(n: number): number {

@@ -1,13 +1,12 @@
-import { DescribeVolumesCommand, paginateDescribeInstances, paginateDescribeVolumes, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeKeyPairsCommand, DescribeVolumesCommand, paginateDescribeInstances, paginateDescribeVolumes, type Instance } from '@aws-sdk/client-ec2';
 import type { HostRecord } from '../../state/schema.js';
-import type { FoundProject, ProviderContext } from '../types.js';
+import type { Adopted, FoundProject, MissingLaunchKey, ProviderContext } from '../types.js';
 import type { AwsClients } from './clients.js';
 import { LIVE_STATES, projectFilter, tagValue, TAG_MOUNT, TAG_PATH, TAG_PROJECT, TAG_PROJECT_ID, TAG_VOLUME } from './tags.js';
 import { stateOf } from './instances.js';
 import { onDemandPrice } from './prices.js';
 import { recordInstances, rememberRegion } from './record.js';
-import { ensureUserKey } from '../../core/user-key.js';
-
+import { findLocalKey } from '../../core/key-fingerprint.js';
 
 /** Volume states in which there is nothing left to adopt. */
 const GONE_VOLUME = ['deleting', 'deleted', 'error'];
@@ -48,13 +47,41 @@ export async function findProjects(aws: AwsClients): Promise<FoundProject[]> {
   return [...byId.values()];
 }
 
-/** Rebuilds the state's EC2 hosts of `ctx.project.id` from their tags; names follow the same rules as at launch. */
-export async function adoptRegion(aws: AwsClients, ctx: ProviderContext): Promise<HostRecord[]> {
+/**
+ * Rebuilds the state's EC2 hosts of `ctx.project.id` from their tags; names
+ * follow the same rules as at launch. Each host keeps the local key whose
+ * fingerprint matches its launch key pair's; no key is made, since the
+ * instances would not take it.
+ */
+export async function adoptRegion(aws: AwsClients, ctx: ProviderContext): Promise<Adopted> {
   const mine = (await taggedInstances(aws)).filter((i) => tagValue(i.Tags, TAG_PROJECT_ID) === ctx.project.id && stateOf(i) !== 'shutting-down');
   if (mine.length > 0) await rememberRegion(ctx, aws.region);
-  const hosts = mine.length === 0 ? [] : await recordInstances(ctx, aws.region, mine, (await ensureUserKey(ctx.project, ctx.settings)).privateKey);
+  const launchKeys = await findLaunchKeys(aws, ctx, mine);
+  // A launch key not found here: the host records the configured path, where the message tells the user to put it.
+  const hosts = mine.length === 0 ? [] : await recordInstances(ctx, aws.region, mine, (i) => launchKeys.get(i.KeyName ?? '')?.privateKey ?? ctx.settings.values.PCC_SSH_KEY);
   if ((await adoptVolumes(aws, ctx, hosts)) > 0) await rememberRegion(ctx, aws.region);
-  return hosts;
+  const missingKeys: MissingLaunchKey[] = [];
+  for (const [keyName, found] of launchKeys) {
+    if (found.privateKey !== undefined) continue;
+    const ids = new Set(mine.filter((i) => i.KeyName === keyName).map((i) => i.InstanceId));
+    missingKeys.push({ keyName, ...(found.fingerprint ? { fingerprint: found.fingerprint } : {}), hosts: hosts.filter((h) => ids.has(h.providerId)).map((h) => h.name) });
+  }
+  return { hosts, missingKeys };
+}
+
+/** Each launch key pair's name, its fingerprint as EC2 shows it, and the local key with that fingerprint (when one is here). */
+async function findLaunchKeys(aws: AwsClients, ctx: ProviderContext, instances: readonly Instance[]): Promise<Map<string, { fingerprint?: string; privateKey?: string }>> {
+  const out = new Map<string, { fingerprint?: string; privateKey?: string }>();
+  const names = [...new Set(instances.map((i) => i.KeyName).filter((n): n is string => Boolean(n)))];
+  if (names.length === 0) return out;
+  // A filter, not KeyNames: a key pair deleted since the launch is then missing from the answer rather than an error.
+  const pairs = (await aws.ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: names }] }))).KeyPairs ?? [];
+  for (const name of names) {
+    const fingerprint = pairs.find((p) => p.KeyName === name)?.KeyFingerprint;
+    const local = fingerprint ? findLocalKey(fingerprint, ctx.project, ctx.settings) : undefined;
+    out.set(name, { ...(fingerprint ? { fingerprint } : {}), ...(local ? { privateKey: local.privateKey } : {}) });
+  }
+  return out;
 }
 
 /** The project's data volumes (tagged pcc:volume) back into the state, attached to the adopted host that holds each. */

@@ -141,7 +141,10 @@ export function createEc2Provider(hooks: Ec2Hooks = {}): Provider<Ec2Spec> {
       return [...found.values()];
     },
 
-    adopt: (ctx) => everyRegion(ctx, (aws) => adoptRegion(aws, ctx)),
+    async adopt(ctx) {
+      const regions = await everyRegion(ctx, async (aws) => [await adoptRegion(aws, ctx)]);
+      return { hosts: regions.flatMap((r) => r.hosts), missingKeys: regions.flatMap((r) => r.missingKeys) };
+    },
 
     createVolume: (v, ctx) => {
       checkRegion(ctx.settings.values.EC2_REGION, regionSource(ctx, undefined));

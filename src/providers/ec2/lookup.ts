@@ -1,6 +1,7 @@
 import { DescribeImagesCommand, DescribeInstanceTypesCommand, type Image, type InstanceTypeInfo as InstanceTypeInfoSdk, type _InstanceType } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { PccError } from '../../core/errors.js';
+import { naturalCompare } from '../../core/natural-order.js';
 import type { AwsClients } from './clients.js';
 
 export interface InstanceTypeInfo {
@@ -93,7 +94,7 @@ export async function resolveImage(aws: AwsClients, choice: ImageChoice): Promis
 export function newestImage(images: readonly Image[]): Image | undefined {
   return [...images].sort((a, b) => {
     const byDate = (b.CreationDate ?? '').localeCompare(a.CreationDate ?? '');
-    return byDate !== 0 ? byDate : (b.Name ?? '').localeCompare(a.Name ?? '', 'en', { numeric: true });
+    return byDate !== 0 ? byDate : naturalCompare(b.Name ?? '', a.Name ?? '');
   })[0];
 }
 

@@ -50,8 +50,9 @@ export async function recordInstances(
   ctx: ProviderContext,
   region: string,
   instances: readonly Instance[],
-  privateKey: string | undefined,
+  privateKey: string | undefined | ((inst: Instance) => string | undefined),
 ): Promise<HostRecord[]> {
+  const keyOf = typeof privateKey === 'function' ? privateKey : () => privateKey;
   if (instances.length === 0) return [];
   const ordered = [...instances].sort(
     (a, b) =>
@@ -69,7 +70,7 @@ export async function recordInstances(
         address: inst.PublicIpAddress ?? inst.PrivateIpAddress ?? known?.address ?? inst.InstanceId!,
         port: 22,
         user: tagValue(inst.Tags, TAG_USER) ?? known?.user ?? 'core',
-        ...(privateKey ?? known?.key ? { key: privateKey ?? known?.key } : {}),
+        ...(keyOf(inst) ?? known?.key ? { key: keyOf(inst) ?? known?.key } : {}),
         provider: 'ec2',
         groups: ['ec2', type, inst.InstanceType ?? 'unknown'],
         providerId: inst.InstanceId!,

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
 import { openProject } from '../../../src/core/project.js';
 import { acquire, acquireOn, destroy, releaseOn, resumeOn, saveOn } from '../../../src/fleet/lifecycle.js';
@@ -89,6 +90,10 @@ describe('ec2 lifecycle on moto', () => {
     const { adoptProject } = await import('../../../src/fleet/adopt.js');
     const adopted = await adoptProject('ec2', id, { ...ctx, settings: suite.t.ctx().settings });
     expect(adopted.hosts.map((h) => h.name).sort()).toEqual(['cpu1', 'cpu2']);
+    // The launch key (PCC_SSH_KEY) is found by its fingerprint: no new key is made.
+    expect(adopted.missingKeys).toEqual([]);
+    expect(adopted.hosts.map((h) => h.key)).toEqual(['~/.ssh/id_ed25519', '~/.ssh/id_ed25519']);
+    expect(existsSync(path.join(suite.t.project.stateDir, 'ssh'))).toBe(false);
     const again = openProject({ project: suite.t.project.root, home: suite.t.project.home });
     expect(again.id).toBe(id);
     await provider.destroy({ ...ctx, project: again, state: new StateStore(again) });
@@ -106,7 +111,8 @@ describe('ec2 lifecycle on moto', () => {
       expect(r.stderr).toBe('pcc: nothing on ec2 carries project id 0123456789ab; pcc adopt without an id lists the projects found there\n');
       expect(r.stdout).toBe('');
       expect(existsSync(path.join(suite.t.project.root, '.pcc'))).toBe(false);
-      // The id of a project that does exist is still adopted.
+      // The id of a project that does exist is still adopted (its launch key copied here, as a user moving machines would).
+      for (const f of ['id_ed25519', 'id_ed25519.pub']) copyFileSync(path.join(other.project.home, '.ssh', f), path.join(suite.t.project.home, '.ssh', f.replace('ed25519', 'other')));
       const ok = pcc(['adopt', other.project.id, '--project', suite.t.project.root], env);
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toMatch(new RegExp(`^adopted project ${other.project.id}: cpu1$`, 'm'));
@@ -114,6 +120,52 @@ describe('ec2 lifecycle on moto', () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  test('item 7: pcc adopt finds the launch key by its EC2 fingerprint among ~/.ssh/id_*, and makes no new key', { timeout: 300_000 }, async () => {
+    await acquire('ec2', { type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    const id = suite.t.project.id;
+    rmSync(suite.t.project.stateDir, { recursive: true, force: true });
+    // The launch key now lives under another name, and PCC_SSH_KEY names a key that is not there.
+    const ssh = path.join(suite.t.project.home, '.ssh');
+    renameSync(path.join(ssh, 'id_ed25519'), path.join(ssh, 'id_launch'));
+    renameSync(path.join(ssh, 'id_ed25519.pub'), path.join(ssh, 'id_launch.pub'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'other', '-f', path.join(ssh, 'id_other')]);
+    const env = { ...suite.moto.env, HOME: suite.t.project.home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const r = pcc(['adopt', id, '--project', suite.t.project.root], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const again = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    expect((await new StateStore(again).read()).hosts.cpu1?.key).toBe('~/.ssh/id_launch');
+    expect(existsSync(path.join(again.stateDir, 'ssh'))).toBe(false);
+    await destroy('ec2', { ...suite.t.ctx(), project: again, state: new StateStore(again) });
+  });
+
+  test('item 7: pcc adopt without the launch key says which key and the way in, in one line, exit 4; the records are still rebuilt', { timeout: 300_000 }, async () => {
+    await acquire('ec2', { type: 'cpu', count: 1, wait: false }, suite.t.ctx());
+    const id = suite.t.project.id;
+    const keyName = (await suite.aws.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:pcc:project-id', Values: [id] }] }))).Reservations![0]!.Instances![0]!.KeyName!;
+    const fingerprint = (await suite.aws.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] }))).KeyPairs![0]!.KeyFingerprint!;
+    rmSync(suite.t.project.stateDir, { recursive: true, force: true });
+    // The launch key is gone from this machine; another key stands at PCC_SSH_KEY.
+    const ssh = path.join(suite.t.project.home, '.ssh');
+    rmSync(path.join(ssh, 'id_ed25519'));
+    rmSync(path.join(ssh, 'id_ed25519.pub'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'other', '-f', path.join(ssh, 'id_ed25519')]);
+    const env = { ...suite.moto.env, HOME: suite.t.project.home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const r = pcc(['adopt', id, '--project', suite.t.project.root], env);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toBe(
+      `pcc: cpu1 was launched with key pair ${keyName} (fingerprint ${fingerprint}), which is not on this machine ` +
+        '(PCC_SSH_KEY, .pcc/ssh/id_ed25519 and ~/.ssh/id_* were tried): copy that private key and its .pub to ~/.ssh/id_ed25519 (PCC_SSH_KEY), ' +
+        'or push a new public key to the hosts with EC2 Instance Connect or SSM\n',
+    );
+    expect(r.stdout).toMatch(new RegExp(`^adopted project ${id}: cpu1$`, 'm'));
+    const again = openProject({ project: suite.t.project.root, home: suite.t.project.home });
+    expect(again.id).toBe(id);
+    expect((await new StateStore(again).read()).hosts.cpu1?.key).toBe('~/.ssh/id_ed25519');
+    expect(existsSync(path.join(again.stateDir, 'ssh'))).toBe(false);
+    await destroy('ec2', { ...suite.t.ctx(), project: again, state: new StateStore(again) });
   });
 
   test('a destroy killed after the hosts went but before the aliases: the re-run takes the aliases back', { timeout: 300_000 }, async () => {

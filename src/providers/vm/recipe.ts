@@ -102,7 +102,9 @@ export function vmBuildCommands(root: string): string[][] {
 
 /** The kernel and initrd are booted from outside the image (`-kernel`, `-initrd`): no bootloader to install or update. */
 export function kernelCommandLine(): string {
-  return `root=LABEL=${ROOT_LABEL} rw console=ttyS0`;
+  // apparmor=0: Debian's kernel turns AppArmor on, and dockerd then refuses every container without apparmor_parser,
+  // which the image (like the nspawn base, on a kernel without AppArmor) does not have.
+  return `root=LABEL=${ROOT_LABEL} rw console=ttyS0 apparmor=0`;
 }
 
 /** mkfs.ext4 fills the image from the root dir in one go, no loop device or mount. */

@@ -42,7 +42,7 @@ describe('vm provider: the QEMU command line', () => {
       '-qmp', 'unix:/run/pcc/vm/pcc-0123456789abcdef-vm1.qmp,server=on,wait=off',
       '-kernel', '/c/vm-x/vmlinuz',
       '-initrd', '/c/vm-x/initrd.img',
-      '-append', 'root=LABEL=pcc-root rw console=ttyS0',
+      '-append', 'root=LABEL=pcc-root rw console=ttyS0 apparmor=0',
       '-drive', 'file=/p/.pcc/vm/vm1/disk.qcow2,if=none,id=root,format=qcow2,discard=unmap',
       '-device', 'virtio-blk-pci,drive=root',
       '-drive', 'file=/p/.pcc/vm/vm1/seed.img,if=none,id=seed,format=raw,readonly=on',

@@ -63,10 +63,12 @@ describe('vm provider: a QEMU VM with its own kernel', () => {
     expect(ssh(vm, `ping -c 1 -W 5 ${routerHomeAddress(home)} >/dev/null && echo ok`, knownHosts)).toBe('ok');
   });
 
-  it('its kernel is its own: the NFS client and ip_vs modules this machine lacks load', () => {
+  it('its kernel is its own: the NFS client and ip_vs modules this machine lacks load', { timeout: 120_000 }, () => {
     expect(ssh(vm, 'uname -r', knownHosts)).not.toBe(release());
     expect(ssh(vm, 'modprobe nfs && modprobe ip_vs && modprobe wireguard && echo loaded', knownHosts)).toBe('loaded');
-    expect(ssh(vm, 'systemctl is-active systemd-udevd docker', knownHosts).split('\n')).toEqual(['active', 'active']);
+    // sshd answers before the rest of the boot is done: docker may still be starting, so it gets a minute to come up.
+    const waited = 'for i in $(seq 60); do systemctl is-active -q docker && break; sleep 1; done; systemctl is-active systemd-udevd docker';
+    expect(ssh(vm, waited, knownHosts).split('\n')).toEqual(['active', 'active']);
   });
 
   it('the data volume is a virtio disk that udev names by the volume id', () => {
